@@ -1,0 +1,40 @@
+# Two commands set everything up on a fresh Debian machine with Python 3.11:
+#   make demo   — venv, install, run the end-to-end demo on the bundled Adult data
+#   make test   — the same install plus test extras, then the whole suite
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+APT_PACKAGES := fontconfig fonts-dejavu-core poppler-utils
+
+.PHONY: demo test install install-test system-deps bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Fonts for WeasyPrint (it crashes with none), poppler for PDF checks. Skipped when present.
+system-deps:
+	@if ! fc-list 2>/dev/null | grep -qi dejavu || ! command -v pdftoppm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  else echo "note: install $(APT_PACKAGES) (needs root) for PDF reports"; fi; fi
+
+install: $(BIN)/python system-deps
+	$(PIP) install -q -c constraints.txt .
+
+install-test: $(BIN)/python system-deps
+	$(PIP) install -q -c constraints.txt ".[test]"
+	@if [ "$$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || echo "note: chromium unavailable; the browser test will be skipped with that reason"; fi
+
+demo: install
+	$(BIN)/qaharness demo
+
+test: install-test
+	cd tests && ../$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_fidelity.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info qaharness-demo

@@ -1,0 +1,83 @@
+"""The error hierarchy. Every error carries the offending names as fields.
+
+The CLI turns these into exit codes in exactly one place (``qaharness.cli``):
+``BadInputError`` and its children → 2, ``PolicyBreached`` → 1, anything else → 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "QAHarnessError",
+    "BadInputError",
+    "SchemaMismatchError",
+    "UnknownPluginError",
+    "PolicyError",
+    "GeneratorError",
+]
+
+
+class QAHarnessError(Exception):
+    """Root of every error qaharness raises on purpose."""
+
+    exit_code = 3
+
+
+class BadInputError(QAHarnessError, ValueError):
+    """An input file, column or option is unusable. Exit code 2.
+
+    ``source`` names the file (or option), ``column`` the column when one is at fault.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, source: str | None = None, column: str | None = None):
+        self.source = source
+        self.column = column
+        prefix = f"{source}: " if source and not message.startswith(str(source)) else ""
+        super().__init__(prefix + message)
+
+
+class SchemaMismatchError(BadInputError):
+    """Two tables that must share columns do not. Names what is missing and extra."""
+
+    def __init__(self, message: str, *, source: str | None = None,
+                 missing: Sequence[str] = (), extra: Sequence[str] = ()):
+        self.missing = tuple(missing)
+        self.extra = tuple(extra)
+        super().__init__(message, source=source)
+
+
+class UnknownPluginError(QAHarnessError, KeyError):
+    """An id that no registered plugin has. Lists the known ids."""
+
+    exit_code = 2
+
+    def __init__(self, kind: str, plugin_id: str, known: Sequence[str]):
+        self.kind = kind
+        self.plugin_id = plugin_id
+        self.known = tuple(known)
+        super().__init__(f"unknown {kind} id {plugin_id!r}; known: {', '.join(self.known) or '(none)'}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class PolicyError(BadInputError):
+    """A policy file is malformed. Names the file, and the line where possible."""
+
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None):
+        self.line = line
+        where = f"{source}:{line}" if source and line else source
+        super().__init__(message, source=where)
+
+
+class GeneratorError(QAHarnessError):
+    """A generator cannot be configured, fitted or sampled as asked. Exit code 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, generator: str | None = None):
+        self.generator = generator
+        super().__init__(f"{generator}: {message}" if generator else message)

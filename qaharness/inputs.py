@@ -1,0 +1,138 @@
+"""The boundary: tables in, validated once, frozen ``EvalInput`` out.
+
+Metrics receive an ``EvalInput`` and must not mutate it. Column order, kinds and
+dtypes of real, synthetic and holdout are made identical here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import BadInputError, SchemaMismatchError
+from .io import Table, read_table
+from .results import InputInfo
+from .schema import DISTRIBUTION_KINDS, ColumnKind, Schema, coerce_frame, infer_schema, load_schema_file
+
+__all__ = ["EvalInput", "prepare_inputs", "MIN_ROWS"]
+
+MIN_ROWS = 2
+Source = str | Path | pd.DataFrame
+
+
+@dataclass(frozen=True, eq=False)
+class EvalInput:
+    """Validated inputs for the metric engine. Treat every frame as read-only."""
+
+    real: pd.DataFrame
+    synthetic: pd.DataFrame
+    schema: Schema
+    holdout: pd.DataFrame | None = None
+    target: str | None = None
+    task: str | None = None
+    sensitive: tuple[str, ...] = ()
+    inputs: dict[str, InputInfo] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def columns(self, *kinds: ColumnKind) -> list[str]:
+        """Columns of the given kinds (default: every distribution kind), all-missing ones left out."""
+        kinds = kinds or DISTRIBUTION_KINDS
+        return [c for c in self.schema.columns(*kinds) if self.real[c].notna().any()]
+
+    def with_synthetic(self, synthetic: pd.DataFrame) -> EvalInput:
+        """The same inputs with another table in the synthetic seat (the holdout baseline uses this)."""
+        return EvalInput(self.real, synthetic, self.schema, None, self.target, self.task,
+                         self.sensitive, self.inputs, self.notes)
+
+
+def prepare_inputs(real: Source, synthetic: Source, holdout: Source | None = None, *,
+                   target: str | None = None, schema: str | Path | dict | None = None,
+                   task: str | None = None, sensitive: tuple[str, ...] | list[str] = ()) -> EvalInput:
+    """Read, validate and align the tables. Raises ``BadInputError`` naming the culprit."""
+    tables = {"real": read_table(real, name="real"), "synthetic": read_table(synthetic, name="synthetic")}
+    if holdout is not None:
+        tables["holdout"] = read_table(holdout, name="holdout")
+    for name, table in tables.items():
+        _check_rows(name, table)
+    reference = [str(c) for c in tables["real"].frame.columns]
+    for name in ("synthetic", "holdout"):
+        if name in tables:
+            _check_same_columns(reference, tables[name], name)
+    overrides = _schema_overrides(schema, reference)
+    real_frame = tables["real"].frame
+    real_frame.columns = reference
+    inferred = infer_schema(real_frame, overrides)
+    frames = {name: coerce_frame(_aligned(t.frame, reference), inferred, source=t.source)
+              for name, t in tables.items()}
+    _check_target(target, reference, tables["real"].source)
+    sensitive = tuple(sensitive)
+    for column in sensitive:
+        _check_target(column, reference, tables["real"].source, option="--sensitive")
+    infos = {name: InputInfo(source=t.source, sha256=t.sha256, rows=len(t.frame), columns=t.frame.shape[1])
+             for name, t in tables.items()}
+    return EvalInput(frames["real"], frames["synthetic"], inferred, frames.get("holdout"), target,
+                     task, sensitive, infos, tuple(_notes(frames["real"], inferred)))
+
+
+def _check_rows(name: str, table: Table) -> None:
+    rows = len(table.frame)
+    if rows == 0:
+        raise BadInputError(f"{name} table has a header but no rows", source=table.source)
+    if rows < MIN_ROWS:
+        raise BadInputError(f"{name} table has {rows} row; at least {MIN_ROWS} are needed", source=table.source)
+
+
+def _check_same_columns(reference: list[str], table: Table, name: str) -> None:
+    have = [str(c) for c in table.frame.columns]
+    missing = [c for c in reference if c not in have]
+    extra = [c for c in have if c not in reference]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing in {name}: {', '.join(missing)}")
+        if extra:
+            parts.append(f"extra in {name} (not in real): {', '.join(extra)}")
+        raise SchemaMismatchError(f"{name} columns differ from real — {'; '.join(parts)}",
+                                  source=table.source, missing=missing, extra=extra)
+
+
+def _aligned(frame: pd.DataFrame, reference: list[str]) -> pd.DataFrame:
+    frame = frame.copy(deep=False)
+    frame.columns = [str(c) for c in frame.columns]
+    return frame[reference]
+
+
+def _schema_overrides(schema: str | Path | dict | None, columns: list[str]) -> dict[str, ColumnKind]:
+    if schema is None:
+        return {}
+    if isinstance(schema, dict):
+        overrides, source = dict(Schema.from_mapping(schema)), "schema"
+    else:
+        overrides, source = load_schema_file(schema), str(schema)
+    unknown = [c for c in overrides if c not in columns]
+    if unknown:
+        raise BadInputError(f"schema names columns the real table lacks: {', '.join(unknown)}; "
+                            f"columns: {', '.join(columns)}", source=source, column=unknown[0])
+    return overrides
+
+
+def _check_target(target: str | None, columns: list[str], source: str, option: str = "--target") -> None:
+    if target is not None and target not in columns:
+        raise BadInputError(f"{option} {target!r} is not a column of the real table; columns: "
+                            f"{', '.join(columns)}", source=option, column=target)
+
+
+def _notes(real: pd.DataFrame, schema: Schema) -> list[str]:
+    notes = []
+    excluded = schema.columns(ColumnKind.IDENTIFIER, ColumnKind.TEXT)
+    if excluded:
+        notes.append(f"left out of distribution metrics (identifier or free text): {', '.join(excluded)}")
+    empty = [c for c in real.columns if real[c].isna().all()]
+    if empty:
+        notes.append(f"all-missing in real, skipped by distribution metrics: {', '.join(empty)}")
+    constant = [c for c in real.columns if real[c].nunique(dropna=True) == 1]
+    if constant:
+        notes.append(f"constant in real (no spread; correlation pairs with them skipped): {', '.join(constant)}")
+    return notes

@@ -1,0 +1,44 @@
+"""Keep rare real values out of every output.
+
+A category seen at most ``k`` times in the real data could identify a person; outputs
+show it as ``rare#<hash>`` instead (the hash lets a reviewer match it across tables
+without revealing it). Default k = 7, as in MOSTLY AI's QA reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import pandas as pd
+
+__all__ = ["RARE_K", "mask_label", "rare_values", "masked_counts"]
+
+RARE_K = 7
+
+
+def mask_label(value: object) -> str:
+    digest = hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:8]
+    return f"rare#{digest}"
+
+
+def rare_values(real: pd.Series, k: int = RARE_K) -> set[str]:
+    """Values of ``real`` seen at most ``k`` times (as strings)."""
+    counts = real.dropna().astype(str).value_counts()
+    return set(counts[counts <= k].index)
+
+
+def masked_counts(real: pd.Series, others: Iterable[pd.Series] = (), *, k: int = RARE_K,
+                  top: int = 20) -> dict[str, list]:
+    """Top-``top`` category shares of ``real`` and each other series, rare real values masked."""
+    rare = rare_values(real, k)
+    def labels(series: pd.Series) -> pd.Series:
+        text = series.astype(object).where(series.notna(), "(missing)").astype(str)
+        return text.map(lambda v: mask_label(v) if v in rare else v)
+    real_share = labels(real).value_counts(normalize=True)
+    order = list(real_share.index[:top])
+    out = {"categories": order, "real": [float(real_share.get(c, 0.0)) for c in order]}
+    for i, other in enumerate(others):
+        share = labels(other).value_counts(normalize=True)
+        out[f"other_{i}"] = [float(share.get(c, 0.0)) for c in order]
+    return out

@@ -1,0 +1,50 @@
+"""Helpers shared by metric plugins: consistent encodings across real and synthetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..schema import ColumnKind
+from ..stats import binned_codes, quantile_edges
+
+__all__ = ["numeric_values", "category_codes", "column_codes", "MISSING"]
+
+MISSING = "\x00missing"
+
+
+def numeric_values(series: pd.Series) -> np.ndarray:
+    """Float values of a numeric or datetime column, missing dropped (datetimes as ns)."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        values = series.dropna().astype("int64").to_numpy(dtype=float)
+    else:
+        values = series.to_numpy(dtype=float)
+        values = values[~np.isnan(values)]
+    return values
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        out = series.astype("int64").to_numpy(dtype=float)
+        out[series.isna().to_numpy()] = np.nan
+        return out
+    return series.to_numpy(dtype=float)
+
+
+def category_codes(*frames_columns: pd.Series) -> tuple[list[np.ndarray], list[str]]:
+    """Integer codes over the union of categories (missing is a category)."""
+    filled = [s.astype(object).where(s.notna(), MISSING) for s in frames_columns]
+    categories = pd.Index(pd.unique(pd.concat(filled, ignore_index=True)))
+    codes = [categories.get_indexer(s) for s in filled]
+    return codes, [str(c) for c in categories]
+
+
+def column_codes(kind: ColumnKind, real: pd.Series, *others: pd.Series, n_bins: int = 20) -> tuple[list[np.ndarray], int]:
+    """Discrete codes for any distribution column: categories as is, numerics binned on real quantiles."""
+    if kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME):
+        real_values = _as_float(real)
+        edges = quantile_edges(real_values[~np.isnan(real_values)], n_bins)
+        codes = [binned_codes(_as_float(s), edges) for s in (real, *others)]
+        return codes, edges.size + 2
+    codes, categories = category_codes(real, *others)
+    return codes, len(categories)

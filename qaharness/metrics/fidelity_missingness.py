@@ -1,0 +1,34 @@
+"""fidelity.missingness — difference of the missing-value rate per column."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..inputs import EvalInput
+from ..results import Family, Goal, MetricResult
+from ._base import Metric, register_metric
+
+
+@register_metric
+class Missingness(Metric):
+    """|missing rate in real − missing rate in synthetic| per column (every kind).
+
+    Range [0, 1]; lower is better; ``value`` is the worst column.
+    """
+
+    id = "fidelity.missingness"
+    family = Family.FIDELITY
+    goal = Goal.MINIMIZE
+    bounds = (0.0, 1.0)
+    has_baseline = True
+    description = "Whether values are missing as often in the synthetic data as in the real data."
+
+    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+        real_rate = data.real.isna().mean()
+        synthetic_rate = data.synthetic.isna().mean()
+        per_column = {c: float(abs(real_rate[c] - synthetic_rate[c])) for c in data.schema}
+        worst, value = self.worst(per_column)
+        return self.result(value, per_column=per_column, details={
+            "mean": float(np.mean(list(per_column.values()))), "worst_column": worst,
+            "real_rate": {c: float(real_rate[c]) for c in data.schema},
+            "synthetic_rate": {c: float(synthetic_rate[c]) for c in data.schema}})

@@ -1,0 +1,206 @@
+"""Column kinds, schema inference and the YAML override.
+
+Kinds: numeric, categorical, boolean, datetime, text (free text), identifier
+(unique per row / key-like). Identifiers and free text are left out of the
+distribution metrics and listed as such.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .errors import BadInputError
+
+__all__ = ["ColumnKind", "Schema", "infer_schema", "load_schema_file", "coerce_frame"]
+
+
+class ColumnKind(str, Enum):
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    TEXT = "text"
+    IDENTIFIER = "identifier"
+
+
+DISTRIBUTION_KINDS = (ColumnKind.NUMERIC, ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.DATETIME)
+_ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid|^key$|_key$|^ssn$)", re.IGNORECASE)
+_TRUE = {"true", "t", "yes", "y"}
+_FALSE = {"false", "f", "no", "n"}
+_MIN_ROWS_FOR_ID = 20
+
+
+class Schema(dict):
+    """Ordered mapping column → ColumnKind, with helpers to select by kind."""
+
+    def columns(self, *kinds: ColumnKind) -> list[str]:
+        return [c for c, k in self.items() if k in kinds]
+
+    def to_json(self) -> dict[str, str]:
+        return {c: k.value for c, k in self.items()}
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, str], *, source: str = "schema") -> Schema:
+        out = cls()
+        for column, kind in mapping.items():
+            try:
+                out[str(column)] = ColumnKind(str(kind).lower())
+            except ValueError:
+                known = ", ".join(k.value for k in ColumnKind)
+                raise BadInputError(f"column {column!r} has unknown kind {kind!r}; known kinds: {known}",
+                                    source=source, column=str(column)) from None
+        return out
+
+
+def infer_schema(frame: pd.DataFrame, overrides: dict[str, ColumnKind] | None = None) -> Schema:
+    """Infer a kind per column of ``frame`` (the real table); ``overrides`` win."""
+    overrides = overrides or {}
+    schema = Schema()
+    for column in frame.columns:
+        schema[column] = overrides.get(column) or _infer_kind(column, frame[column])
+    return schema
+
+
+def _infer_kind(name: str, series: pd.Series) -> ColumnKind:
+    values = series.dropna()
+    n = len(values)
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return ColumnKind.BOOLEAN
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return ColumnKind.DATETIME
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        uniques = values.unique()
+        if len(uniques) <= 2 and set(np.asarray(uniques, dtype=float)) <= {0.0, 1.0} and n > 0:
+            return ColumnKind.BOOLEAN
+        is_integral = n > 0 and np.all(np.mod(values.to_numpy(dtype=float), 1) == 0)
+        if is_integral and n >= _MIN_ROWS_FOR_ID and len(uniques) == n and _ID_NAME.search(str(name)):
+            return ColumnKind.IDENTIFIER
+        return ColumnKind.NUMERIC
+    return _infer_string_kind(name, values.astype(str))
+
+
+def _infer_string_kind(name: str, values: pd.Series) -> ColumnKind:
+    n = len(values)
+    if n == 0:
+        return ColumnKind.CATEGORICAL
+    lowered = set(values.str.strip().str.lower().unique())
+    if lowered <= (_TRUE | _FALSE) and lowered & _TRUE and lowered & _FALSE:
+        return ColumnKind.BOOLEAN
+    n_unique = values.nunique()
+    if _looks_like_datetime(values):
+        return ColumnKind.DATETIME
+    mean_words = values.head(2000).str.split().str.len().mean()
+    if n >= _MIN_ROWS_FOR_ID and n_unique == n and (mean_words <= 2 or _ID_NAME.search(str(name))):
+        return ColumnKind.IDENTIFIER
+    if n >= _MIN_ROWS_FOR_ID and mean_words >= 4 and n_unique / n > 0.5:
+        return ColumnKind.TEXT
+    if n >= _MIN_ROWS_FOR_ID and n_unique / n > 0.95:
+        return ColumnKind.IDENTIFIER
+    return ColumnKind.CATEGORICAL
+
+
+def _looks_like_datetime(values: pd.Series) -> bool:
+    sample = values.head(200)
+    if not sample.str.contains(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}", regex=True).all():
+        return False
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().all())
+
+
+def load_schema_file(path: str | Path) -> dict[str, ColumnKind]:
+    """Read a YAML schema: ``columns: {name: kind}`` (or a bare mapping)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError("schema file not found", source=str(path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" (line {line + 1})" if line is not None else ""
+        raise BadInputError(f"not valid YAML{where}: {exc}".splitlines()[0], source=str(path)) from None
+    if isinstance(data, dict) and "columns" in data:
+        data = data["columns"]
+    if not isinstance(data, dict):
+        raise BadInputError("expected a mapping 'columns: {name: kind}'", source=str(path))
+    return dict(Schema.from_mapping(data, source=str(path)))
+
+
+def coerce_frame(frame: pd.DataFrame, schema: Schema, *, source: str) -> pd.DataFrame:
+    """Return a copy with one canonical dtype per kind, so real and synthetic compare like for like.
+
+    numeric → float64; datetime → datetime64[ns]; boolean → "True"/"False" strings;
+    categorical, text, identifier → Python strings. Missing stays missing.
+    """
+    out = {}
+    for column, kind in schema.items():
+        series = frame[column]
+        if kind is ColumnKind.NUMERIC:
+            out[column] = _to_numeric(series, source=source, column=column)
+        elif kind is ColumnKind.DATETIME:
+            out[column] = _to_datetime(series, source=source, column=column)
+        elif kind is ColumnKind.BOOLEAN:
+            out[column] = _to_boolean(series, source=source, column=column)
+        else:
+            out[column] = _to_string(series)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _to_numeric(series: pd.Series, *, source: str, column: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        series = series.astype(float)
+    values = pd.to_numeric(series, errors="coerce").astype("float64")
+    bad = values.isna() & series.notna()
+    if bad.any():
+        raise BadInputError(f"column {column!r} should be numeric but has {int(bad.sum())} non-numeric "
+                            "value(s)", source=source, column=column)
+    if np.isinf(values.to_numpy()).any():
+        raise BadInputError(f"column {column!r} has infinite values; replace them or mark them missing",
+                            source=source, column=column)
+    return values.reset_index(drop=True)
+
+
+def _to_datetime(series: pd.Series, *, source: str, column: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        values = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
+        return values.astype("datetime64[ns]").reset_index(drop=True)
+    values = pd.to_datetime(series, errors="coerce", format="mixed")
+    bad = values.isna() & series.notna()
+    if bad.any():
+        raise BadInputError(f"column {column!r} should hold dates but has {int(bad.sum())} unparsable "
+                            "value(s)", source=source, column=column)
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    return values.astype("datetime64[ns]").reset_index(drop=True)
+
+
+def _to_boolean(series: pd.Series, *, source: str, column: str) -> pd.Series:
+    present = series.notna().to_numpy()
+    text = series[present].astype(str).str.strip().str.lower()
+    mapping = {**{t: "True" for t in _TRUE | {"1", "1.0"}}, **{f: "False" for f in _FALSE | {"0", "0.0"}}}
+    mapped = text.map(mapping)
+    if mapped.isna().any():
+        raise BadInputError(f"column {column!r} should be boolean but has {int(mapped.isna().sum())} "
+                            "value(s) that are not true/false/yes/no/1/0", source=source, column=column)
+    out = pd.Series([None] * len(series), dtype=object)
+    out[present] = mapped.to_numpy()
+    return out
+
+
+def _to_string(series: pd.Series) -> pd.Series:
+    mask = series.isna().to_numpy()
+    if pd.api.types.is_float_dtype(series.dtype):
+        # 3.0 and 3 are one category: render integral floats without the ".0"
+        vals = series.to_numpy()
+        text = np.where(np.mod(np.nan_to_num(vals), 1) == 0,
+                        pd.Series(np.nan_to_num(vals)).astype("int64").astype(str), series.astype(str))
+    else:
+        text = series.astype(str).to_numpy()
+    out = pd.Series(text, dtype=object)
+    out[mask] = None
+    return out

@@ -1,0 +1,120 @@
+"""Small, exact statistics shared by the metrics. Each is tested against scipy/sklearn.
+
+All functions take NumPy arrays without missing values unless stated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats as _sps
+
+__all__ = [
+    "ks_statistic", "js_distance", "wasserstein_1d", "wilson_interval", "roc_auc",
+    "delong_ci", "bootstrap_ci", "quantile_edges", "binned_codes", "Z95",
+]
+
+Z95 = float(_sps.norm.ppf(0.975))
+
+
+def ks_statistic(real: np.ndarray, synthetic: np.ndarray) -> float:
+    """Two-sample Kolmogorov–Smirnov statistic sup|F_real − F_syn|; equals scipy's ks_2samp."""
+    a = np.sort(np.asarray(real, dtype=float))
+    b = np.sort(np.asarray(synthetic, dtype=float))
+    both = np.concatenate([a, b])
+    cdf_a = np.searchsorted(a, both, side="right") / a.size
+    cdf_b = np.searchsorted(b, both, side="right") / b.size
+    return float(np.max(np.abs(cdf_a - cdf_b)))
+
+
+def js_distance(p: np.ndarray, q: np.ndarray) -> float:
+    """Jensen–Shannon distance, base 2, of two count/frequency vectors; in [0, 1]."""
+    p = np.asarray(p, dtype=float)
+    q = np.asarray(q, dtype=float)
+    p = p / p.sum()
+    q = q / q.sum()
+    m = 0.5 * (p + q)
+    def kl(x: np.ndarray) -> float:
+        mask = x > 0
+        return float(np.sum(x[mask] * np.log2(x[mask] / m[mask])))
+    value = 0.5 * kl(p) + 0.5 * kl(q)
+    return float(math.sqrt(max(value, 0.0)))
+
+
+def wasserstein_1d(real: np.ndarray, synthetic: np.ndarray) -> float:
+    """First Wasserstein distance between two empirical distributions (scipy's definition)."""
+    a = np.sort(np.asarray(real, dtype=float))
+    b = np.sort(np.asarray(synthetic, dtype=float))
+    values = np.concatenate([a, b])
+    values.sort(kind="mergesort")
+    deltas = np.diff(values)
+    cdf_a = np.searchsorted(a, values[:-1], side="right") / a.size
+    cdf_b = np.searchsorted(b, values[:-1], side="right") / b.size
+    return float(np.sum(np.abs(cdf_a - cdf_b) * deltas))
+
+
+def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion."""
+    if trials <= 0:
+        raise ValueError("wilson_interval needs at least one trial")
+    z = float(_sps.norm.ppf(0.5 + confidence / 2))
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC-AUC via the Mann–Whitney rank sum (ties get half credit); equals sklearn's."""
+    labels = np.asarray(labels).astype(bool)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("ROC-AUC needs both classes")
+    ranks = _sps.rankdata(scores)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def delong_ci(labels: np.ndarray, scores: np.ndarray, confidence: float = 0.95) -> tuple[float, tuple[float, float]]:
+    """AUC and its DeLong confidence interval (DeLong et al. 1988; Sun & Xu 2014), clipped to [0, 1]."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=float)
+    pos, neg = scores[labels], scores[~labels]
+    m, n = pos.size, neg.size
+    if m < 2 or n < 2:
+        raise ValueError("DeLong's interval needs at least two rows of each class")
+    tx, ty = _sps.rankdata(pos), _sps.rankdata(neg)
+    tz = _sps.rankdata(np.concatenate([pos, neg]))
+    auc = (tz[:m].sum() - m * (m + 1) / 2) / (m * n)
+    v01 = (tz[:m] - tx) / n
+    v10 = 1.0 - (tz[m:] - ty) / m
+    var = np.var(v01, ddof=1) / m + np.var(v10, ddof=1) / n
+    z = float(_sps.norm.ppf(0.5 + confidence / 2))
+    half = z * math.sqrt(max(var, 0.0))
+    return float(auc), (max(0.0, auc - half), min(1.0, auc + half))
+
+
+def bootstrap_ci(statistic, n: int, rng: np.random.Generator, *, n_boot: int = 200,
+                 confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap: ``statistic(indices)`` is called on ``n_boot`` resamples of range(n)."""
+    values = np.array([statistic(rng.integers(0, n, size=n)) for _ in range(n_boot)], dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise ValueError("every bootstrap resample gave an undefined statistic")
+    alpha = (1 - confidence) / 2
+    return float(np.quantile(values, alpha)), float(np.quantile(values, 1 - alpha))
+
+
+def quantile_edges(real: np.ndarray, n_bins: int = 20) -> np.ndarray:
+    """Inner bin edges at the real data's quantiles (duplicates dropped)."""
+    qs = np.linspace(0, 1, n_bins + 1)[1:-1]
+    return np.unique(np.quantile(np.asarray(real, dtype=float), qs))
+
+
+def binned_codes(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin index per value, 0..len(edges); NaN → len(edges)+1 (missing is its own bin)."""
+    values = np.asarray(values, dtype=float)
+    codes = np.searchsorted(edges, values, side="right")
+    codes[np.isnan(values)] = edges.size + 1
+    return codes

@@ -1,0 +1,207 @@
+"""The run store: every evaluate and gate run, in one DuckDB file.
+
+Tables: ``runs`` (one row per run, with its results.json), ``metrics`` (long format),
+``rules``, ``artifacts`` (with sha256) and ``reviews`` (append-only). DuckDB lets one
+process hold a file read-write; every connection here is short and retried on a lock
+conflict, so parallel gates and a reading dashboard share one store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pandas as pd
+
+from .errors import BadInputError
+from .paths import default_store
+from .results import Run
+
+__all__ = ["RunStore", "REVIEW_DECISIONS"]
+
+T = TypeVar("T")
+REVIEW_DECISIONS = ("approve", "reject", "request_changes")
+_LOCK_MARKERS = ("lock", "Conflicting", "being used", "Could not set lock")
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS runs (
+  run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, recorded_at TIMESTAMP, kind VARCHAR,
+  verdict VARCHAR, policy_id VARCHAR, policy_version VARCHAR, policy_sha256 VARCHAR,
+  dataset VARCHAR, real_sha256 VARCHAR, synthetic VARCHAR, synthetic_sha256 VARCHAR,
+  generator VARCHAR, seed BIGINT, out_dir VARCHAR, ticket VARCHAR, results_json VARCHAR);
+CREATE TABLE IF NOT EXISTS metrics (
+  run_id VARCHAR, metric_id VARCHAR, family VARCHAR, status VARCHAR, value DOUBLE,
+  ci_low DOUBLE, ci_high DOUBLE, baseline DOUBLE, message VARCHAR);
+CREATE TABLE IF NOT EXISTS rules (
+  run_id VARCHAR, rule_id VARCHAR, metric_id VARCHAR, field VARCHAR, op VARCHAR,
+  threshold DOUBLE, observed DOUBLE, severity VARCHAR, status VARCHAR, message VARCHAR);
+CREATE TABLE IF NOT EXISTS artifacts (
+  run_id VARCHAR, name VARCHAR, path VARCHAR, sha256 VARCHAR, recorded_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS reviews (
+  review_id VARCHAR PRIMARY KEY, run_id VARCHAR, created_at TIMESTAMP, reviewer VARCHAR,
+  decision VARCHAR, comment VARCHAR);
+"""
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return isinstance(exc, duckdb.Error) and any(m in str(exc) for m in _LOCK_MARKERS)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class RunStore:
+    """A DuckDB file of runs. ``timeout`` bounds how long a call waits for a lock."""
+
+    def __init__(self, path: str | Path | None = None, *, timeout: float = 120.0):
+        self.path = Path(path) if path else default_store()
+        self.timeout = timeout
+
+    # -- connections -------------------------------------------------------------------
+    @contextmanager
+    def _connect(self, read_only: bool):
+        if read_only and not self.path.exists():
+            raise BadInputError("run store not found; run a gate or `qaharness demo` first", source=str(self.path))
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.path), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _retry(self, read_only: bool, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        deadline = time.monotonic() + self.timeout
+        delay = 0.02
+        while True:
+            try:
+                with self._connect(read_only) as con:
+                    if not read_only:
+                        con.execute(_DDL)
+                    return work(con)
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 1.6, 0.5)
+
+    def _write(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        def transaction(con: duckdb.DuckDBPyConnection) -> T:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                out = work(con)
+                con.execute("COMMIT")
+                return out
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+        return self._retry(False, transaction)
+
+    def _read(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        if not self.path.exists():
+            return pd.DataFrame()
+        return self._retry(True, lambda con: con.execute(sql, params or []).df())
+
+    # -- writing ----------------------------------------------------------------------
+    def record_run(self, run: Run, *, kind: str = "evaluate", out_dir: str | Path | None = None,
+                   artifacts: dict[str, str | Path] | None = None) -> str:
+        """Append a run with its metrics, rules and artifacts; returns the new run id."""
+        run_id = uuid.uuid4().hex[:12]
+        inputs = run.inputs
+        provenance = run.provenance or {}
+        row = [run_id, datetime.fromisoformat(run.created_at).replace(tzinfo=None), _now(), kind, run.verdict,
+               run.policy.id if run.policy else None, run.policy.version if run.policy else None,
+               run.policy.sha256 if run.policy else None,
+               inputs["real"].source if "real" in inputs else None,
+               inputs["real"].sha256 if "real" in inputs else None,
+               inputs["synthetic"].source if "synthetic" in inputs else None,
+               inputs["synthetic"].sha256 if "synthetic" in inputs else None,
+               provenance.get("generator"), run.seed, str(out_dir) if out_dir else None, run.ticket, run.to_json()]
+        metric_rows = [[run_id, m.id, m.family.value, m.status.value, m.value,
+                        m.ci[0] if m.ci else None, m.ci[1] if m.ci else None, m.baseline, m.message]
+                       for m in run.metrics]
+        rule_rows = [[run_id, r.id, r.metric, r.field, r.op, r.threshold, r.observed, r.severity, r.status,
+                      r.message] for r in (run.rules or [])]
+        artifact_rows = [[run_id, name, str(p), _sha256(p), _now()] for name, p in (artifacts or {}).items()]
+
+        def work(con: duckdb.DuckDBPyConnection) -> str:
+            con.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
+            for table, rows in (("metrics", metric_rows), ("rules", rule_rows), ("artifacts", artifact_rows)):
+                if rows:
+                    con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+            return run_id
+        return self._write(work)
+
+    def add_artifact(self, run_id: str, name: str, path: str | Path) -> None:
+        row = [run_id, name, str(path), _sha256(path), _now()]
+        self._write(lambda con: con.execute("INSERT INTO artifacts VALUES (?, ?, ?, ?, ?)", row))
+
+    def add_review(self, run_id: str, *, reviewer: str, decision: str, comment: str = "") -> str:
+        """Append a review (reviews are never edited). Returns its id."""
+        if decision not in REVIEW_DECISIONS:
+            raise BadInputError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}; got {decision!r}",
+                                source="decision")
+        if not reviewer.strip():
+            raise BadInputError("a review needs the reviewer's name", source="reviewer")
+        self.get_run(run_id)  # raises for an unknown run
+        review_id = uuid.uuid4().hex[:12]
+        row = [review_id, run_id, _now(), reviewer.strip(), decision, comment]
+        self._write(lambda con: con.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?)", row))
+        return review_id
+
+    # -- reading ----------------------------------------------------------------------
+    def list_runs(self, limit: int | None = None) -> pd.DataFrame:
+        sql = ("SELECT run_id, created_at, kind, verdict, policy_id, policy_version, dataset, synthetic, "
+               "generator, seed, ticket, out_dir FROM runs ORDER BY recorded_at DESC")
+        return self._read(sql + (f" LIMIT {int(limit)}" if limit else ""))
+
+    def resolve(self, run_id: str) -> str:
+        """Full run id from an id or a unique prefix."""
+        found = self._read("SELECT run_id FROM runs WHERE run_id LIKE ? ORDER BY run_id", [f"{run_id}%"])
+        if found.empty:
+            raise BadInputError(f"no run {run_id!r} in the store", source=str(self.path))
+        if len(found) > 1:
+            raise BadInputError(f"run id prefix {run_id!r} is ambiguous: {', '.join(found.run_id)}",
+                                source=str(self.path))
+        return str(found.run_id.iloc[0])
+
+    def get_run(self, run_id: str) -> Run:
+        full = self.resolve(run_id)
+        text = self._read("SELECT results_json FROM runs WHERE run_id = ?", [full]).results_json.iloc[0]
+        return Run.from_json(text)
+
+    def run_row(self, run_id: str) -> dict[str, Any]:
+        full = self.resolve(run_id)
+        return self._read("SELECT * EXCLUDE (results_json) FROM runs WHERE run_id = ?", [full]).iloc[0].to_dict()
+
+    def metrics(self, run_id: str | None = None) -> pd.DataFrame:
+        if run_id is None:
+            return self._read("SELECT m.*, r.created_at, r.dataset, r.generator FROM metrics m JOIN runs r USING (run_id)")
+        return self._read("SELECT * FROM metrics WHERE run_id = ?", [self.resolve(run_id)])
+
+    def rules(self, run_id: str) -> pd.DataFrame:
+        return self._read("SELECT * FROM rules WHERE run_id = ?", [self.resolve(run_id)])
+
+    def artifacts(self, run_id: str) -> pd.DataFrame:
+        return self._read("SELECT * FROM artifacts WHERE run_id = ? ORDER BY recorded_at", [self.resolve(run_id)])
+
+    def reviews(self, run_id: str | None = None) -> pd.DataFrame:
+        if run_id is None:
+            return self._read("SELECT * FROM reviews ORDER BY created_at")
+        return self._read("SELECT * FROM reviews WHERE run_id = ? ORDER BY created_at", [self.resolve(run_id)])
+
+
+def _sha256(path: str | Path) -> str | None:
+    path = Path(path)
+    if not path.is_file():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()

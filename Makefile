@@ -31,7 +31,8 @@ demo: install
 	$(BIN)/qaharness demo
 
 test: install-test
-	cd tests && ../$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	# one BLAS/OpenMP thread per xdist worker: 2 workers on 2 cores, no oversubscription
+	cd tests && OMP_NUM_THREADS=1 ../$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 bench: install
 	$(BIN)/python benchmarks/bench_fidelity.py

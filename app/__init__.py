@@ -1,0 +1,1 @@
+"""The reviewer dashboard (Streamlit): ``qaharness app`` serves ``main.py`` from this package."""

@@ -15,6 +15,8 @@ import pandas as pd
 from ._version import __version__
 from .engine import Progress, run_metrics, select_metrics
 from .inputs import EvalInput, prepare_inputs
+from .profile import column_profiles
+from .provenance import run_provenance
 from .results import Run
 
 __all__ = ["evaluate", "evaluate_input", "environment"]
@@ -56,6 +58,8 @@ def evaluate_input(data: EvalInput, *, metrics: Iterable[str] | None = None, see
     ids = select_metrics(metrics)
     results, timings = run_metrics(data, ids, seed=seed, params=params, progress=progress)
     task = next((r.details.get("task") for r in results if r.id == "utility.trtr" and r.ok), data.task)
+    run_fields.setdefault("profiles", column_profiles(data))
+    run_fields.setdefault("provenance", run_provenance(data))
     return Run(qaharness_version=__version__, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                seed=seed, command=command, inputs=dict(data.inputs), schema=data.schema.to_json(),
                target=data.target, task=task, metrics=results, environment=environment(),

@@ -13,12 +13,14 @@ import pandas as pd
 
 from .errors import BadInputError, SchemaMismatchError
 from .io import Table, read_table
+from .provenance import TAG_PREFIX, data_fingerprint, read_manifest_data, split_tags
 from .results import InputInfo
 from .schema import DISTRIBUTION_KINDS, ColumnKind, Schema, coerce_frame, infer_schema, load_schema_file
 
 __all__ = ["EvalInput", "prepare_inputs", "MIN_ROWS"]
 
 MIN_ROWS = 2
+TASKS = ("binary", "multiclass", "regression", "classification")
 Source = str | Path | pd.DataFrame
 
 
@@ -35,6 +37,10 @@ class EvalInput:
     sensitive: tuple[str, ...] = ()
     inputs: dict[str, InputInfo] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: manifest JSON attached to the synthetic file (Parquet metadata or sidecar); None without one
+    synthetic_manifest: dict | None = None
+    #: counts of ``_qaharness_provenance`` tag values in synthetic (column dropped here); None without it
+    synthetic_tags: dict[str, int] | None = None
 
     def columns(self, *kinds: ColumnKind) -> list[str]:
         """Columns of the given kinds (default: every distribution kind), all-missing ones left out."""
@@ -51,9 +57,13 @@ def prepare_inputs(real: Source, synthetic: Source, holdout: Source | None = Non
                    target: str | None = None, schema: str | Path | dict | None = None,
                    task: str | None = None, sensitive: tuple[str, ...] | list[str] = ()) -> EvalInput:
     """Read, validate and align the tables. Raises ``BadInputError`` naming the culprit."""
+    if task is not None and task not in TASKS:
+        raise BadInputError(f"unknown task {task!r}; use one of {', '.join(TASKS)}", source="--task")
     tables = {"real": read_table(real, name="real"), "synthetic": read_table(synthetic, name="synthetic")}
     if holdout is not None:
         tables["holdout"] = read_table(holdout, name="holdout")
+    manifest, notes = _synthetic_manifest(synthetic)
+    tables, tags = _split_tags(tables)
     for name, table in tables.items():
         _check_rows(name, table)
     reference = [str(c) for c in tables["real"].frame.columns]
@@ -61,19 +71,54 @@ def prepare_inputs(real: Source, synthetic: Source, holdout: Source | None = Non
         if name in tables:
             _check_same_columns(reference, tables[name], name)
     overrides = _schema_overrides(schema, reference)
-    real_frame = tables["real"].frame
-    real_frame.columns = reference
-    inferred = infer_schema(real_frame, overrides)
-    frames = {name: coerce_frame(_aligned(t.frame, reference), inferred, source=t.source)
-              for name, t in tables.items()}
+    inferred = infer_schema(_aligned(tables["real"].frame, reference), overrides)
+    frames, fingerprints = {}, {}
+    for name in list(tables):  # coerce one table at a time and let the raw frame go
+        table = tables[name]
+        fingerprints[name] = data_fingerprint(table.frame)  # of the raw frame, before coercion
+        frames[name] = coerce_frame(_aligned(table.frame, reference), inferred, source=table.source)
+        tables[name] = Table(table.frame.iloc[:0], table.source, table.sha256, n_rows=len(table.frame))
     _check_target(target, reference, tables["real"].source)
     sensitive = tuple(sensitive)
     for column in sensitive:
         _check_target(column, reference, tables["real"].source, option="--sensitive")
-    infos = {name: InputInfo(source=t.source, sha256=t.sha256, rows=len(t.frame), columns=t.frame.shape[1])
+    infos = {name: InputInfo(source=t.source, sha256=t.sha256, rows=t.n_rows, columns=t.frame.shape[1],
+                             fingerprint=fingerprints[name])
              for name, t in tables.items()}
+    notes += _tag_notes(tags)
     return EvalInput(frames["real"], frames["synthetic"], inferred, frames.get("holdout"), target,
-                     task, sensitive, infos, tuple(_notes(frames["real"], inferred)))
+                     task, sensitive, infos, tuple(_notes(frames["real"], inferred) + notes),
+                     synthetic_manifest=manifest, synthetic_tags=tags.get("synthetic"))
+
+
+def _synthetic_manifest(synthetic: Source) -> tuple[dict | None, list[str]]:
+    """The provenance manifest attached to a synthetic file; an unreadable one becomes a note."""
+    if isinstance(synthetic, pd.DataFrame) or str(synthetic).startswith("duckdb:"):
+        return None, []
+    try:
+        return read_manifest_data(synthetic), []
+    except BadInputError as exc:
+        return None, [f"synthetic provenance manifest ignored: {exc}"]
+
+
+def _split_tags(tables: dict[str, Table]) -> tuple[dict[str, Table], dict[str, dict[str, int]]]:
+    """Drop the provenance tag column from every table (metrics never see it), keeping its counts."""
+    out, tags = {}, {}
+    for name, table in tables.items():
+        frame, counts = split_tags(table.frame)
+        out[name] = table if counts is None else Table(frame, table.source, table.sha256)
+        if counts is not None:
+            tags[name] = counts
+    return out, tags
+
+
+def _tag_notes(tags: dict[str, dict[str, int]]) -> list[str]:
+    notes = []
+    for name in ("real", "holdout"):
+        tagged = sum(n for t, n in tags.get(name, {}).items() if t.startswith(TAG_PREFIX))
+        if tagged:
+            notes.append(f"{name} table has {tagged} row(s) tagged synthetic (_qaharness_provenance)")
+    return notes
 
 
 def _check_rows(name: str, table: Table) -> None:

@@ -32,6 +32,11 @@ class Table:
     frame: pd.DataFrame
     source: str
     sha256: str
+    n_rows: int = -1
+
+    def __post_init__(self) -> None:
+        if self.n_rows < 0:
+            object.__setattr__(self, "n_rows", len(self.frame))
 
 
 def read_table(source: str | Path | pd.DataFrame, *, name: str = "table") -> Table:

@@ -104,6 +104,8 @@ class InputInfo(_Frozen):
     sha256: str
     rows: int
     columns: int
+    fingerprint: str | None = Field(default=None, description="qaharness.provenance.data_fingerprint of the "
+                                    "table as read (before coercion, tag column left out)")
 
 
 class PolicyRef(_Frozen):
@@ -150,6 +152,8 @@ class Run(_Frozen):
     verdict: Literal["pass", "warn", "fail"] | None = None
     policy: PolicyRef | None = None
     rules: list[RuleResult] | None = None
+    profiles: dict[str, Any] | None = Field(default=None, description="per-column real vs synthetic "
+                                            "profiles for report plots (qaharness.profile)")
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -161,7 +165,7 @@ class Run(_Frozen):
 
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", by_alias=True)
-        for key in ("verdict", "policy", "rules", "provenance", "ticket", "command"):
+        for key in ("verdict", "policy", "rules", "provenance", "ticket", "command", "profiles"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data

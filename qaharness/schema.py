@@ -89,11 +89,12 @@ def _infer_string_kind(name: str, values: pd.Series) -> ColumnKind:
     n = len(values)
     if n == 0:
         return ColumnKind.CATEGORICAL
-    lowered = set(values.str.strip().str.lower().unique())
+    uniques = pd.Series(pd.unique(values.to_numpy()))  # string work on distinct values only
+    n_unique = len(uniques)
+    lowered = set(uniques.str.strip().str.lower().unique())
     if lowered <= (_TRUE | _FALSE) and lowered & _TRUE and lowered & _FALSE:
         return ColumnKind.BOOLEAN
-    n_unique = values.nunique()
-    if _looks_like_datetime(values):
+    if _looks_like_datetime(uniques):
         return ColumnKind.DATETIME
     mean_words = values.head(2000).str.split().str.len().mean()
     if n >= _MIN_ROWS_FOR_ID and n_unique == n and (mean_words <= 2 or _ID_NAME.search(str(name))):
@@ -180,16 +181,14 @@ def _to_datetime(series: pd.Series, *, source: str, column: str) -> pd.Series:
 
 
 def _to_boolean(series: pd.Series, *, source: str, column: str) -> pd.Series:
-    present = series.notna().to_numpy()
-    text = series[present].astype(str).str.strip().str.lower()
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
     mapping = {**{t: "True" for t in _TRUE | {"1", "1.0"}}, **{f: "False" for f in _FALSE | {"0", "0.0"}}}
-    mapped = text.map(mapping)
-    if mapped.isna().any():
-        raise BadInputError(f"column {column!r} should be boolean but has {int(mapped.isna().sum())} "
+    labels = pd.Series(uniques.astype(str)).str.strip().str.lower().map(mapping)
+    if labels.isna().any():
+        raise BadInputError(f"column {column!r} should be boolean but has {int(labels.isna().sum())} distinct "
                             "value(s) that are not true/false/yes/no/1/0", source=source, column=column)
-    out = pd.Series([None] * len(series), dtype=object)
-    out[present] = mapped.to_numpy()
-    return out
+    table = np.append(labels.to_numpy(dtype=object), None)  # code -1 (missing) → None
+    return pd.Series(table[codes], dtype=object)
 
 
 def _to_string(series: pd.Series) -> pd.Series:

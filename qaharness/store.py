@@ -9,6 +9,7 @@ conflict, so parallel gates and a reading dashboard share one store.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import time
 import uuid
@@ -71,13 +72,38 @@ class RunStore:
     def _connect(self, read_only: bool):
         if read_only and not self.path.exists():
             raise BadInputError("run store not found; run a gate or `qaharness demo` first", source=str(self.path))
-        if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not read_only and not self.path.exists():
+            self._create()
         con = duckdb.connect(str(self.path), read_only=read_only)
         try:
             yield con
         finally:
             con.close()
+
+    def _create(self) -> None:
+        """Create the file atomically: build it under a temporary name, then hard-link it into place.
+
+        Two processes creating one store at once would otherwise let one open the other's
+        half-written file ("exists, but it is not a valid DuckDB database file").
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            con = duckdb.connect(str(tmp))
+            try:
+                con.execute(_DDL)
+            finally:
+                con.close()
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass  # another process won the race; its file is complete
+            except OSError:  # no hard links on this file system
+                if not self.path.exists():
+                    os.replace(tmp, self.path)
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+                leftover.unlink(missing_ok=True)
 
     def _retry(self, read_only: bool, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         deadline = time.monotonic() + self.timeout
@@ -161,7 +187,7 @@ class RunStore:
     # -- reading ----------------------------------------------------------------------
     def list_runs(self, limit: int | None = None) -> pd.DataFrame:
         sql = ("SELECT run_id, created_at, kind, verdict, policy_id, policy_version, dataset, synthetic, "
-               "generator, seed, ticket, out_dir FROM runs ORDER BY recorded_at DESC")
+               "generator, seed, ticket, out_dir, real_sha256 FROM runs ORDER BY recorded_at DESC")
         return self._read(sql + (f" LIMIT {int(limit)}" if limit else ""))
 
     def resolve(self, run_id: str) -> str:

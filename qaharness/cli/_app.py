@@ -11,10 +11,10 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from ..errors import QAHarnessError
 from ..paths import logs_dir
@@ -44,23 +44,23 @@ def write_crash_log(exc: BaseException) -> Path:
 class _Group(TyperGroup):
     """Turns qaharness errors into exit codes; nothing else does."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, TyperException):  # typer vendors its own click
             raise
         except QAHarnessError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            raise click.exceptions.Exit(exc.exit_code) from None
+            raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
-            raise click.exceptions.Exit(130) from None
+            raise typer.Exit(130) from None
         except Exception as exc:
             log = write_crash_log(exc)
             first = (str(exc).splitlines() or [""])[0]
             err_console.print(f"internal error: {type(exc).__name__}: {first}\n"
                               f"the traceback is in {log}; please attach it to a bug report", markup=False)
-            raise click.exceptions.Exit(EXIT_INTERNAL) from None
+            raise typer.Exit(EXIT_INTERNAL) from None
 
 
 app = typer.Typer(

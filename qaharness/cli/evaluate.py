@@ -21,7 +21,7 @@ def evaluate(
     out: Path = typer.Option(..., "--out", help="Folder for results.json."),
     holdout: str | None = typer.Option(None, "--holdout", help="Real rows the generator never saw."),
     target: str | None = typer.Option(None, "--target", help="Target column for utility metrics."),
-    task: str | None = typer.Option(None, "--task", help="classification | regression (default: detected)."),
+    task: str | None = typer.Option(None, "--task", help="binary | multiclass | regression | classification (default: detected from --target)."),
     schema: Path | None = typer.Option(None, "--schema", help="YAML file overriding column kinds."),
     metrics: str | None = typer.Option(None, "--metrics", help="Comma-separated metric ids or families."),
     sensitive: str | None = typer.Option(None, "--sensitive", help="Comma-separated sensitive columns."),

@@ -40,6 +40,8 @@ class Metric:
     has_baseline: ClassVar[bool] = False   # engine computes it on holdout vs real
     #: tolerance of the "identical inputs give the ideal value" conformance check
     ideal_tolerance: ClassVar[float] = 1e-9
+    #: False where synthetic = real is the worst case, not the ideal (privacy: a full copy)
+    conformance_identical_is_ideal: ClassVar[bool] = True
 
     def __init__(self, **params: Any):
         self.params: Mapping[str, Any] = dict(params)

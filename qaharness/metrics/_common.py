@@ -32,11 +32,12 @@ def _as_float(series: pd.Series) -> np.ndarray:
 
 
 def category_codes(*frames_columns: pd.Series) -> tuple[list[np.ndarray], list[str]]:
-    """Integer codes over the union of categories (missing is a category)."""
-    filled = [s.astype(object).where(s.notna(), MISSING) for s in frames_columns]
-    categories = pd.Index(pd.unique(pd.concat(filled, ignore_index=True)))
-    codes = [categories.get_indexer(s) for s in filled]
-    return codes, [str(c) for c in categories]
+    """Integer codes over the union of categories (missing is a category of its own)."""
+    combined = pd.concat([s.astype(object) for s in frames_columns], ignore_index=True)
+    codes, categories = pd.factorize(combined, use_na_sentinel=False)
+    bounds = np.cumsum([0] + [len(s) for s in frames_columns])
+    labels = [MISSING if (c is None or (isinstance(c, float) and np.isnan(c))) else str(c) for c in categories]
+    return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:])], labels
 
 
 def column_codes(kind: ColumnKind, real: pd.Series, *others: pd.Series, n_bins: int = 20) -> tuple[list[np.ndarray], int]:

@@ -25,13 +25,16 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
-    """Cramér's V without bias correction: sqrt(χ²/n / (min(r, c) − 1)) over the observed levels."""
-    _, a = np.unique(a, return_inverse=True)
-    _, b = np.unique(b, return_inverse=True)
-    r, c = a.max() + 1, b.max() + 1
+    """Cramér's V without bias correction: sqrt(χ²/n / (min(r, c) − 1)) over the observed levels.
+
+    ``a`` and ``b`` are non-negative integer codes.
+    """
+    r, c = int(a.max()) + 1, int(b.max()) + 1
+    table = np.bincount(a * c + b, minlength=r * c).reshape(r, c).astype(float)
+    table = table[table.sum(1) > 0][:, table.sum(0) > 0]
+    r, c = table.shape
     if min(r, c) < 2:
         return 0.0
-    table = np.bincount(a * c + b, minlength=r * c).reshape(r, c).astype(float)
     n = table.sum()
     expected = np.outer(table.sum(1), table.sum(0)) / n
     chi2 = float(((table - expected) ** 2 / expected).sum())
@@ -72,21 +75,61 @@ def _encode(real: pd.Series, other: pd.Series, kind: ColumnKind) -> tuple[np.nda
     return codes(real), codes(other)
 
 
+def _standardise(values: np.ndarray) -> np.ndarray:
+    """(x − mean) / std over the present values; NaN stays NaN. Pearson and η are invariant to this."""
+    out = values - np.nanmean(values) if np.isfinite(values).any() else values.copy()
+    std = np.nanstd(out) if np.isfinite(out).any() else 0.0
+    return out / std if std > 0 else out
+
+
+def _pairwise_pearson(numeric: np.ndarray) -> np.ndarray:
+    """Pearson r for every column pair over the rows where both are present (exact, by matrix products)."""
+    present = (~np.isnan(numeric)).astype(float)
+    x = np.nan_to_num(numeric)
+    n = present.T @ present
+    sx = x.T @ present            # sx[i, j]: sum of column i over rows where i and j are present
+    sxx = (x * x).T @ present
+    sxy = x.T @ x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - sx * sx.T / n
+        var_i = sxx - sx ** 2 / n
+        r = cov / np.sqrt(var_i * var_i.T)
+    r[(n < 3) | ~np.isfinite(r) | (var_i <= 1e-12 * n) | (var_i.T <= 1e-12 * n)] = 0.0
+    return np.clip(r, -1.0, 1.0)
+
+
+def _eta_by_category(codes: np.ndarray, numeric: np.ndarray) -> np.ndarray:
+    """η of every numeric column grouped by one categorical column (exact, via group sums)."""
+    from scipy import sparse
+    present = (~np.isnan(numeric)).astype(float)
+    x = np.nan_to_num(numeric)
+    groups = sparse.csr_matrix((np.ones(codes.size), (codes, np.arange(codes.size))))
+    count, total, square = groups @ present, groups @ x, groups @ (x * x)
+    n, s, ss = count.sum(0), total.sum(0), square.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        total_ss = ss - s ** 2 / n
+        between = np.where(count > 0, total ** 2 / np.where(count > 0, count, 1), 0.0).sum(0) - s ** 2 / n
+        eta = np.sqrt(np.clip(between / total_ss, 0.0, 1.0))
+    eta[(n < 3) | (total_ss <= 1e-12 * n) | ~np.isfinite(eta)] = 0.0
+    return eta
+
+
 def association_matrix(columns: list[str], kinds: dict[str, ColumnKind], encoded: dict[str, np.ndarray]) -> np.ndarray:
     """Pearson for numeric pairs, Cramér's V for categorical pairs, η for mixed pairs."""
-    k = len(columns)
-    matrix = np.eye(k)
-    for i, j in itertools.combinations(range(k), 2):
-        a, b = columns[i], columns[j]
-        num_a, num_b = kinds[a] in _NUMERIC, kinds[b] in _NUMERIC
-        if num_a and num_b:
-            value = pearson(encoded[a], encoded[b])
-        elif not num_a and not num_b:
-            value = cramers_v(encoded[a], encoded[b])
-        else:
-            cat, num = (b, a) if num_a else (a, b)
-            value = correlation_ratio(encoded[cat], encoded[num])
-        matrix[i, j] = matrix[j, i] = value
+    index = {c: i for i, c in enumerate(columns)}
+    numeric = [c for c in columns if kinds[c] in _NUMERIC]
+    categorical = [c for c in columns if kinds[c] not in _NUMERIC]
+    matrix = np.eye(len(columns))
+    if numeric:
+        block = np.column_stack([_standardise(encoded[c]) for c in numeric])
+        r = _pairwise_pearson(block)
+        for (a, i), (b, j) in itertools.combinations(list(zip(numeric, range(len(numeric)))), 2):
+            matrix[index[a], index[b]] = matrix[index[b], index[a]] = r[i, j]
+        for cat in categorical:
+            for num, value in zip(numeric, _eta_by_category(encoded[cat], block)):
+                matrix[index[cat], index[num]] = matrix[index[num], index[cat]] = value
+    for a, b in itertools.combinations(categorical, 2):
+        matrix[index[a], index[b]] = matrix[index[b], index[a]] = cramers_v(encoded[a], encoded[b])
     return matrix
 
 

@@ -1,0 +1,166 @@
+"""File formats behind ``qaharness.provenance``: Parquet metadata, CSV tag columns, sidecars, fingerprints.
+
+Private: import from ``qaharness.provenance``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import BadInputError
+from .io import _detect_encoding, _open_bytes, _sniff_delimiter, fingerprint_frame
+
+TAG_COLUMN = "_qaharness_provenance"
+TAG_PREFIX = "synthetic:"
+METADATA_KEY = "qaharness.provenance"
+_BOOLEAN_WORDS = {**dict.fromkeys(("true", "t", "yes", "y"), 1.0), **dict.fromkeys(("false", "f", "no", "n"), 0.0)}
+
+
+def data_fingerprint(frame: pd.DataFrame) -> str:
+    """``fingerprint_frame`` of ``frame`` in canonical dtypes, without the provenance tag column.
+
+    Canonical: numbers and booleans (also text columns holding only true/false/yes/no/t/f/y/n, which
+    DuckDB's CSV reader turns into booleans) as float64, datetimes as naive datetime64[ns] (UTC),
+    everything else as str objects (missing = None). So a DataFrame and the same table written to CSV
+    or Parquet and read back by ``read_table`` give the same fingerprint; column names and row order count.
+    """
+    columns = [c for c in frame.columns if c != TAG_COLUMN]
+    return fingerprint_frame(pd.DataFrame({str(c): _canonical_column(frame[c]) for c in columns},
+                                          index=pd.RangeIndex(len(frame)), columns=[str(c) for c in columns]))
+
+
+def _canonical_column(series: pd.Series) -> pd.Series:
+    dtype = series.dtype
+    values = series.reset_index(drop=True)
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return values.astype("float64")
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        return values.astype("datetime64[ns]")
+    array = values.to_numpy(dtype=object, copy=True)
+    present = pd.notna(array)
+    kept = array[present]
+    uniques = pd.unique(kept)
+    words = {u: _BOOLEAN_WORDS.get(str(u).strip().lower()) for u in uniques} if len(uniques) <= 8 else {}
+    if words and None not in words.values():
+        flags = np.full(len(array), np.nan)
+        flags[present] = [words[v] for v in kept]
+        return pd.Series(flags)
+    if pd.api.types.infer_dtype(kept, skipna=False) != "string":
+        array[present] = [str(v) for v in kept]
+    array[~present] = None
+    return pd.Series(array, dtype=object)
+
+
+def tag_counts(frame: pd.DataFrame) -> dict[str, int] | None:
+    """Counts of tag values in ``frame`` (missing tags under ''); None without a tag column."""
+    if TAG_COLUMN not in frame.columns:
+        return None
+    values = frame[TAG_COLUMN].astype(object).where(frame[TAG_COLUMN].notna(), "").astype(str)
+    return {str(k): int(v) for k, v in values.value_counts(sort=False).items()}
+
+
+def split_tags(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int] | None]:
+    """``frame`` without the tag column (a new frame; the input is untouched) and its tag counts."""
+    counts = tag_counts(frame)
+    return (frame if counts is None else frame.drop(columns=[TAG_COLUMN])), counts
+
+
+def sidecar_path(path: str | Path) -> Path:
+    return Path(str(path) + ".provenance.json")
+
+
+def file_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".csv", ".tsv", ".txt")):
+        return "csv"
+    return "other"
+
+
+def tag_parquet(path: Path, manifest_json: str, tag: str | None) -> None:
+    """Rewrite the Parquet file with the manifest in its metadata and the tag column set (or removed)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    table = pq.read_table(path)
+    if TAG_COLUMN in table.column_names:
+        table = table.drop_columns([TAG_COLUMN])
+    if tag is not None:
+        table = table.append_column(TAG_COLUMN, pa.array([tag] * table.num_rows, pa.string()))
+    metadata = dict(table.schema.metadata or {})
+    metadata.pop(b"pandas", None)  # its column list would no longer match
+    metadata[METADATA_KEY.encode()] = manifest_json.encode()
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table.replace_schema_metadata(metadata), tmp)
+    os.replace(tmp, path)
+
+
+def tag_csv(path: Path, tag: str | None) -> None:
+    """Rewrite the CSV with the tag column set to ``tag`` on every row (removed when None)."""
+    head = _open_bytes(path)
+    if path.suffix.lower() == ".gz":
+        raise BadInputError("cannot add a tag column to a compressed CSV; use --no-column", source=str(path))
+    encoding = _detect_encoding(path, head)
+    text = head.decode(encoding, errors="replace")
+    delimiter = _sniff_delimiter(text)
+    newline = "\r\n" if "\r\n" in text.split("\n", 1)[0] + "\n" else "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    with open(path, newline="", encoding=encoding) as src, open(tmp, "w", newline="", encoding=encoding) as dst:
+        reader = csv.reader(src, delimiter=delimiter)
+        writer = csv.writer(dst, delimiter=delimiter, lineterminator=newline)
+        header = next(reader)
+        index = header.index(TAG_COLUMN) if TAG_COLUMN in header else None
+        writer.writerow(_with_tag(header, index, TAG_COLUMN if tag else None))
+        for row in reader:
+            if row:
+                writer.writerow(_with_tag(row, index, tag))
+    os.replace(tmp, path)
+
+
+def _with_tag(row: list[str], index: int | None, value: str | None) -> list[str]:
+    if index is not None:
+        row = row[:index] + row[index + 1:]
+    return row + [value] if value is not None else row
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_manifest_data(path: str | Path) -> dict[str, Any] | None:
+    """The raw manifest JSON attached to ``path`` (None when there is none).
+
+    Raises ``BadInputError`` when the file is missing or the manifest is not a JSON object.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError("file not found", source=str(path))
+    raw: bytes | str | None = None
+    if file_kind(path) == "parquet":
+        import pyarrow.parquet as pq
+        try:
+            raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY.encode())
+        except (OSError, ValueError) as exc:
+            raise BadInputError(f"cannot read Parquet metadata: {str(exc).splitlines()[0]}", source=str(path)) from None
+    elif sidecar_path(path).is_file():
+        raw = sidecar_path(path).read_text(encoding="utf-8")
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadInputError("provenance manifest is not valid JSON", source=str(path)) from None
+    if not isinstance(data, dict):
+        raise BadInputError("provenance manifest is not a JSON object", source=str(path))
+    return data

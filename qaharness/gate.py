@@ -1,0 +1,124 @@
+"""The release gate: evaluate only what a policy needs, judge it, write CI outputs, record it.
+
+``run_gate`` is what ``qaharness gate`` and the demo call. It writes into ``out``:
+``results.json`` (the evaluate contract plus verdict, policy and rules), ``junit.xml`` and
+``summary.md`` (also appended to ``$GITHUB_STEP_SUMMARY`` when that is set), and records the
+run in the store (kind ``gate``) with those files as artifacts.
+
+Exit codes (``GateResult.exit_code``): 0 pass (warnings allowed), 1 an error-severity rule
+failed, or any warning under ``strict``. Bad input raises ``BadInputError`` / ``PolicyError`` (2).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._ci_outputs import summary_markdown, write_junit
+from .api import evaluate_input
+from .engine import Progress
+from .errors import BadInputError
+from .inputs import EvalInput, prepare_inputs
+from .policy import LoadedPolicy, apply_policy, load_policy
+from .results import Run
+from .store import RunStore
+
+__all__ = ["GateResult", "run_gate", "gate_input", "write_outputs", "exit_code_for"]
+
+Source = str | Path | pd.DataFrame
+
+
+@dataclass
+class GateResult:
+    """What a gate run produced. ``exit_code`` is what the CLI exits with."""
+
+    run: Run
+    policy: LoadedPolicy
+    out: Path
+    exit_code: int
+    files: dict[str, Path] = field(default_factory=dict)
+    run_id: str | None = None
+    store: Path | None = None
+
+    @property
+    def verdict(self) -> str:
+        return self.run.verdict or "pass"
+
+    def failed_rules(self) -> list[str]:
+        """Ids of rules that failed or errored (either severity), waived ones excluded."""
+        return [r.id for r in self.run.rules or [] if r.status in ("fail", "error")]
+
+
+def exit_code_for(verdict: str, *, strict: bool = False) -> int:
+    return 1 if verdict == "fail" or (strict and verdict == "warn") else 0
+
+
+def gate_input(data: EvalInput, policy: LoadedPolicy, *, seed: int = 0, progress: Progress | None = None,
+               command: list[str] | None = None, ticket: str | None = None,
+               params: dict[str, dict[str, Any]] | None = None, today: date | None = None) -> Run:
+    """Compute the policy's metrics on prepared inputs and judge them; returns the judged run."""
+    run = evaluate_input(data, metrics=policy.policy.metric_ids(), seed=seed, params=params,
+                         progress=progress, command=command, ticket=ticket)
+    return apply_policy(run, policy, today=today)
+
+
+def run_gate(real: Source, synthetic: Source, holdout: Source | None = None, *, out: str | Path,
+             policy: str | Path | LoadedPolicy | None = None, target: str | None = None,
+             task: str | None = None, schema: str | Path | dict | None = None, strict: bool = False,
+             seed: int = 0, store: str | Path | None = None, record: bool = True, ticket: str | None = None,
+             sensitive: Sequence[str] = (), progress: Progress | None = None,
+             command: list[str] | None = None, params: dict[str, dict[str, Any]] | None = None,
+             today: date | None = None, report: Sequence[str] = (), sign: bool = False,
+             keys: str | Path | None = None) -> GateResult:
+    """Gate ``synthetic`` against ``policy`` (default: the bundled default policy).
+
+    Raises ``PolicyError``/``BadInputError`` for a bad policy or input (exit 2); a breached policy
+    is not an exception — read ``GateResult.verdict`` / ``exit_code``. ``report`` names report
+    formats ("html", "pdf") rendered beside results.json; ``sign`` signs the PDF with ``keys``.
+    """
+    if sign and "pdf" not in report:
+        raise BadInputError("--sign needs --report with pdf (e.g. --report html,pdf)", source="--sign")
+    loaded = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BadInputError("exists and is not a folder", source=f"--out {out}")
+    data = prepare_inputs(real, synthetic, holdout, target=target, schema=schema, task=task,
+                          sensitive=tuple(sensitive))
+    run = gate_input(data, loaded, seed=seed, progress=progress, command=command, ticket=ticket,
+                     params=params, today=today)
+    result = GateResult(run=run, policy=loaded, out=out, exit_code=exit_code_for(run.verdict or "pass",
+                                                                                  strict=strict))
+    result.files = write_outputs(run, out, strict=strict)
+    if report:
+        from .reports import render_reports
+        written = render_reports(out, report, sign=sign, ticket=ticket, keys=keys)
+        result.files.update({f"report.{fmt}": path for fmt, path in written.items()})
+    if record:
+        db = RunStore(store)
+        result.run_id = db.record_run(run, kind="gate", out_dir=out.resolve(), artifacts=result.files)
+        result.store = db.path
+    return result
+
+
+def write_outputs(run: Run, out: Path, *, strict: bool = False) -> dict[str, Path]:
+    """results.json, junit.xml, summary.md (and the $GITHUB_STEP_SUMMARY append)."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"results.json": run.write(out), "junit.xml": write_junit(run, out / "junit.xml", strict=strict)}
+    summary = summary_markdown(run, strict=strict)
+    files["summary.md"] = out / "summary.md"
+    files["summary.md"].write_text(summary, encoding="utf-8")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        try:
+            with open(step_summary, "a", encoding="utf-8") as handle:
+                handle.write(summary + "\n")
+        except OSError as exc:
+            raise BadInputError(f"cannot append the summary: {exc.strerror or exc}",
+                                source=f"$GITHUB_STEP_SUMMARY={step_summary}") from None
+    return files

@@ -1,0 +1,444 @@
+"""Shared machinery of the utility pillar: the task, the encoding, the fitted models.
+
+The five ``utility.*`` metrics ask different questions of the same few models, so the
+models are fitted once per ``EvalInput`` and kept in a small module-level cache:
+
+* **Task** — from ``data.task`` (binary | multiclass | regression | classification) or,
+  when unset, from the target column: categorical/boolean → classification (binary for
+  two classes in real, else multiclass); numeric → regression, unless every value is an
+  integer and there are at most ``MAX_INTEGER_CLASSES`` distinct ones (→ classification);
+  more than ``MAX_CLASSES`` classes is an error.
+  Classes are those of the real target; rows whose target is missing, or a class real
+  never has, are left out of training and testing (counted in ``details.rows_dropped``).
+* **Features** — every distribution column except the target (identifiers and free text
+  are left out). Categories are fitted on the union of real, synthetic and holdout (the
+  ``MAX_CATEGORIES - 1`` most frequent, the rest pooled), so a code means the same
+  category in every table; datetimes become seconds; missing stays missing (NaN).
+* **Models** — XGBoost (``xgb.train``, hist trees, fixed hyperparameters in ``XGB_PARAMS``,
+  no row or column subsampling, so a fit does not depend on any seed) and a simple
+  linear model (logistic regression / ridge regression on standardised numerics and
+  one-hot categories, fitted on at most ``LINEAR_MAX_ROWS`` rows).
+* **Seeds** — everything that is random in the *shared* fits (the linear model's row
+  sample, the permutation-importance holdout sample and permutations) draws from
+  ``model_seed`` (metric parameter, default 0), not from the metric's own ``rng``: the
+  engine gives every metric a different rng, and the five metrics must see the same
+  models. The metric's rng drives only its own bootstrap interval. Same inputs and
+  seeds → identical numbers.
+* **Cache** — keyed by the identity of the real, synthetic and holdout frames (checked
+  through weak references, so a recycled ``id`` never returns a stale fit), the target,
+  the task, the schema and the fit parameters; at most ``CACHE_SIZE`` entries.
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from ..inputs import EvalInput
+from ..masking import mask_label, rare_values
+from ..results import MetricResult
+from ..schema import ColumnKind
+from ._utility_importance import leakage
+from ._utility_scores import HEADLINE, SECONDARY, all_scores, prepared_scores, weighted_bootstrap_ci
+
+__all__ = ["UtilityError", "UtilityFit", "get_fit", "clear_cache", "TASKS", "XGB_PARAMS",
+           "preconditions", "evaluation_result", "describe", "warnings_for", "n_boot"]
+
+TASKS = ("binary", "multiclass", "regression", "classification")
+MAX_INTEGER_CLASSES = 10
+MAX_CLASSES = 100
+MAX_CATEGORIES = 250
+LINEAR_MAX_CATEGORIES = 30
+LINEAR_MAX_ROWS = 5_000
+CACHE_SIZE = 2
+XGB_PARAMS: dict[str, Any] = {"tree_method": "hist", "max_depth": 6, "eta": 0.1, "min_child_weight": 1.0,
+                              "subsample": 1.0, "colsample_bytree": 1.0, "max_bin": 256, "lambda": 1.0}
+XGB_ROUNDS = 200
+N_JOBS = 2
+#: below this many training rows XGBoost runs on one thread: on a busy 2-core machine
+#: OpenMP's thread barriers made a 300-row fit 100x slower with 2 threads than with 1
+SINGLE_THREAD_ROWS = 20_000
+FIT_PARAMS = {"model_seed": 0, "n_estimators": XGB_ROUNDS, "n_jobs": N_JOBS}
+TRAIN_SIDES = ("real", "synthetic")
+
+
+class UtilityError(Exception):
+    """A utility question that has no answer for these inputs (the metric reports status error)."""
+
+
+# -- task -------------------------------------------------------------------------------
+def resolve_task(data: EvalInput) -> tuple[str, list | None]:
+    """(task, classes of the real target or None for regression)."""
+    target = data.target
+    kind = data.schema[target]
+    requested = (data.task or "").strip().lower() or None
+    if requested not in (None, *TASKS):
+        raise UtilityError(f"--task {data.task!r} is unknown; use one of: {', '.join(TASKS)}")
+    if kind in (ColumnKind.TEXT, ColumnKind.IDENTIFIER, ColumnKind.DATETIME):
+        raise UtilityError(f"target {target!r} is a {kind.value} column; utility needs a categorical, "
+                           "boolean or numeric target")
+    values = data.real[target].dropna()
+    if values.empty:
+        raise UtilityError(f"target {target!r} is all missing in real")
+    if requested == "regression" and kind is not ColumnKind.NUMERIC:
+        raise UtilityError(f"--task regression needs a numeric target; {target!r} is {kind.value}")
+    if requested is None:
+        requested = "classification"
+        if kind is ColumnKind.NUMERIC:
+            integral = bool(np.all(np.mod(values.to_numpy(float), 1) == 0))
+            if not (integral and values.nunique() <= MAX_INTEGER_CLASSES):
+                requested = "regression"
+    if requested == "regression":
+        return "regression", None
+    classes = sorted(values.unique().tolist())
+    if len(classes) < 2:
+        raise UtilityError(f"the real target {target!r} has a single class; nothing to classify")
+    if len(classes) > MAX_CLASSES:
+        raise UtilityError(f"the real target {target!r} has {len(classes)} classes (at most {MAX_CLASSES} are "
+                           "modelled); for a numeric target pass --task regression")
+    if requested == "binary" and len(classes) > 2:
+        raise UtilityError(f"--task binary, but the real target {target!r} has {len(classes)} classes")
+    task = "binary" if requested == "binary" or (requested == "classification" and len(classes) == 2) \
+        else "multiclass"
+    return task, classes
+
+
+# -- encoding ---------------------------------------------------------------------------
+class _Encoder:
+    """Column encodings fitted once on the union of the three tables."""
+
+    def __init__(self, data: EvalInput, frames: dict[str, pd.DataFrame]):
+        self.features = [c for c in data.columns() if c != data.target]
+        self.kinds = {c: data.schema[c] for c in self.features}
+        self.categories: dict[str, pd.Index] = {}
+        self.scales: dict[str, tuple[float, float]] = {}
+        for column in self.features:
+            if self._numeric(column):
+                values = _as_float(frames["real"][column])
+                finite = values[~np.isnan(values)]
+                mean, std = (float(finite.mean()), float(finite.std())) if finite.size else (0.0, 1.0)
+                self.scales[column] = (mean, std if std > 0 else 1.0)
+            else:
+                union = pd.concat([f[column] for f in frames.values()], ignore_index=True)
+                self.categories[column] = pd.Index(union.value_counts(dropna=True).index[:MAX_CATEGORIES - 1])
+
+    def _numeric(self, column: str) -> bool:
+        return self.kinds[column] in (ColumnKind.NUMERIC, ColumnKind.DATETIME)
+
+    @property
+    def feature_types(self) -> list[str]:
+        return ["q" if self._numeric(c) else "c" for c in self.features]
+
+    def codes(self, series: pd.Series, column: str) -> np.ndarray:
+        keep = self.categories[column]
+        missing = series.isna().to_numpy()
+        codes = keep.get_indexer(series.to_numpy()).astype(np.float32)
+        codes[codes < 0] = len(keep)  # pooled "other" ...
+        codes[missing] = np.nan       # ... unless missing
+        return codes
+
+    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
+        """Float32 matrix for XGBoost: numerics as is, categories as codes, NaN missing."""
+        out = np.empty((len(frame), len(self.features)), dtype=np.float32)
+        for j, column in enumerate(self.features):
+            out[:, j] = _as_float(frame[column]) if self._numeric(column) else self.codes(frame[column], column)
+        return out
+
+    def linear(self, matrix: np.ndarray) -> sparse.csr_matrix:
+        """Design matrix for the linear model, from ``matrix()``'s output."""
+        blocks = []
+        for j, column in enumerate(self.features):
+            x = matrix[:, j].astype(float)
+            missing = np.isnan(x)
+            if self._numeric(column):
+                mean, std = self.scales[column]
+                blocks.append(sparse.csr_matrix(np.column_stack([np.where(missing, 0.0, (x - mean) / std),
+                                                                 missing.astype(float)])))
+            else:
+                top = min(LINEAR_MAX_CATEGORIES, len(self.categories[column]) + 1)
+                code = np.where(missing | (x >= top), top, x).astype(np.int64)  # top = "other/missing"
+                blocks.append(sparse.csr_matrix((np.ones(x.size), (np.arange(x.size), code)),
+                                                shape=(x.size, top + 1)))
+        return sparse.hstack(blocks, format="csr")
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        out = series.astype("int64").to_numpy(dtype=float) / 1e9
+        out[series.isna().to_numpy()] = np.nan
+        return out
+    return series.to_numpy(dtype=float)
+
+
+# -- the fitted models ------------------------------------------------------------------
+class UtilityFit:
+    """Models and predictions for one ``EvalInput``; computed lazily, each at most once."""
+
+    def __init__(self, data: EvalInput, params: dict[str, Any]):
+        self.target = data.target
+        self.task, self.classes = resolve_task(data)
+        self.k = len(self.classes) if self.classes else 0
+        self.model_seed = int(params["model_seed"])
+        self.rounds = int(params["n_estimators"])
+        self.n_jobs = int(params["n_jobs"])
+        frames = {"real": data.real, "synthetic": data.synthetic, "holdout": data.holdout}
+        self.encoder = _Encoder(data, frames)
+        if not self.encoder.features:
+            raise UtilityError(f"no feature column besides the target {self.target!r}")
+        self.y: dict[str, np.ndarray] = {}
+        self.x: dict[str, np.ndarray] = {}
+        self.rows_dropped: dict[str, int] = {}
+        for name, frame in frames.items():
+            y, keep = self._encode_target(frame[self.target])
+            self.y[name] = y
+            self.x[name] = self.encoder.matrix(frame.loc[keep] if not keep.all() else frame)
+            self.rows_dropped[name] = int((~keep).sum())
+        self._rare = rare_values(data.real[self.target]) if self.classes else set()
+        self._cache: dict[tuple, Any] = {}
+
+    def _encode_target(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        if self.task == "regression":
+            keep = series.notna().to_numpy()
+            return series.to_numpy(float)[keep], keep
+        codes = pd.Index(self.classes).get_indexer(series.astype(object).where(series.notna(), None))
+        keep = codes >= 0
+        return codes[keep].astype(np.int64), keep
+
+    def _once(self, key: tuple, make):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    # labels, safe for outputs ------------------------------------------------------------
+    def label(self, code: int) -> str:
+        value = self.classes[code]
+        text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        return mask_label(value) if str(value) in self._rare or text in self._rare else text
+
+    def missing_classes(self, side: str) -> list[str]:
+        if not self.classes:
+            return []
+        present = np.bincount(self.y[side], minlength=self.k) > 0
+        return [self.label(i) for i in range(self.k) if not present[i]]
+
+    def check_trainable(self, side: str) -> None:
+        y = self.y[side]
+        if y.size < 2:
+            raise UtilityError(f"the {side} table has {y.size} row(s) with a usable target; can't train")
+        if self.classes and np.unique(y).size < 2:
+            only = self.label(int(y[0]))
+            raise UtilityError(f"the {side} target {self.target!r} has a single class ({only}); a classifier "
+                               "can't be trained on it")
+        if self.task == "regression" and np.ptp(y) == 0:
+            raise UtilityError(f"the {side} target {self.target!r} is constant; a regressor can't learn from it")
+
+    def check_testable(self, side: str) -> None:
+        y = self.y[side]
+        if y.size < 2:
+            raise UtilityError(f"the {side} table has {y.size} row(s) with a usable target; can't score")
+        if self.task == "binary" and np.unique(y).size < 2:
+            raise UtilityError(f"the {side} target has a single class ({self.label(int(y[0]))}); "
+                               "ROC-AUC is undefined")
+        if self.task == "regression" and np.ptp(y) == 0:
+            raise UtilityError(f"the {side} target is constant; R² is undefined")
+
+    # models ------------------------------------------------------------------------------
+    def threads(self, side: str = "real") -> int:
+        return self.n_jobs if self.y[side].size >= SINGLE_THREAD_ROWS else 1
+
+    def xgb_params(self, side: str = "real") -> dict[str, Any]:
+        objective = {"binary": {"objective": "binary:logistic"},
+                     "multiclass": {"objective": "multi:softprob", "num_class": self.k},
+                     "regression": {"objective": "reg:squarederror"}}[self.task]
+        return {**XGB_PARAMS, **objective, "nthread": self.threads(side), "seed": self.model_seed}
+
+    def booster(self, side: str) -> xgb.Booster:
+        def fit() -> xgb.Booster:
+            self.check_trainable(side)
+            matrix = xgb.DMatrix(self.x[side], label=self.y[side], feature_types=self.encoder.feature_types,
+                                 feature_names=[f"f{j}" for j in range(len(self.encoder.features))],
+                                 enable_categorical=True, nthread=self.threads(side))
+            return xgb.train(self.xgb_params(side), matrix, num_boost_round=self.rounds)
+        return self._once(("booster", side), fit)
+
+    def linear_model(self, side: str):
+        def fit():
+            self.check_trainable(side)
+            rows = self.y[side].size
+            pick = np.arange(rows)
+            if rows > LINEAR_MAX_ROWS:
+                rng = np.random.default_rng([self.model_seed, 1, TRAIN_SIDES.index(side)])
+                pick = np.sort(rng.choice(rows, LINEAR_MAX_ROWS, replace=False))
+            design, y = self.encoder.linear(self.x[side][pick]), self.y[side][pick]
+            if self.task == "regression":
+                return Ridge(alpha=1.0).fit(design, y)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # lbfgs convergence notes: the score shows the fit
+                return LogisticRegression(C=1.0, max_iter=100, tol=1e-3).fit(design, y)
+        return self._once(("linear", side), fit)
+
+    def predict(self, train: str, test: str, model: str = "xgboost", x: np.ndarray | None = None) -> np.ndarray:
+        """Predictions of the ``train``-side model on the ``test`` table (or on ``x``)."""
+        def run() -> np.ndarray:
+            features = self.x[test] if x is None else x
+            if model == "xgboost":
+                booster = self.booster(train)
+                booster.set_param({"nthread": self.n_jobs if len(features) >= SINGLE_THREAD_ROWS else 1})
+                out = booster.inplace_predict(features)
+                return np.asarray(out, dtype=float).reshape(len(features), -1).squeeze(axis=1) \
+                    if self.task != "multiclass" else np.asarray(out, dtype=float)
+            fitted = self.linear_model(train)
+            design = self.encoder.linear(features)
+            if self.task == "regression":
+                return fitted.predict(design)
+            proba = np.zeros((len(features), self.k))
+            proba[:, fitted.classes_] = fitted.predict_proba(design)
+            return proba[:, 1] if self.task == "binary" else proba
+        return run() if x is not None else self._once(("predict", train, test, model), run)
+
+    def scores(self, train: str, test: str, model: str = "xgboost") -> dict[str, float]:
+        return all_scores(self.task, self.y[test], self.predict(train, test, model), self.k)
+
+    def headline_score(self, train: str, test: str):
+        """The prepared headline score (a callable of bootstrap weights)."""
+        fns = prepared_scores(self.task, self.y[test], self.predict(train, test), self.k)
+        return fns[HEADLINE[self.task]]
+
+
+# -- cache ------------------------------------------------------------------------------
+_CACHE: OrderedDict[tuple, tuple[tuple, UtilityFit]] = OrderedDict()
+
+
+METRIC_PARAMS = ("n_boot",)
+
+
+def fit_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters that shape the shared fit (pass the same ones to all five metrics)."""
+    unknown = sorted(set(params) - set(FIT_PARAMS) - set(METRIC_PARAMS))
+    if unknown:
+        raise UtilityError(f"unknown parameter(s) of the utility metrics: {', '.join(unknown)}; "
+                           f"known: {', '.join([*FIT_PARAMS, *METRIC_PARAMS])}")
+    out = {**FIT_PARAMS, **{k: v for k, v in params.items() if k in FIT_PARAMS}}
+    for name, value in out.items():
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < (0 if name == "model_seed" else 1):
+            raise UtilityError(f"the {name!r} parameter of the utility metrics must be an int >= "
+                               f"{0 if name == 'model_seed' else 1}. Got {value!r} instead.")
+    return out
+
+
+def get_fit(data: EvalInput, params: dict[str, Any]) -> UtilityFit:
+    """The shared ``UtilityFit`` for ``data`` (built on first use)."""
+    if data.holdout is None or data.target is None:
+        raise UtilityError("utility needs a holdout and a target column")
+    settings = fit_params(dict(params))
+    frames = (data.real, data.synthetic, data.holdout)
+    key = (*map(id, frames), data.target, data.task, tuple(data.schema.to_json().items()),
+           tuple(sorted(settings.items())))
+    entry = _CACHE.get(key)
+    if entry is not None and all(ref() is frame for ref, frame in zip(entry[0], frames)):
+        _CACHE.move_to_end(key)
+        return entry[1]
+    fit = UtilityFit(data, settings)
+    _CACHE[key] = (tuple(weakref.ref(f) for f in frames), fit)
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return fit
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
+
+
+# -- building results -------------------------------------------------------------------
+def preconditions(metric, data: EvalInput) -> MetricResult | None:
+    """``skipped`` when there is no holdout or no target (the engine checks this too)."""
+    if data.holdout is None:
+        return metric.skipped("needs a holdout (real rows the generator never saw): pass --holdout")
+    if data.target is None:
+        return metric.skipped("needs a target column: pass --target")
+    return None
+
+
+def n_boot(metric, default: int = 200) -> int:
+    value = metric.params.get("n_boot", default)
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+        raise UtilityError(f"the 'n_boot' parameter of {metric.id} must be an int >= 0. Got {value!r} instead.")
+    return int(value)
+
+
+def linear_name(task: str) -> str:
+    return "ridge_regression" if task == "regression" else "logistic_regression"
+
+
+def per_model(fit: UtilityFit, train: str, test: str) -> dict[str, dict[str, Any]]:
+    """Every score of every model, so a verdict doesn't hinge on one learner."""
+    out: dict[str, dict[str, Any]] = {"xgboost": fit.scores(train, test)}
+    try:
+        out[linear_name(fit.task)] = fit.scores(train, test, "linear")
+    except (UtilityError, ValueError) as exc:
+        out[linear_name(fit.task)] = {"error": str(exc).splitlines()[0]}
+    return out
+
+
+def describe(fit: UtilityFit) -> dict[str, Any]:
+    """Details every utility result shares: the task, the score, the models, the rows."""
+    details: dict[str, Any] = {
+        "task": fit.task, "score": HEADLINE[fit.task], "secondary_scores": list(SECONDARY[fit.task]),
+        "target": fit.target, "features": list(fit.encoder.features),
+        "model": {"name": "xgboost", "num_boost_round": fit.rounds, **fit.xgb_params(), "nthread": fit.n_jobs,
+                  "single_thread_below_rows": SINGLE_THREAD_ROWS},
+        "linear_model": {"name": linear_name(fit.task), "max_train_rows": LINEAR_MAX_ROWS},
+        "model_seed": fit.model_seed, "rows": {k: int(v.size) for k, v in fit.y.items()},
+        "rows_dropped": fit.rows_dropped, "leakage": leakage(fit)}
+    if fit.classes:
+        details["n_classes"] = fit.k
+        if fit.task == "binary":
+            details["positive_class"] = fit.label(1)
+    return details
+
+
+def warnings_for(fit: UtilityFit, *, synthetic: bool) -> list[str]:
+    """Plain-language warnings: suspected leakage; classes the synthetic target lacks."""
+    out = []
+    for item in leakage(fit):
+        score = next(v for k, v in item.items() if k != "column")
+        out.append(f"leakage suspected: feature {item['column']!r} alone predicts the target almost perfectly "
+                   f"(score {score} real → holdout); keep post-outcome columns out of the features")
+    missing = fit.missing_classes("synthetic") if synthetic else []
+    if missing:
+        out.append(f"class(es) missing from the synthetic target: {', '.join(repr(m) for m in missing)}")
+    return out
+
+
+def evaluation_result(metric, data: EvalInput, rng: np.random.Generator, train: str, test: str,
+                      default_boot: int = 200) -> MetricResult:
+    """Headline score of the ``train``-side XGBoost model on the ``test`` table, with a
+    bootstrap interval over the test rows and every score of both models in details."""
+    skip = preconditions(metric, data)
+    if skip is not None:
+        return skip
+    try:
+        fit = get_fit(data, metric.params)
+        fit.check_testable(test)
+        score = fit.headline_score(train, test)
+        boots = n_boot(metric, default_boot)
+    except UtilityError as exc:
+        return metric.error(str(exc))
+    value = score(None)
+    if not np.isfinite(value):
+        return metric.error(f"{HEADLINE[fit.task]} is undefined on the {test} rows")
+    ci = weighted_bootstrap_ci(score, fit.y[test].size, rng, n_boot=boots) if boots else None
+    models = per_model(fit, train, test)
+    details = {**describe(fit), "train": train, "test": test, "scores": models["xgboost"],
+               "per_model": models, "n_boot": boots}
+    involved = "synthetic" in (train, test)
+    return metric.result(value, ci=ci, ci_level=0.95 if ci else None, details=details,
+                         message="; ".join(warnings_for(fit, synthetic=involved)))

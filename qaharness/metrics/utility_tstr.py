@@ -1,0 +1,36 @@
+"""utility.tstr — train on synthetic, test on (real) holdout."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..inputs import EvalInput
+from ..results import Family, Goal, MetricResult
+from ._base import Metric, register_metric
+from ._utility import evaluation_result
+
+
+@register_metric
+class TrainSyntheticTestReal(Metric):
+    """Score of an XGBoost model trained on synthetic and scored on the holdout (TSTR).
+
+    Same task, headline score, models and bootstrap CI as ``utility.trtr`` (see there);
+    compare the two, or read ``utility.tstr_ratio``. Range (−∞, 1]; higher is better.
+    A class missing from the synthetic target is named in ``message``; a synthetic target
+    with a single class is ``status: error``. Reference: Esteban et al. 2017.
+
+    Identical inputs give tstr = trtr, not 1: the conformance tolerance spans the whole
+    [0, 1] range of the classification scores.
+    """
+
+    id = "utility.tstr"
+    family = Family.UTILITY
+    goal = Goal.MAXIMIZE
+    bounds = (None, 1.0)
+    ideal_tolerance = 1.0
+    requires_holdout = True
+    requires_target = True
+    description = "How well a model trained on the synthetic data predicts real holdout rows."
+
+    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+        return evaluation_result(self, data, rng, train="synthetic", test="holdout")

@@ -1,0 +1,45 @@
+"""``qaharness gate --report html,pdf --sign``: reports beside results.json, signed, recorded in the store."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import make_mixed_frame
+from qaharness.cli import app
+from qaharness.store import RunStore
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    paths = {}
+    for name, seed, n in (("real", 1, 300), ("synthetic", 2, 300), ("holdout", 3, 300)):
+        paths[name] = tmp_path / f"{name}.parquet"
+        make_mixed_frame(n, seed).to_parquet(paths[name], index=False)
+    return paths
+
+
+def test_gate_writes_signed_reports_and_records_them(inputs, tmp_path):
+    assert runner.invoke(app, ["keys", "init"]).exit_code == 0
+    store = tmp_path / "runs.duckdb"
+    args = ["gate", "--real", inputs["real"], "--synthetic", inputs["synthetic"], "--holdout", inputs["holdout"],
+            "--target", "label", "--out", tmp_path / "gate", "--store", store, "--report", "html,pdf", "--sign",
+            "--ticket", "DATA-7"]
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code in (0, 1), result.output
+    pdf = tmp_path / "gate" / "report-DATA-7.pdf"
+    assert (tmp_path / "gate" / "report.html").is_file() and pdf.is_file()
+    verified = runner.invoke(app, ["verify", str(pdf)])
+    assert verified.exit_code == 0, verified.output
+    run_id = RunStore(store).list_runs().run_id.iloc[0]
+    names = set(RunStore(store).artifacts(run_id).name)
+    assert {"results.json", "junit.xml", "summary.md", "report.html", "report.pdf"} <= names
+    assert RunStore(store).run_row(run_id)["out_dir"] == str((tmp_path / "gate").resolve())
+
+
+def test_sign_without_pdf_report_is_bad_usage(inputs, tmp_path):
+    result = runner.invoke(app, ["gate", "--real", str(inputs["real"]), "--synthetic", str(inputs["synthetic"]),
+                                 "--out", str(tmp_path / "g"), "--sign"])
+    assert result.exit_code == 2 and "--sign" in result.output

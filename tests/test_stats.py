@@ -1,0 +1,77 @@
+"""The shared statistics against scipy and scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+from scipy.spatial.distance import jensenshannon
+from sklearn.metrics import roc_auc_score
+
+from qaharness.stats import (binned_codes, bootstrap_ci, delong_ci, js_distance, ks_statistic, quantile_edges,
+                             roc_auc, wasserstein_1d, wilson_interval)
+
+samples = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(samples, samples)
+def test_ks_matches_scipy(a, b):
+    assert ks_statistic(np.array(a), np.array(b)) == pytest.approx(sps.ks_2samp(a, b).statistic, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(samples, samples)
+def test_wasserstein_matches_scipy(a, b):
+    assert wasserstein_1d(np.array(a), np.array(b)) == pytest.approx(sps.wasserstein_distance(a, b), rel=1e-9, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 50), min_size=4, max_size=4), st.lists(st.integers(0, 50), min_size=4, max_size=4))
+def test_js_matches_scipy_and_is_symmetric(p, q):
+    if sum(p) == 0 or sum(q) == 0:
+        return
+    ours = js_distance(np.array(p), np.array(q))
+    assert ours == pytest.approx(jensenshannon(p, q, base=2), abs=1e-9)
+    assert ours == pytest.approx(js_distance(np.array(q), np.array(p)), abs=1e-12)
+    assert 0.0 <= ours <= 1.0
+
+
+def test_js_known_answers():
+    assert js_distance(np.array([1, 0]), np.array([0, 1])) == pytest.approx(1.0)
+    assert js_distance(np.array([5, 5]), np.array([1, 1])) == pytest.approx(0.0)
+
+
+def test_wilson_known_answer():
+    low, high = wilson_interval(5, 10)  # textbook: 0.2366, 0.7634
+    assert (low, high) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson_interval(0, 10)[0] == 0.0
+
+
+def test_auc_and_delong_match_sklearn():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    scores = labels * 0.5 + rng.normal(size=400)
+    assert roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    auc, (low, high) = delong_ci(labels, scores)
+    assert auc == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert low < auc < high and high - low < 0.2
+
+
+def test_auc_ties_get_half_credit():
+    assert roc_auc(np.array([1, 0]), np.array([0.3, 0.3])) == pytest.approx(0.5)
+
+
+def test_bootstrap_ci_covers_the_mean():
+    rng = np.random.default_rng(1)
+    values = rng.normal(10, 1, 500)
+    low, high = bootstrap_ci(lambda idx: values[idx].mean(), 500, np.random.default_rng(2))
+    assert low < values.mean() < high
+
+
+def test_binned_codes_put_missing_in_its_own_bin():
+    edges = quantile_edges(np.arange(100.0), 4)
+    codes = binned_codes(np.array([0.0, 99.0, np.nan]), edges)
+    assert codes[0] == 0 and codes[1] == edges.size and codes[2] == edges.size + 1

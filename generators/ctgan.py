@@ -30,7 +30,8 @@ from torch.nn import functional as F
 from qaharness.errors import GeneratorError
 
 from ._base import Capabilities, Generator, GeneratorConfig, register_generator, resolve_device
-from ._torch import SeededDropout, activate, init_module, make_private, norm_layer, plan_dp, run_epochs, seeded
+from ._torch import (SeededDropout, activate, init_module, make_private, norm_layer, plan_dp, private_backward,
+                     run_epochs, seeded)
 from ._transform import TableEncoder
 
 __all__ = ["CTGANGenerator"]
@@ -279,7 +280,7 @@ class CTGANGenerator(Generator):
             n_real = len(rows)
             loss_d = (F.softplus(-logits[:n_real]).sum() + F.softplus(logits[n_real:]).sum()) / len(logits)
             opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
+            private_backward(loss_d)
             opt_d.step()
             plan.accountant.step(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate)
         disc.disable_hooks()

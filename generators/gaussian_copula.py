@@ -43,7 +43,8 @@ class GaussianCopulaGenerator(Generator):
         if not self.columns_:
             raise GeneratorError("no column to model (identifiers only)", generator=self.id)
         scores = np.column_stack([self._normal_scores(frame[c], c, rng) for c in self.columns_])
-        corr = np.corrcoef(scores, rowvar=False) if len(self.columns_) > 1 else np.ones((1, 1))
+        with np.errstate(invalid="ignore", divide="ignore"):  # constant columns: NaN, zeroed below
+            corr = np.corrcoef(scores, rowvar=False) if len(self.columns_) > 1 else np.ones((1, 1))
         corr = np.nan_to_num(np.atleast_2d(corr), nan=0.0)
         np.fill_diagonal(corr, 1.0)
         values, vectors = np.linalg.eigh(corr)

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 from qaharness.errors import GeneratorError
 
 from ._base import Capabilities, Generator, GeneratorConfig, register_generator, resolve_device
-from ._torch import init_module, make_private, norm_layer, plan_dp, run_epochs, seeded
+from ._torch import init_module, make_private, norm_layer, plan_dp, private_backward, run_epochs, seeded
 from ._transform import TableEncoder
 
 __all__ = ["TVAEGenerator"]
@@ -151,7 +151,10 @@ class TVAEGenerator(Generator):
         noise = torch.randn(len(real), self.config.embedding_dim, generator=g, device=real.device)
         recon, mu, logvar = model(real, noise)
         loss = self._loss(real, recon, mu, logvar).mean()
-        loss.backward()
+        if plan is not None:
+            private_backward(loss)
+        else:
+            loss.backward()
         optimizer.step()
         if plan is not None:
             plan.accountant.step(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate)

@@ -1,52 +1,79 @@
-"""The end-to-end demo on the bundled Adult data."""
+"""The end-to-end demo on the bundled Adult data: two generators, one policy, signed reports.
+
+Split Adult into train and holdout → fit each demo generator on train (TVAE bounded to a
+time budget) and write its synthetic table with a provenance manifest → gate each against the
+default policy (results.json, junit.xml, summary.md, HTML and signed PDF) → record in the
+demo's run store, ready for the dashboard.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from .api import evaluate
 from .datasets import ADULT_TARGET, load_adult, split_holdout
-from .engine import Progress
-from .results import Run
-from .store import RunStore
+from .gate import GateResult, run_gate
 
-__all__ = ["DemoResult", "run_demo"]
+__all__ = ["DemoResult", "DemoStep", "run_demo", "DEMO_GENERATORS"]
+
+DEMO_GENERATORS = ("gaussian_copula", "tvae")
+HOLDOUT_SHARE = 0.2
+TICKET = "DEMO-1"
+Say = Callable[[str], None]
+
+
+@dataclass
+class DemoStep:
+    generator: str
+    synthetic: Path
+    fit_seconds: float
+    epochs: int | None
+    gate: GateResult
 
 
 @dataclass
 class DemoResult:
     out: Path
     store: Path
-    runs: dict[str, Run] = field(default_factory=dict)
-    run_ids: dict[str, str] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    steps: list[DemoStep] = field(default_factory=list)
 
 
-def _independent_marginals(train: pd.DataFrame, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Each column resampled on its own: a privacy-max, utility-min baseline."""
-    return pd.DataFrame({c: train[c].to_numpy()[rng.integers(0, len(train), n_rows)] for c in train.columns})
+def _synthesise(generator_id: str, train, n_rows: int, path: Path, *, seed: int, max_minutes: float,
+                say: Say) -> DemoStep:
+    from .generators import generate_file, get_generator
+    neural = "epochs" in get_generator(generator_id).Config.model_fields
+    say(f"training {generator_id}" + (f" (at most {max_minutes:g} min) …" if neural else " …"))
+    path, report = generate_file(generator_id, train, n_rows, path, seed=seed, tag_column=True,
+                                 max_minutes=max_minutes if neural else None)
+    return DemoStep(generator_id, path, float(report.seconds), getattr(report, "epochs", None), gate=None)  # type: ignore[arg-type]
 
 
-def run_demo(out: Path, *, seed: int = 0, progress: Progress | None = None) -> DemoResult:
-    """Split Adult into train/holdout, synthesise, evaluate, record. Returns what was written."""
+def run_demo(out: Path, *, seed: int = 0, generators: Sequence[str] = DEMO_GENERATORS, max_minutes: float = 1.5,
+             report: Sequence[str] = ("html", "pdf"), sign: bool = True, policy: str = "default",
+             say: Say | None = None) -> DemoResult:
+    """Run the whole job; returns what was written. ``say`` receives progress lines."""
+    say = say or (lambda text: None)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    train, holdout = split_holdout(load_adult(), 0.3, rng)
-    synthetic = _independent_marginals(train, len(holdout), rng)
+    train, holdout = split_holdout(load_adult(), HOLDOUT_SHARE, rng)
     result = DemoResult(out=out, store=out / "runs.duckdb")
-    for name, frame in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
-        path = out / f"{name}.parquet"
-        frame.to_parquet(path, index=False)
-        result.files[name] = path
-    run = evaluate(result.files["train"], result.files["synthetic"], result.files["holdout"],
-                   target=ADULT_TARGET, seed=seed, progress=progress, command=["qaharness", "demo"])
-    run_dir = out / "independent"
-    path = run.write(run_dir)
-    result.runs["independent"] = run
-    result.run_ids["independent"] = RunStore(result.store).record_run(
-        run, kind="evaluate", out_dir=run_dir, artifacts={"results.json": path})
+    for name, frame in (("train", train), ("holdout", holdout)):
+        result.files[name] = out / f"{name}.parquet"
+        frame.to_parquet(result.files[name], index=False)
+    if sign:
+        from .reports.sign import ensure_keys
+        ensure_keys()
+    for generator_id in generators:
+        step = _synthesise(generator_id, train, len(holdout), out / f"synthetic-{generator_id}.parquet",
+                           seed=seed, max_minutes=max_minutes, say=say)
+        say(f"gating {generator_id} against the {policy} policy …")
+        step.gate = run_gate(result.files["train"], step.synthetic, result.files["holdout"], out=out / generator_id,
+                             target=ADULT_TARGET, seed=seed, store=result.store, ticket=TICKET, policy=policy,
+                             progress=lambda m, g=generator_id: say(f"{g}: computing {m} …"),
+                             command=["qaharness", "demo"], report=report, sign=sign)
+        result.steps.append(step)
     return result

@@ -23,6 +23,8 @@ __all__ = ["app", "console", "err_console", "EXIT_OK", "EXIT_BREACH", "EXIT_BAD_
 
 EXIT_OK, EXIT_BREACH, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 console = Console(highlight=False, soft_wrap=True)
+if not console.is_terminal:  # CI logs and pipes: wide enough that tables stay readable
+    console = Console(highlight=False, soft_wrap=True, width=160)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

@@ -5,25 +5,51 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.table import Table
 
 from ..datasets import ADULT_ATTRIBUTION
-from ..demo import run_demo
-from ._app import app, console
-from ._common import print_summary, progress_status
+from ..demo import DEMO_GENERATORS, run_demo
+from ._app import app, console, err_console
+from ._common import fmt, split_list
+from .gate import print_gate
+
+_KEY_METRICS = ("fidelity.detection", "fidelity.corr_diff", "utility.tstr_ratio", "privacy.dcr", "privacy.mia")
 
 
-@app.command(epilog="Example: qaharness demo --out qaharness-demo")
+@app.command(epilog="Example: qaharness demo --out qaharness-demo --max-minutes 1.5")
 def demo(
     out: Path = typer.Option(Path("qaharness-demo"), "--out", help="Folder for everything the demo writes."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the split, the generator and the metrics."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the split, the generators and the metrics."),
+    generators: str = typer.Option(",".join(DEMO_GENERATORS), "--generators", help="Generators to compare."),
+    max_minutes: float = typer.Option(1.5, "--max-minutes", help="Training budget per neural generator."),
+    no_sign: bool = typer.Option(False, "--no-sign", help="Don't sign the PDF reports."),
+    policy: str = typer.Option("default", "--policy", help="Policy to gate with: a bundled name or a YAML file."),
 ) -> None:
-    """Run the main job end to end on the bundled UCI Adult data."""
+    """Run the main job end to end on the bundled UCI Adult data and compare generators under one policy."""
     console.print(f"Demo data: {ADULT_ATTRIBUTION}")
-    with progress_status("preparing the demo …") as progress:
-        result = run_demo(out, seed=seed, progress=progress)
-    for name, run in result.runs.items():
-        print_summary(run, title=f"Synthetic data from '{name}'")
-    console.print(f"\ninputs: {', '.join(str(p) for p in result.files.values())}")
-    for name, run_id in result.run_ids.items():
-        console.print(f"results ({name}): {out / name / 'results.json'} (run {run_id})")
+    with err_console.status("preparing the demo …") as status:
+        result = run_demo(out, seed=seed, generators=split_list(generators) or DEMO_GENERATORS,
+                          max_minutes=max_minutes, sign=not no_sign, policy=policy, say=status.update)
+    for step in result.steps:
+        console.rule(f"{step.generator}: trained in {step.fit_seconds:.0f} s")
+        print_gate(step.gate)
+    console.print(_comparison(result, policy))
+    console.print(f"\ntrain/holdout: {result.files['train']}, {result.files['holdout']}")
+    for step in result.steps:
+        files = ", ".join(str(p) for p in step.gate.files.values())
+        console.print(f"{step.generator} (run {step.gate.run_id}): {files}")
     console.print(f"run store: {result.store}")
+    console.print(f"verify a signed report: qaharness verify {result.steps[-1].gate.files.get('report.pdf', '')}")
+    console.print(f"open the dashboard: qaharness app --store {result.store}")
+
+
+def _comparison(result, policy: str) -> Table:
+    table = Table(title=f"Generators under the {policy} policy", title_justify="left")
+    for name in ("generator", "verdict", *_KEY_METRICS):
+        table.add_column(name)
+    for step in result.steps:
+        run = step.gate.run
+        values = {m.id: m for m in run.metrics}
+        cells = [fmt(values[m].value) if m in values else "—" for m in _KEY_METRICS]
+        table.add_row(step.generator, (run.verdict or "").upper(), *cells)
+    return table

@@ -58,7 +58,7 @@ def test_bounds_and_status(metric_id, honest):
 def test_identical_inputs_give_ideal(metric_id, identical):
     cls = get_metric(metric_id)
     if not cls.conformance_identical_is_ideal:
-        pytest.skip(f"{metric_id}: synthetic = real is its worst case (a full copy), declared by the metric")
+        pytest.skip(f"{metric_id}: {cls.identical_inputs_note} (declared by the metric)")
     result = run_metric(cls(), identical, seed=0)
     assert result.status is Status.OK, result.message
     assert result.value == pytest.approx(cls.ideal_value(), abs=cls.ideal_tolerance)

@@ -40,8 +40,10 @@ class Metric:
     has_baseline: ClassVar[bool] = False   # engine computes it on holdout vs real
     #: tolerance of the "identical inputs give the ideal value" conformance check
     ideal_tolerance: ClassVar[float] = 1e-9
-    #: False where synthetic = real is the worst case, not the ideal (privacy: a full copy)
+    #: False where synthetic = real does not give the ideal value; ``identical_inputs_note`` says why
+    #: (privacy: a full copy is the worst case; a baseline that doesn't read synthetic at all)
     conformance_identical_is_ideal: ClassVar[bool] = True
+    identical_inputs_note: ClassVar[str] = "synthetic = real is a full copy: the worst case for a privacy risk"
 
     def __init__(self, **params: Any):
         self.params: Mapping[str, Any] = dict(params)

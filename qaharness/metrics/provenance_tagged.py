@@ -30,6 +30,7 @@ class ProvenanceTagged(Metric):
     description = "Whether the synthetic rows are tagged as synthetic, with a manifest consistent with the real data."
     #: identical real = synthetic frames carry no tag, so they score 0, not the ideal 1
     conformance_identical_is_ideal: ClassVar[bool] = False
+    identical_inputs_note: ClassVar[str] = "identical real = synthetic frames carry no provenance tag"
 
     def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
         assessment = assess_input(data)

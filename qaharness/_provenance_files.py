@@ -45,19 +45,13 @@ def _canonical_column(series: pd.Series) -> pd.Series:
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_convert("UTC").dt.tz_localize(None)
         return values.astype("datetime64[ns]")
-    array = values.to_numpy(dtype=object, copy=True)
-    present = pd.notna(array)
-    kept = array[present]
-    uniques = pd.unique(kept)
-    words = {u: _BOOLEAN_WORDS.get(str(u).strip().lower()) for u in uniques} if len(uniques) <= 8 else {}
-    if words and None not in words.values():
-        flags = np.full(len(array), np.nan)
-        flags[present] = [words[v] for v in kept]
-        return pd.Series(flags)
-    if pd.api.types.infer_dtype(kept, skipna=False) != "string":
-        array[present] = [str(v) for v in kept]
-    array[~present] = None
-    return pd.Series(array, dtype=object)
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)  # missing → -1
+    if len(uniques) <= 8:
+        words = [_BOOLEAN_WORDS.get(str(u).strip().lower()) for u in uniques]
+        if words and None not in words:
+            return pd.Series(np.append(np.array(words, dtype=float), np.nan)[codes])
+    labels = np.array([u if isinstance(u, str) else str(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(labels[codes], dtype=object)
 
 
 def tag_counts(frame: pd.DataFrame) -> dict[str, int] | None:

@@ -41,16 +41,24 @@ class EvalInput:
     synthetic_manifest: dict | None = None
     #: counts of ``_qaharness_provenance`` tag values in synthetic (column dropped here); None without it
     synthetic_tags: dict[str, int] | None = None
+    #: per-column facts about ``real`` (distinct non-missing values), computed once and shared
+    _real_n_unique: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def real_n_unique(self, column: str) -> int:
+        """Distinct non-missing values of a real column (cached: metrics ask often)."""
+        if column not in self._real_n_unique:
+            self._real_n_unique[column] = int(self.real[column].nunique(dropna=True))
+        return self._real_n_unique[column]
 
     def columns(self, *kinds: ColumnKind) -> list[str]:
         """Columns of the given kinds (default: every distribution kind), all-missing ones left out."""
         kinds = kinds or DISTRIBUTION_KINDS
-        return [c for c in self.schema.columns(*kinds) if self.real[c].notna().any()]
+        return [c for c in self.schema.columns(*kinds) if self.real_n_unique(c) > 0]
 
     def with_synthetic(self, synthetic: pd.DataFrame) -> EvalInput:
         """The same inputs with another table in the synthetic seat (the holdout baseline uses this)."""
         return EvalInput(self.real, synthetic, self.schema, None, self.target, self.task,
-                         self.sensitive, self.inputs, self.notes)
+                         self.sensitive, self.inputs, self.notes, _real_n_unique=self._real_n_unique)
 
 
 def prepare_inputs(real: Source, synthetic: Source, holdout: Source | None = None, *,
@@ -86,9 +94,10 @@ def prepare_inputs(real: Source, synthetic: Source, holdout: Source | None = Non
                              fingerprint=fingerprints[name])
              for name, t in tables.items()}
     notes += _tag_notes(tags)
+    n_unique = {c: int(frames["real"][c].nunique(dropna=True)) for c in reference}
     return EvalInput(frames["real"], frames["synthetic"], inferred, frames.get("holdout"), target,
-                     task, sensitive, infos, tuple(_notes(frames["real"], inferred) + notes),
-                     synthetic_manifest=manifest, synthetic_tags=tags.get("synthetic"))
+                     task, sensitive, infos, tuple(_notes(n_unique, inferred) + notes),
+                     synthetic_manifest=manifest, synthetic_tags=tags.get("synthetic"), _real_n_unique=n_unique)
 
 
 def _synthetic_manifest(synthetic: Source) -> tuple[dict | None, list[str]]:
@@ -169,15 +178,15 @@ def _check_target(target: str | None, columns: list[str], source: str, option: s
                             f"{', '.join(columns)}", source=option, column=target)
 
 
-def _notes(real: pd.DataFrame, schema: Schema) -> list[str]:
+def _notes(n_unique: dict[str, int], schema: Schema) -> list[str]:
     notes = []
     excluded = schema.columns(ColumnKind.IDENTIFIER, ColumnKind.TEXT)
     if excluded:
         notes.append(f"left out of distribution metrics (identifier or free text): {', '.join(excluded)}")
-    empty = [c for c in real.columns if real[c].isna().all()]
+    empty = [c for c, n in n_unique.items() if n == 0]
     if empty:
         notes.append(f"all-missing in real, skipped by distribution metrics: {', '.join(empty)}")
-    constant = [c for c in real.columns if real[c].nunique(dropna=True) == 1]
+    constant = [c for c, n in n_unique.items() if n == 1]
     if constant:
         notes.append(f"constant in real (no spread; correlation pairs with them skipped): {', '.join(constant)}")
     return notes

@@ -24,21 +24,23 @@ def mask_label(value: object) -> str:
 
 def rare_values(real: pd.Series, k: int = RARE_K) -> set[str]:
     """Values of ``real`` seen at most ``k`` times (as strings)."""
-    counts = real.dropna().astype(str).value_counts()
-    return set(counts[counts <= k].index)
+    counts = real.value_counts(dropna=True)  # count first, stringify the few distinct values after
+    return {str(v) for v, n in counts.items() if n <= k}
 
 
 def masked_counts(real: pd.Series, others: Iterable[pd.Series] = (), *, k: int = RARE_K,
                   top: int = 20) -> dict[str, list]:
     """Top-``top`` category shares of ``real`` and each other series, rare real values masked."""
     rare = rare_values(real, k)
-    def labels(series: pd.Series) -> pd.Series:
-        text = series.astype(object).where(series.notna(), "(missing)").astype(str)
-        return text.map(lambda v: mask_label(v) if v in rare else v)
-    real_share = labels(real).value_counts(normalize=True)
+    def shares(series: pd.Series) -> pd.Series:
+        counts = series.value_counts(dropna=False)  # count first, relabel the few distinct values after
+        labels = ["(missing)" if pd.isna(v) else (mask_label(v) if str(v) in rare else str(v)) for v in counts.index]
+        grouped = pd.Series(counts.to_numpy(), index=labels).groupby(level=0, sort=False).sum()
+        return (grouped / max(len(series), 1)).sort_values(ascending=False, kind="stable")
+    real_share = shares(real)
     order = list(real_share.index[:top])
     out = {"categories": order, "real": [float(real_share.get(c, 0.0)) for c in order]}
     for i, other in enumerate(others):
-        share = labels(other).value_counts(normalize=True)
+        share = shares(other)
         out[f"other_{i}"] = [float(share.get(c, 0.0)) for c in order]
     return out

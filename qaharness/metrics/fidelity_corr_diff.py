@@ -84,8 +84,9 @@ def _standardise(values: np.ndarray) -> np.ndarray:
 
 def _pairwise_pearson(numeric: np.ndarray) -> np.ndarray:
     """Pearson r for every column pair over the rows where both are present (exact, by matrix products)."""
-    present = (~np.isnan(numeric)).astype(float)
-    x = np.nan_to_num(numeric)
+    missing = np.isnan(numeric)
+    present = (~missing).astype(float)
+    x = np.where(missing, 0.0, numeric)
     n = present.T @ present
     sx = x.T @ present            # sx[i, j]: sum of column i over rows where i and j are present
     sxx = (x * x).T @ present
@@ -98,14 +99,15 @@ def _pairwise_pearson(numeric: np.ndarray) -> np.ndarray:
     return np.clip(r, -1.0, 1.0)
 
 
-def _eta_by_category(codes: np.ndarray, numeric: np.ndarray) -> np.ndarray:
-    """η of every numeric column grouped by one categorical column (exact, via group sums)."""
+def _eta_by_category(codes: np.ndarray, present: np.ndarray, x: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """η of every numeric column grouped by one categorical column (exact, via group sums).
+
+    ``present`` is the 0/1 mask of the numeric block, ``x`` the block with missing as 0, ``x2`` = x².
+    """
     from scipy import sparse
-    present = (~np.isnan(numeric)).astype(float)
-    x = np.nan_to_num(numeric)
     groups = sparse.csr_matrix((np.ones(codes.size), (codes, np.arange(codes.size))))
-    count, total, square = groups @ present, groups @ x, groups @ (x * x)
-    n, s, ss = count.sum(0), total.sum(0), square.sum(0)
+    count, total = groups @ present, groups @ x
+    n, s, ss = count.sum(0), total.sum(0), x2.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
         total_ss = ss - s ** 2 / n
         between = np.where(count > 0, total ** 2 / np.where(count > 0, count, 1), 0.0).sum(0) - s ** 2 / n
@@ -125,8 +127,12 @@ def association_matrix(columns: list[str], kinds: dict[str, ColumnKind], encoded
         r = _pairwise_pearson(block)
         for (a, i), (b, j) in itertools.combinations(list(zip(numeric, range(len(numeric)))), 2):
             matrix[index[a], index[b]] = matrix[index[b], index[a]] = r[i, j]
+        missing = np.isnan(block)
+        present = (~missing).astype(float)
+        x = np.where(missing, 0.0, block)
+        x2 = x * x
         for cat in categorical:
-            for num, value in zip(numeric, _eta_by_category(encoded[cat], block)):
+            for num, value in zip(numeric, _eta_by_category(encoded[cat], present, x, x2)):
                 matrix[index[cat], index[num]] = matrix[index[num], index[cat]] = value
     for a, b in itertools.combinations(categorical, 2):
         matrix[index[a], index[b]] = matrix[index[b], index[a]] = cramers_v(encoded[a], encoded[b])
@@ -151,7 +157,7 @@ class CorrelationDifference(Metric):
     description = "Whether pairs of columns relate to each other in the synthetic data as they do in the real data."
 
     def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
-        columns = [c for c in data.columns() if data.real[c].nunique(dropna=True) > 1]
+        columns = [c for c in data.columns() if data.real_n_unique(c) > 1]
         if len(columns) < 2:
             return self.skipped("fewer than two non-constant distribution columns")
         kinds = {c: data.schema[c] for c in columns}

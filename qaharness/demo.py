@@ -54,12 +54,18 @@ def _synthesise(generator_id: str, train, n_rows: int, path: Path, *, seed: int,
 
 def run_demo(out: Path, *, seed: int = 0, generators: Sequence[str] = DEMO_GENERATORS, max_minutes: float = 1.5,
              report: Sequence[str] = ("html", "pdf"), sign: bool = True, policy: str = "default",
-             say: Say | None = None) -> DemoResult:
-    """Run the whole job; returns what was written. ``say`` receives progress lines."""
+             rows: int | None = None, say: Say | None = None) -> DemoResult:
+    """Run the whole job; returns what was written. ``say`` receives progress lines.
+
+    ``rows`` draws that many Adult rows first (a quick look; default: all 48,842).
+    """
     say = say or (lambda text: None)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    train, holdout = split_holdout(load_adult(), HOLDOUT_SHARE, rng)
+    adult = load_adult()
+    if rows is not None and rows < len(adult):
+        adult = adult.iloc[np.sort(rng.choice(len(adult), rows, replace=False))].reset_index(drop=True)
+    train, holdout = split_holdout(adult, HOLDOUT_SHARE, rng)
     result = DemoResult(out=out, store=out / "runs.duckdb")
     for name, frame in (("train", train), ("holdout", holdout)):
         result.files[name] = out / f"{name}.parquet"

@@ -146,7 +146,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def _to_pandas(relation: duckdb.DuckDBPyRelation) -> pd.DataFrame:
     """Through Arrow: 3–4× faster than ``relation.df()`` on wide tables (no block consolidation)."""
-    return relation.fetch_arrow_table().to_pandas(date_as_object=False)
+    return relation.to_arrow_table().to_pandas(date_as_object=False)
 
 
 def _read_json(path: Path) -> pd.DataFrame:

@@ -24,12 +24,14 @@ def demo(
     max_minutes: float = typer.Option(1.5, "--max-minutes", help="Training budget per neural generator."),
     no_sign: bool = typer.Option(False, "--no-sign", help="Don't sign the PDF reports."),
     policy: str = typer.Option("default", "--policy", help="Policy to gate with: a bundled name or a YAML file."),
+    rows: int | None = typer.Option(None, "--rows", min=200, help="Use a random sample of this many Adult rows."),
 ) -> None:
     """Run the main job end to end on the bundled UCI Adult data and compare generators under one policy."""
     console.print(f"Demo data: {ADULT_ATTRIBUTION}")
     with err_console.status("preparing the demo …") as status:
         result = run_demo(out, seed=seed, generators=split_list(generators) or DEMO_GENERATORS,
-                          max_minutes=max_minutes, sign=not no_sign, policy=policy, say=status.update)
+                          max_minutes=max_minutes, sign=not no_sign, policy=policy, rows=rows,
+                          say=status.update)
     for step in result.steps:
         console.rule(f"{step.generator}: trained in {step.fit_seconds:.0f} s")
         print_gate(step.gate)

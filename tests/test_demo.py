@@ -1,0 +1,29 @@
+"""``qaharness demo`` end to end on a small sample of the bundled Adult data."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from qaharness.cli import app
+from qaharness.store import RunStore
+
+runner = CliRunner()
+
+
+def test_demo_gates_two_generators_signs_reports_and_points_at_the_dashboard(tmp_path):
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out), "--rows", "2000", "--max-minutes", "0.05"])
+    assert result.exit_code == 0, result.output
+    assert "Generators under the default policy" in result.output
+    assert f"open the dashboard: qaharness app --store {out / 'runs.duckdb'}" in result.output
+    for generator in ("gaussian_copula", "tvae"):
+        data = json.loads((out / generator / "results.json").read_text())
+        assert data["verdict"] in ("pass", "warn", "fail") and data["policy"]["id"] == "default"
+        assert data["provenance"]["generator"] == generator and data["provenance"]["verified"] is True
+        assert (out / generator / "junit.xml").is_file() and (out / generator / "report.html").is_file()
+        verified = runner.invoke(app, ["verify", str(out / generator / "report-DEMO-1.pdf")])
+        assert verified.exit_code == 0, verified.output
+    runs = RunStore(out / "runs.duckdb").list_runs()
+    assert sorted(runs.kind) == ["gate", "gate"] and set(runs.generator) == {"gaussian_copula", "tvae"}

@@ -25,7 +25,7 @@ install: $(BIN)/python system-deps
 install-test: $(BIN)/python system-deps
 	$(PIP) install -q -c constraints.txt ".[test]"
 	@if [ "$$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || echo "note: chromium unavailable; the browser test will be skipped with that reason"; fi
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "note: chromium unavailable; the browser test will be skipped with that reason"; fi
 
 demo: install
 	$(BIN)/qaharness demo

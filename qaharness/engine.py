@@ -20,7 +20,7 @@ from .errors import BadInputError
 from .inputs import EvalInput
 from .metrics import metric_registry
 from .metrics._base import Metric
-from .results import Family, MetricResult, Status
+from .results import Family, MetricResult
 
 __all__ = ["select_metrics", "run_metric", "run_metrics", "metric_rng"]
 
@@ -94,6 +94,3 @@ def run_metrics(data: EvalInput, metric_ids: Iterable[str], *, seed: int = 0,
         timings[metric_id] = round(time.perf_counter() - started, 3)
     return results, timings
 
-
-def failed(results: Iterable[MetricResult]) -> list[MetricResult]:
-    return [r for r in results if r.status is Status.ERROR]

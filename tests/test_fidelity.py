@@ -8,7 +8,6 @@ import pytest
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
-from conftest import make_mixed_frame
 from qaharness import evaluate
 from qaharness.engine import run_metric
 from qaharness.inputs import prepare_inputs

@@ -71,6 +71,12 @@ class Metric:
         return MetricResult(id=self.id, family=self.family, goal=self.goal, bounds=self.bounds,
                             value=None, status=Status.ERROR, message=message, **fields)
 
+    def per_column_result(self, per_column: Mapping[str, float], **details: Any) -> MetricResult:
+        """Headline = the worst column; details carry the mean and the worst column's name."""
+        worst, value = self.worst(per_column)
+        return self.result(value, per_column=dict(per_column), details={
+            "mean": float(np.mean(list(per_column.values()))), "worst_column": worst, **details})
+
     def worst(self, per_column: Mapping[str, float]) -> tuple[str, float]:
         """The column with the worst value for this metric's goal."""
         pick = max if self.goal is Goal.MINIMIZE else min

@@ -8,7 +8,7 @@ import pandas as pd
 from ..schema import ColumnKind
 from ..stats import binned_codes, quantile_edges
 
-__all__ = ["numeric_values", "category_codes", "column_codes", "MISSING"]
+__all__ = ["numeric_values", "numeric_pairs", "category_codes", "column_codes", "MISSING"]
 
 MISSING = "\x00missing"
 
@@ -21,6 +21,18 @@ def numeric_values(series: pd.Series) -> np.ndarray:
         values = series.to_numpy(dtype=float)
         values = values[~np.isnan(values)]
     return values
+
+
+def numeric_pairs(data) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, str]]:
+    """(real, synthetic) non-missing values per numeric/datetime column, and the columns skipped (with why)."""
+    pairs, skipped = {}, {}
+    for column in data.columns(ColumnKind.NUMERIC, ColumnKind.DATETIME):
+        synthetic = numeric_values(data.synthetic[column])
+        if synthetic.size == 0:
+            skipped[column] = "synthetic column is all missing"
+            continue
+        pairs[column] = (numeric_values(data.real[column]), synthetic)
+    return pairs, skipped
 
 
 def _as_float(series: pd.Series) -> np.ndarray:

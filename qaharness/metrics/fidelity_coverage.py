@@ -50,7 +50,4 @@ class Coverage(Metric):
             missed[column] = len(real - synthetic)
         if not per_column:
             return self.skipped("no distribution column")
-        worst, value = self.worst(per_column)
-        return self.result(value, per_column=per_column, details={
-            "mean": float(np.mean(list(per_column.values()))), "worst_column": worst,
-            "categories_missing": missed})
+        return self.per_column_result(per_column, categories_missing=missed)

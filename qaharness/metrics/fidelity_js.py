@@ -6,7 +6,6 @@ import numpy as np
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ..schema import ColumnKind
 from ..stats import js_distance
 from ._base import Metric, register_metric
 from ._common import column_codes
@@ -42,7 +41,4 @@ class JensenShannon(Metric):
             per_column[column] = js_distance(p, q)
         if not per_column:
             return self.skipped("no categorical, boolean, numeric or datetime column")
-        worst, value = self.worst(per_column)
-        return self.result(value, per_column=per_column, details={
-            "mean": float(np.mean(list(per_column.values()))), "worst_column": worst,
-            "numeric_bins": N_BINS})
+        return self.per_column_result(per_column, numeric_bins=N_BINS)

@@ -6,10 +6,9 @@ import numpy as np
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ..schema import ColumnKind
 from ..stats import ks_statistic
 from ._base import Metric, register_metric
-from ._common import numeric_values
+from ._common import numeric_pairs
 
 
 @register_metric
@@ -28,18 +27,9 @@ class KolmogorovSmirnov(Metric):
     description = "Largest gap between the real and synthetic cumulative distributions of a numeric column."
 
     def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
-        per_column, skipped = {}, {}
-        for column in data.columns(ColumnKind.NUMERIC, ColumnKind.DATETIME):
-            real = numeric_values(data.real[column])
-            synthetic = numeric_values(data.synthetic[column])
-            if synthetic.size == 0:
-                skipped[column] = "synthetic column is all missing"
-                continue
-            per_column[column] = ks_statistic(real, synthetic)
-        if not per_column:
+        pairs, skipped = numeric_pairs(data)
+        if not pairs:
             return self.skipped("no numeric or datetime column with values on both sides",
                                 details={"skipped_columns": skipped})
-        worst, value = self.worst(per_column)
-        return self.result(value, per_column=per_column, details={
-            "mean": float(np.mean(list(per_column.values()))), "worst_column": worst,
-            "skipped_columns": skipped})
+        per_column = {c: ks_statistic(real, synthetic) for c, (real, synthetic) in pairs.items()}
+        return self.per_column_result(per_column, skipped_columns=skipped)

@@ -6,10 +6,9 @@ import numpy as np
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ..schema import ColumnKind
 from ..stats import wasserstein_1d
 from ._base import Metric, register_metric
-from ._common import numeric_values
+from ._common import numeric_pairs
 
 
 def _scale(real: np.ndarray) -> tuple[float, str]:
@@ -38,20 +37,12 @@ class Wasserstein(Metric):
     description = "How far values must move to turn the synthetic distribution into the real one, in IQRs."
 
     def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
-        per_column, scales, skipped = {}, {}, {}
-        for column in data.columns(ColumnKind.NUMERIC, ColumnKind.DATETIME):
-            real = numeric_values(data.real[column])
-            synthetic = numeric_values(data.synthetic[column])
-            if synthetic.size == 0:
-                skipped[column] = "synthetic column is all missing"
-                continue
-            scale, how = _scale(real)
-            per_column[column] = wasserstein_1d(real, synthetic) / scale
-            scales[column] = how
-        if not per_column:
+        pairs, skipped = numeric_pairs(data)
+        if not pairs:
             return self.skipped("no numeric or datetime column with values on both sides",
                                 details={"skipped_columns": skipped})
-        worst, value = self.worst(per_column)
-        return self.result(value, per_column=per_column, details={
-            "mean": float(np.mean(list(per_column.values()))), "worst_column": worst,
-            "scaled_by": scales, "skipped_columns": skipped})
+        per_column, scales = {}, {}
+        for column, (real, synthetic) in pairs.items():
+            scale, scales[column] = _scale(real)
+            per_column[column] = wasserstein_1d(real, synthetic) / scale
+        return self.per_column_result(per_column, scaled_by=scales, skipped_columns=skipped)

@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 APT_PACKAGES := fontconfig fonts-dejavu-core poppler-utils
 
-.PHONY: demo test install install-test system-deps bench clean
+.PHONY: demo test check install install-test install-check system-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -26,6 +26,15 @@ install-test: $(BIN)/python system-deps
 	$(PIP) install -q -c constraints.txt ".[test]"
 	@if [ "$$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "note: chromium unavailable; the browser test will be skipped with that reason"; fi
+
+install-check: $(BIN)/python
+	$(PIP) install -q -c constraints.txt ".[check]"
+
+# ruff (lint + format) and mypy over the whole package (the mapped folders are symlinked into qaharness/)
+check: install-check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 demo: install
 	$(BIN)/qaharness demo

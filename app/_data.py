@@ -21,8 +21,20 @@ import pandas as pd
 from qaharness.paths import default_store
 from qaharness.store import RunStore
 
-__all__ = ["STORE_ENV", "REVIEWERS_ENV", "store_path", "open_store", "load_runs", "dataset_version",
-           "run_label", "Identity", "identity", "allowed_reviewers", "may_review", "DECISIONS"]
+__all__ = [
+    "STORE_ENV",
+    "REVIEWERS_ENV",
+    "store_path",
+    "open_store",
+    "load_runs",
+    "dataset_version",
+    "run_label",
+    "Identity",
+    "identity",
+    "allowed_reviewers",
+    "may_review",
+    "DECISIONS",
+]
 
 STORE_ENV = "QAHARNESS_STORE"
 REVIEWERS_ENV = "QAHARNESS_REVIEWERS"
@@ -55,8 +67,11 @@ def load_runs(store: RunStore) -> pd.DataFrame:
     runs["verdict"] = runs["verdict"].fillna("—")
     runs["dataset_version"] = [dataset_version(d, s) for d, s in zip(runs["dataset"], runs["real_sha256"])]
     reviews = store.reviews()
-    latest = (reviews.sort_values("created_at").groupby("run_id").tail(1).set_index("run_id")["decision"]
-              if not reviews.empty else pd.Series(dtype=object))
+    latest = (
+        reviews.sort_values("created_at").groupby("run_id").tail(1).set_index("run_id")["decision"]
+        if not reviews.empty
+        else pd.Series(dtype=object)
+    )
     runs["review"] = runs["run_id"].map(latest).fillna("")
     runs["label"] = [run_label(row) for row in runs.to_dict("records")]
     return runs.reset_index(drop=True)
@@ -64,8 +79,13 @@ def load_runs(store: RunStore) -> pd.DataFrame:
 
 def run_label(row: dict[str, Any]) -> str:
     when = pd.Timestamp(row["created_at"]).strftime("%Y-%m-%d %H:%M") if row.get("created_at") is not None else ""
-    parts = [row["run_id"], str(row.get("verdict") or "—").upper(), row.get("dataset_version") or "",
-             row.get("generator") or "", when]
+    parts = [
+        row["run_id"],
+        str(row.get("verdict") or "—").upper(),
+        row.get("dataset_version") or "",
+        row.get("generator") or "",
+        when,
+    ]
     return " · ".join(p for p in parts if p)
 
 
@@ -94,9 +114,12 @@ def identity(user: Any) -> Identity:
         return Identity(login=False, logged_in=False)
     logged_in = bool(info.get("is_logged_in"))
     name, email = info.get("name"), info.get("email")
-    return Identity(login=True, logged_in=logged_in,
-                    name=str(name) if logged_in and name else None,
-                    email=str(email) if logged_in and email else None)
+    return Identity(
+        login=True,
+        logged_in=logged_in,
+        name=str(name) if logged_in and name else None,
+        email=str(email) if logged_in and email else None,
+    )
 
 
 def allowed_reviewers(secrets: Any) -> set[str]:

@@ -19,9 +19,25 @@ MAIN_SCRIPT = Path(str(resources.files("qaharness.app") / "main.py"))
 
 def streamlit_command(port: int, address: str = "127.0.0.1") -> list[str]:
     """``python -m streamlit run <packaged main.py>``: headless, no usage stats, no file watcher, no dev menu."""
-    return [sys.executable, "-m", "streamlit", "run", str(MAIN_SCRIPT), "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", address,
-            "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(MAIN_SCRIPT),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "viewer",
+    ]
 
 
 def serve_env(store: Path, reviewers: str | None = None) -> dict[str, str]:

@@ -15,12 +15,16 @@ from qaharness.store import RunStore
 
 from ._data import DECISIONS, load_runs, open_store, store_path
 
-__all__ = ["PAGES", "page_store", "pick_run", "verdict_badge", "downloads", "empty_store", "fmt",
-           "reviews_table"]
+__all__ = ["PAGES", "page_store", "pick_run", "verdict_badge", "downloads", "empty_store", "fmt", "reviews_table"]
 
 # Page scripts, relative to main.py (st.switch_page / st.page_link take these paths).
-PAGES = {"runs": "page_runs.py", "run": "page_run.py", "compare": "page_compare.py",
-         "policies": "page_policies.py", "review": "page_review.py"}
+PAGES = {
+    "runs": "page_runs.py",
+    "run": "page_run.py",
+    "compare": "page_compare.py",
+    "policies": "page_policies.py",
+    "review": "page_review.py",
+}
 _VERDICT_COLOUR = {"pass": "green", "warn": "orange", "fail": "red"}
 _SELECTED = "qa_run"
 
@@ -37,8 +41,10 @@ def page_store() -> tuple[RunStore, pd.DataFrame] | None:
     try:
         runs = load_runs(store)
     except duckdb.Error as exc:
-        st.error(f"Could not read the run store {store.path}: {str(exc).splitlines()[0]}. "
-                 "A gate may be writing to it; reload the page in a moment.")
+        st.error(
+            f"Could not read the run store {store.path}: {str(exc).splitlines()[0]}. "
+            "A gate may be writing to it; reload the page in a moment."
+        )
         return None
     if runs.empty:
         empty_store(store.path)
@@ -56,7 +62,8 @@ def empty_store(path: Path | None = None) -> None:
         "- or gate your own tables against a policy, recording into this store:\n\n"
         "  ```\n  qaharness gate --real train.parquet --synthetic synth.parquet --holdout holdout.parquet "
         f"--target income --policy default --out gate/ --store {path}\n  ```\n"
-        "  (`qaharness evaluate` with the same inputs records an ungated run.)")
+        "  (`qaharness evaluate` with the same inputs records an ungated run.)"
+    )
 
 
 def pick_run(runs: pd.DataFrame, label: str = "Run") -> str:
@@ -114,10 +121,17 @@ def downloads(store: RunStore, run_id: str, run: Run, out_dir: object = None) ->
     html = _artifact_file(artifacts, lambda n: n.endswith(".html")) or _beside(out_dir, "report.html", store.path)
     pdf = _artifact_file(artifacts, lambda n: n.endswith(".pdf")) or _beside(out_dir, "report*.pdf", store.path)
     cols = st.columns(3)
-    cols[0].download_button("results.json", run.to_json(), file_name=f"results-{run_id}.json",
-                            mime="application/json", key=f"dl-json-{run_id}")
-    for col, found, what, mime in ((cols[1], html, "HTML report", "text/html"),
-                                   (cols[2], pdf, "PDF report", "application/pdf")):
+    cols[0].download_button(
+        "results.json",
+        run.to_json(),
+        file_name=f"results-{run_id}.json",
+        mime="application/json",
+        key=f"dl-json-{run_id}",
+    )
+    for col, found, what, mime in (
+        (cols[1], html, "HTML report", "text/html"),
+        (cols[2], pdf, "PDF report", "application/pdf"),
+    ):
         if found is None:
             col.caption(f"No {what} recorded for this run (`qaharness report` writes one).")
         elif not found[1].is_file():
@@ -134,8 +148,10 @@ def reviews_table(store: RunStore, run_id: str) -> None:
     if reviews.empty:
         st.caption("No reviews yet.")
         return
-    shown = reviews.assign(time=reviews["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                           decision=reviews["decision"].map(lambda d: DECISIONS.get(d, d)))
+    shown = reviews.assign(
+        time=reviews["created_at"].dt.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        decision=reviews["decision"].map(lambda d: DECISIONS.get(d, d)),
+    )
     st.dataframe(shown[["time", "reviewer", "decision", "comment"]], hide_index=True, width="stretch")
 
 

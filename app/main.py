@@ -9,19 +9,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
-
-from qaharness._version import __version__
 from qaharness.app._data import store_path
 from qaharness.app._ui import PAGES
+
+from qaharness._version import __version__
 
 st.set_page_config(page_title="qaharness review", page_icon=":material/fact_check:", layout="wide")
 
 _HERE = Path(__file__).parent
-_TITLES = {"runs": ("Runs", ":material/list:"), "run": ("Run", ":material/query_stats:"),
-           "compare": ("Compare", ":material/compare_arrows:"), "policies": ("Policies", ":material/policy:"),
-           "review": ("Review", ":material/rate_review:")}
-pages = [st.Page(_HERE / PAGES[key], title=title, icon=icon, url_path=key, default=key == "runs")
-         for key, (title, icon) in _TITLES.items()]
+_TITLES = {
+    "runs": ("Runs", ":material/list:"),
+    "run": ("Run", ":material/query_stats:"),
+    "compare": ("Compare", ":material/compare_arrows:"),
+    "policies": ("Policies", ":material/policy:"),
+    "review": ("Review", ":material/rate_review:"),
+}
+pages = [
+    st.Page(_HERE / PAGES[key], title=title, icon=icon, url_path=key, default=key == "runs")
+    for key, (title, icon) in _TITLES.items()
+]
 with st.sidebar:
     st.caption(f"qaharness {__version__}  \nstore: `{store_path()}`")
 st.navigation(pages).run()

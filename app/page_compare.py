@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-
 from qaharness.app import _ui
+
 from qaharness.results import Run
 from qaharness.store import RunStore
 
@@ -17,8 +17,7 @@ def _choose(runs: pd.DataFrame) -> list[str]:
     labels = dict(zip(runs["run_id"], runs["label"]))
     ids = list(runs["run_id"])
     wanted = [i for i in str(st.query_params.get("runs", "")).split(",") if i in labels]
-    chosen = st.multiselect("Runs to compare", ids, default=wanted or ids[:2],
-                            format_func=lambda i: labels.get(i, i))
+    chosen = st.multiselect("Runs to compare", ids, default=wanted or ids[:2], format_func=lambda i: labels.get(i, i))
     st.query_params["runs"] = ",".join(chosen)
     return chosen
 
@@ -31,11 +30,14 @@ def _column_names(runs: pd.DataFrame, chosen: list[str]) -> dict[str, str]:
 
 def _summary(loaded: dict[str, Run], names: dict[str, str], runs: pd.DataFrame) -> pd.DataFrame:
     rows = runs.set_index("run_id")
-    fields = {"verdict": lambda i, r: r.verdict or "—",
-              "policy": lambda i, r: f"{r.policy.id} v{r.policy.version}" if r.policy else "—",
-              "dataset": lambda i, r: rows.loc[i, "dataset_version"],
-              "generator": lambda i, r: rows.loc[i, "generator"] or "—",
-              "created": lambda i, r: r.created_at, "review": lambda i, r: rows.loc[i, "review"] or "—"}
+    fields = {
+        "verdict": lambda i, r: r.verdict or "—",
+        "policy": lambda i, r: f"{r.policy.id} v{r.policy.version}" if r.policy else "—",
+        "dataset": lambda i, r: rows.loc[i, "dataset_version"],
+        "generator": lambda i, r: rows.loc[i, "generator"] or "—",
+        "created": lambda i, r: r.created_at,
+        "review": lambda i, r: rows.loc[i, "review"] or "—",
+    }
     return pd.DataFrame({names[i]: {k: f(i, r) for k, f in fields.items()} for i, r in loaded.items()})
 
 
@@ -84,15 +86,23 @@ def _body() -> None:
     wide = wide.reindex(columns=[names[i] for i in chosen])
     if len(chosen) == 2 and not wide.empty:
         wide["difference"] = wide.iloc[:, 1] - wide.iloc[:, 0]
-    st.dataframe(wide, width="stretch", column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                                       for c in wide.columns})
+    st.dataframe(
+        wide, width="stretch", column_config={c: st.column_config.NumberColumn(format="%.4f") for c in wide.columns}
+    )
     ok = long[long["status"] == "ok"]
     families = sorted(ok["family"].unique())
     if families:
         family = st.radio("Family", families, horizontal=True)
         part = ok[ok["family"] == family]
-        fig = px.bar(part, x="metric_id", y="value", color="run", barmode="group", height=380,
-                     hover_data=["ci_low", "ci_high", "baseline"])
+        fig = px.bar(
+            part,
+            x="metric_id",
+            y="value",
+            color="run",
+            barmode="group",
+            height=380,
+            hover_data=["ci_low", "ci_high", "baseline"],
+        )
         st.plotly_chart(fig, width="stretch")
 
 

@@ -11,9 +11,9 @@ import duckdb
 import pandas as pd
 import streamlit as st
 import yaml
-
 from qaharness.app import _ui
 from qaharness.app._data import load_runs, open_store
+
 from qaharness.errors import QAHarnessError
 from qaharness.store import RunStore
 
@@ -26,8 +26,9 @@ def _packaged() -> list[tuple[str, str]]:
         folder = resources.files("qaharness.policies")
     except ModuleNotFoundError:
         return []
-    return sorted((f.name, f.read_text(encoding="utf-8")) for f in folder.iterdir()
-                  if f.name.endswith((".yaml", ".yml")))
+    return sorted(
+        (f.name, f.read_text(encoding="utf-8")) for f in folder.iterdir() if f.name.endswith((".yaml", ".yml"))
+    )
 
 
 def _from_runs(store: RunStore, runs: pd.DataFrame, packaged: set[str]) -> list[tuple[str, str]]:
@@ -90,9 +91,14 @@ def _render(name: str, text: str, used: pd.Series) -> None:
         if rules:
             frame = _rules_frame(rules)
             st.dataframe(frame.drop(columns=["rationale"], errors="ignore"), hide_index=True, width="stretch")
-            st.markdown("**Why each rule**\n" + "".join(
-                f"\n- **{row.get('id', '')}** — {row['rationale']}" for row in frame.to_dict("records")
-                if row.get("rationale")))
+            st.markdown(
+                "**Why each rule**\n"
+                + "".join(
+                    f"\n- **{row.get('id', '')}** — {row['rationale']}"
+                    for row in frame.to_dict("records")
+                    if row.get("rationale")
+                )
+            )
         else:
             st.caption("This policy has no rules.")
         if policy.get("waivers"):
@@ -114,8 +120,10 @@ def _body() -> None:
     packaged = _packaged()
     files = packaged + _from_runs(store, runs, {text for _, text in packaged})
     if not files:
-        st.info("No policies found: the `qaharness.policies` package holds none yet. "
-                "Policies are YAML files; see `qaharness gate --help`.")
+        st.info(
+            "No policies found: the `qaharness.policies` package holds none yet. "
+            "Policies are YAML files; see `qaharness gate --help`."
+        )
         return
     used = runs["policy_id"].value_counts() if not runs.empty else pd.Series(dtype=int)
     for name, text in files:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
-
 from qaharness.app import _ui
 from qaharness.app._data import DECISIONS, Identity, allowed_reviewers, identity, may_review
+
 from qaharness.errors import BadInputError
 from qaharness.store import RunStore
 
@@ -15,10 +15,12 @@ _NEEDS_COMMENT = ("reject", "request_changes")
 def _who_may_sign(who: Identity, allowed: set[str]) -> bool:
     """Explain who is signing; returns whether this user may submit a review."""
     if not who.login:
-        st.warning("**Login is not configured for this dashboard.** Anyone who can open it can sign off, and "
-                   "the reviewer name below is whatever they type: it is recorded but not verified. "
-                   "Configure OIDC login (`[auth]` in `.streamlit/secrets.toml`) and a reviewers allow-list "
-                   "(`[qaharness] reviewers = [...]`) to restrict sign-off.")
+        st.warning(
+            "**Login is not configured for this dashboard.** Anyone who can open it can sign off, and "
+            "the reviewer name below is whatever they type: it is recorded but not verified. "
+            "Configure OIDC login (`[auth]` in `.streamlit/secrets.toml`) and a reviewers allow-list "
+            "(`[qaharness] reviewers = [...]`) to restrict sign-off."
+        )
         return True
     if not who.logged_in:
         st.info("Sign in to review. Without signing in you can read runs and reviews but not sign off.")
@@ -26,9 +28,11 @@ def _who_may_sign(who: Identity, allowed: set[str]) -> bool:
             st.login()
         return False
     if not may_review(who, allowed):
-        st.warning(f"You are signed in as **{who.who}**, who is not on this dashboard's reviewers "
-                   "allow-list: you can read runs and reviews but not sign off."
-                   + ("" if allowed else " (The allow-list is empty: nobody may sign off until one is set.)"))
+        st.warning(
+            f"You are signed in as **{who.who}**, who is not on this dashboard's reviewers "
+            "allow-list: you can read runs and reviews but not sign off."
+            + ("" if allowed else " (The allow-list is empty: nobody may sign off until one is set.)")
+        )
         return False
     st.success(f"Signed in as **{who.who}**; you may sign off.")
     return True
@@ -69,10 +73,16 @@ def _body() -> None:
     run_id = _ui.pick_run(runs, "Run to review")
     row = runs.set_index("run_id").loc[run_id]
     policy = f"{row['policy_id']} v{row['policy_version']}" if row["policy_id"] else "not gated"
-    st.markdown(f"{_ui.verdict_badge(row['verdict'])} · {policy} · dataset `{row['dataset_version']}` · "
-                f"generator `{row['generator'] or '—'}`")
-    st.page_link(_ui.PAGES["run"], label="See the run's rules and metrics", icon=":material/query_stats:",
-                 query_params={"run": run_id})
+    st.markdown(
+        f"{_ui.verdict_badge(row['verdict'])} · {policy} · dataset `{row['dataset_version']}` · "
+        f"generator `{row['generator'] or '—'}`"
+    )
+    st.page_link(
+        _ui.PAGES["run"],
+        label="See the run's rules and metrics",
+        icon=":material/query_stats:",
+        query_params={"run": run_id},
+    )
     who = identity(st.user)
     if _who_may_sign(who, allowed_reviewers(st.secrets)):
         _form(store, run_id, who)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-
 from qaharness.app import _ui
+
 from qaharness.metrics import get_metric
 from qaharness.results import Family, Goal, MetricResult, RuleResult, Run
 
@@ -16,9 +16,16 @@ _RULE_ORDER = {"fail": 0, "error": 1, "waived": 2, "pass": 3}
 def _header(run: Run, row: dict) -> None:
     policy = f"{run.policy.id} v{run.policy.version}" if run.policy else "no policy (evaluate run)"
     st.markdown(f"## {_ui.verdict_badge(run.verdict)} run `{row['run_id']}`")
-    facts = {"policy": policy, "kind": row.get("kind"), "created": run.created_at,
-             "dataset": row.get("dataset"), "synthetic": row.get("synthetic"),
-             "generator": row.get("generator") or "—", "seed": run.seed, "ticket": run.ticket or "—"}
+    facts = {
+        "policy": policy,
+        "kind": row.get("kind"),
+        "created": run.created_at,
+        "dataset": row.get("dataset"),
+        "synthetic": row.get("synthetic"),
+        "generator": row.get("generator") or "—",
+        "seed": run.seed,
+        "ticket": run.ticket or "—",
+    }
     st.markdown("  \n".join(f"**{k}:** `{v}`" for k, v in facts.items()))
 
 
@@ -40,22 +47,52 @@ def _rules(run: Run) -> None:
     if not run.rules:
         st.info("This run was not gated: it has no policy rules. `qaharness gate` checks a run against a policy.")
         return
-    rows = [{"status": r.status, "rule": r.id, "metric": r.metric, "field": r.field, "op": r.op,
-             "threshold": _threshold(r), "observed": r.observed, "severity": r.severity,
-             "rationale": r.rationale, "message": r.message,
-             "waiver": _waiver(r.waiver)} for r in run.rules]
+    rows = [
+        {
+            "status": r.status,
+            "rule": r.id,
+            "metric": r.metric,
+            "field": r.field,
+            "op": r.op,
+            "threshold": _threshold(r),
+            "observed": r.observed,
+            "severity": r.severity,
+            "rationale": r.rationale,
+            "message": r.message,
+            "waiver": _waiver(r.waiver),
+        }
+        for r in run.rules
+    ]
     frame = pd.DataFrame(rows).sort_values("status", key=lambda s: s.map(_RULE_ORDER), kind="stable")
     counts = frame["status"].value_counts()
     st.markdown(" · ".join(f"**{counts[s]}** {s}" for s in _RULE_ORDER if s in counts))
-    st.dataframe(frame, hide_index=True, width="stretch", height=36 + 35 * len(frame),
-                 column_config={"observed": st.column_config.NumberColumn(format="%.4f"),
-                                "rationale": st.column_config.TextColumn(width="large")})
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        height=36 + 35 * len(frame),
+        column_config={
+            "observed": st.column_config.NumberColumn(format="%.4f"),
+            "rationale": st.column_config.TextColumn(width="large"),
+        },
+    )
 
 
 def _metric_frame(metrics: list[MetricResult]) -> pd.DataFrame:
-    return pd.DataFrame([{"metric": m.id, "status": m.status.value, "value": m.value, "goal": m.goal.value,
-                          "ci": f"[{m.ci[0]:.3f}, {m.ci[1]:.3f}]" if m.ci else "", "baseline": m.baseline,
-                          "note": m.message} for m in metrics])
+    return pd.DataFrame(
+        [
+            {
+                "metric": m.id,
+                "status": m.status.value,
+                "value": m.value,
+                "goal": m.goal.value,
+                "ci": f"[{m.ci[0]:.3f}, {m.ci[1]:.3f}]" if m.ci else "",
+                "baseline": m.baseline,
+                "note": m.message,
+            }
+            for m in metrics
+        ]
+    )
 
 
 def _dot_chart(metrics: list[MetricResult], title: str) -> go.Figure:
@@ -65,22 +102,47 @@ def _dot_chart(metrics: list[MetricResult], title: str) -> go.Figure:
     values = [m.value for m in ok]
     plus = [(m.ci[1] - m.value) if m.ci else 0.0 for m in ok]
     minus = [(m.value - m.ci[0]) if m.ci else 0.0 for m in ok]
-    fig = go.Figure(go.Scatter(x=values, y=names, mode="markers", name="value (95% CI)", marker={"size": 11},
-                               error_x={"type": "data", "array": plus, "arrayminus": minus}))
+    fig = go.Figure(
+        go.Scatter(
+            x=values,
+            y=names,
+            mode="markers",
+            name="value (95% CI)",
+            marker={"size": 11},
+            error_x={"type": "data", "array": plus, "arrayminus": minus},
+        )
+    )
     with_baseline = [m for m in ok if m.baseline is not None]
     if with_baseline:
-        fig.add_trace(go.Scatter(x=[m.baseline for m in with_baseline], y=[m.id for m in with_baseline],
-                                 mode="markers", name="baseline (holdout vs real)",
-                                 marker={"symbol": "line-ns-open", "size": 18, "line": {"width": 3}}))
-    fig.update_layout(title=title, height=120 + 36 * len(ok), margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      yaxis={"autorange": "reversed"}, legend={"orientation": "h"})
+        fig.add_trace(
+            go.Scatter(
+                x=[m.baseline for m in with_baseline],
+                y=[m.id for m in with_baseline],
+                mode="markers",
+                name="baseline (holdout vs real)",
+                marker={"symbol": "line-ns-open", "size": 18, "line": {"width": 3}},
+            )
+        )
+    fig.update_layout(
+        title=title,
+        height=120 + 36 * len(ok),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h"},
+    )
     return fig
 
 
 def _metrics(run: Run) -> None:
-    st.dataframe(_metric_frame(run.metrics), hide_index=True, width="stretch",
-                 column_config={"value": st.column_config.NumberColumn(format="%.4f"),
-                                "baseline": st.column_config.NumberColumn(format="%.4f")})
+    st.dataframe(
+        _metric_frame(run.metrics),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "value": st.column_config.NumberColumn(format="%.4f"),
+            "baseline": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )
     if any(m.ok for m in run.metrics):
         st.plotly_chart(_dot_chart(run.metrics, "Metric values"), width="stretch")
 
@@ -134,8 +196,9 @@ def _privacy(run: Run) -> None:
 
 def _provenance(run: Run) -> None:
     st.markdown("**Inputs**")
-    st.dataframe(pd.DataFrame([{"input": k, **v.model_dump()} for k, v in run.inputs.items()]),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame([{"input": k, **v.model_dump()} for k, v in run.inputs.items()]), hide_index=True, width="stretch"
+    )
     if run.policy:
         st.markdown("**Policy**")
         st.json(run.policy.model_dump(), expanded=True)
@@ -144,8 +207,10 @@ def _provenance(run: Run) -> None:
         st.json(run.provenance, expanded=True)
     else:
         st.caption("No generator provenance recorded for this run.")
-    st.markdown(f"**qaharness** {run.qaharness_version} · seed {run.seed}"
-                + (f" · command `{' '.join(run.command)}`" if run.command else ""))
+    st.markdown(
+        f"**qaharness** {run.qaharness_version} · seed {run.seed}"
+        + (f" · command `{' '.join(run.command)}`" if run.command else "")
+    )
     for note in run.notes:
         st.caption(f"note: {note}")
     with st.expander("environment and timings"):
@@ -168,8 +233,9 @@ def _body() -> None:
             render(run)
     with tabs[5]:
         _ui.reviews_table(store, run_id)
-        st.page_link(_ui.PAGES["review"], label="Review this run", icon=":material/rate_review:",
-                     query_params={"run": run_id})
+        st.page_link(
+            _ui.PAGES["review"], label="Review this run", icon=":material/rate_review:", query_params={"run": run_id}
+        )
 
 
 _ui.guard(_body)

@@ -7,13 +7,24 @@ import datetime as dt
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-
 from qaharness.app import _ui
+
 from qaharness.store import RunStore
 
 _KEY_METRICS = ("fidelity.detection", "fidelity.ks", "fidelity.js", "utility.trtr", "privacy.dcr_share")
-_TABLE = ["run_id", "created_at", "kind", "verdict", "review", "policy_id", "policy_version",
-          "dataset_version", "generator", "synthetic", "ticket"]
+_TABLE = [
+    "run_id",
+    "created_at",
+    "kind",
+    "verdict",
+    "review",
+    "policy_id",
+    "policy_version",
+    "dataset_version",
+    "generator",
+    "synthetic",
+    "ticket",
+]
 
 
 def _options(runs: pd.DataFrame, column: str) -> list[str]:
@@ -31,8 +42,9 @@ def _filters(runs: pd.DataFrame) -> pd.DataFrame:
     }
     created = pd.to_datetime(runs["created_at"])
     first, last = created.min().date(), created.max().date()
-    dates = cols[4].date_input("Date", value=(first, last), min_value=first - dt.timedelta(days=1),
-                               max_value=last + dt.timedelta(days=1))
+    dates = cols[4].date_input(
+        "Date", value=(first, last), min_value=first - dt.timedelta(days=1), max_value=last + dt.timedelta(days=1)
+    )
     keep = pd.Series(True, index=runs.index)
     for column, values in picked.items():
         if values:
@@ -63,17 +75,30 @@ def _trend(store: RunStore, runs: pd.DataFrame) -> None:
     default = [m for m in _KEY_METRICS if m in available][:3] or available[:2]
     cols = st.columns([3, 1])
     chosen = cols[0].multiselect("Metrics", available, default=default)
-    colour = cols[1].radio("Colour by", ["dataset_version", "generator"], horizontal=True,
-                           format_func=lambda c: c.replace("_", " "))
+    colour = cols[1].radio(
+        "Colour by", ["dataset_version", "generator"], horizontal=True, format_func=lambda c: c.replace("_", " ")
+    )
     shown = metrics[metrics["metric_id"].isin(chosen)].sort_values("created_at")
     if shown.empty:
         st.caption("Pick at least one metric with values in the filtered runs.")
         return
-    shown = shown.assign(generator=shown["generator"].fillna("(none)"),
-                         err_plus=shown["ci_high"] - shown["value"], err_minus=shown["value"] - shown["ci_low"])
-    fig = px.line(shown, x="created_at", y="value", color=colour, facet_row="metric_id", markers=True,
-                  error_y="err_plus", error_y_minus="err_minus", hover_data=["run_id", "dataset_version", "generator"],
-                  height=max(260, 220 * len(chosen)))
+    shown = shown.assign(
+        generator=shown["generator"].fillna("(none)"),
+        err_plus=shown["ci_high"] - shown["value"],
+        err_minus=shown["value"] - shown["ci_low"],
+    )
+    fig = px.line(
+        shown,
+        x="created_at",
+        y="value",
+        color=colour,
+        facet_row="metric_id",
+        markers=True,
+        error_y="err_plus",
+        error_y_minus="err_minus",
+        hover_data=["run_id", "dataset_version", "generator"],
+        height=max(260, 220 * len(chosen)),
+    )
     fig.update_yaxes(matches=None, title=None)
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     st.plotly_chart(fig, width="stretch")
@@ -90,8 +115,12 @@ def _body() -> None:
     if shown.empty:
         st.info("No run matches these filters.")
         return
-    st.dataframe(shown[_TABLE], hide_index=True, width="stretch",
-                 column_config={"created_at": st.column_config.DatetimeColumn("created (UTC)")})
+    st.dataframe(
+        shown[_TABLE],
+        hide_index=True,
+        width="stretch",
+        column_config={"created_at": st.column_config.DatetimeColumn("created (UTC)")},
+    )
     _open_run(shown)
     _trend(store, shown)
 

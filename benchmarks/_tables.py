@@ -26,5 +26,7 @@ def mixed_table(n_rows: int, n_columns: int, seed: int) -> pd.DataFrame:
         elif kind == 2:
             columns[f"bool_{i}"] = np.where(signal > 0, "yes", "no")
         else:
-            columns[f"date_{i}"] = pd.Timestamp("2020-01-01") + pd.to_timedelta((signal * 100 + 500).astype(int), unit="D")
+            columns[f"date_{i}"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(
+                (signal * 100 + 500).astype(int), unit="D"
+            )
     return pd.DataFrame(columns)

@@ -18,13 +18,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _tables import mixed_table  # noqa: E402
+from _tables import mixed_table
 
-import qaharness  # noqa: E402
+import qaharness
 
 
 def sdmetrics_quality(real, synthetic) -> float:
     from sdmetrics.reports.single_table import QualityReport
+
     sdtypes = {"num": "numerical", "cat": "categorical", "boo": "boolean", "dat": "datetime"}
     metadata = {"columns": {c: {"sdtype": sdtypes[c[:3]]} for c in real.columns}}
     report = QualityReport()
@@ -40,9 +41,15 @@ def compare(rows: int, columns: int) -> dict:
     started = time.perf_counter()
     score = sdmetrics_quality(real, synthetic)
     theirs = time.perf_counter() - started
-    return {"rows": rows, "columns": columns, "qaharness_s": round(ours, 2), "sdmetrics_s": round(theirs, 2),
-            "ratio": round(ours / theirs, 3), "qaharness_metrics": len(run.metrics),
-            "sdmetrics_quality_score": round(score, 4)}
+    return {
+        "rows": rows,
+        "columns": columns,
+        "qaharness_s": round(ours, 2),
+        "sdmetrics_s": round(theirs, 2),
+        "ratio": round(ours / theirs, 3),
+        "qaharness_metrics": len(run.metrics),
+        "sdmetrics_quality_score": round(score, 4),
+    }
 
 
 def scale_child(rows: int, columns: int) -> None:
@@ -58,9 +65,18 @@ def scale_child(rows: int, columns: int) -> None:
         run = qaharness.evaluate(paths[0], paths[1], metrics=["fidelity"], seed=0)
         elapsed = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rows": rows, "columns": columns, "seconds": round(elapsed, 1),
-                      "peak_rss_gb": round(peak_kb / 1024**2, 2), "rss_before_gb": round(base / 1024**2, 2),
-                      "timings": run.timings}))
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "columns": columns,
+                "seconds": round(elapsed, 1),
+                "peak_rss_gb": round(peak_kb / 1024**2, 2),
+                "rss_before_gb": round(base / 1024**2, 2),
+                "timings": run.timings,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -77,15 +93,31 @@ def main() -> None:
         return
     print(f"machine: {os.cpu_count()} cores")
     result = compare(args.rows, args.columns)
-    print(f"fidelity on {result['rows']:,} rows × {result['columns']} columns: qaharness {result['qaharness_s']} s "
-          f"({result['qaharness_metrics']} metrics), SDMetrics QualityReport {result['sdmetrics_s']} s → "
-          f"ratio {result['ratio']} (target ≤ 1.0)")
+    print(
+        f"fidelity on {result['rows']:,} rows × {result['columns']} columns: qaharness {result['qaharness_s']} s "
+        f"({result['qaharness_metrics']} metrics), SDMetrics QualityReport {result['sdmetrics_s']} s → "
+        f"ratio {result['ratio']} (target ≤ 1.0)"
+    )
     if not args.skip_scale:
-        out = subprocess.run([sys.executable, __file__, "--child", "--scale-rows", str(args.scale_rows),
-                              "--scale-columns", str(args.scale_columns)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--scale-rows",
+                str(args.scale_rows),
+                "--scale-columns",
+                str(args.scale_columns),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         scale = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"scale: {scale['rows']:,} rows × {scale['columns']} columns in {scale['seconds']} s "
-              f"(target < 60 s), peak RSS {scale['peak_rss_gb']} GB (target < 4 GB)")
+        print(
+            f"scale: {scale['rows']:,} rows × {scale['columns']} columns in {scale['seconds']} s "
+            f"(target < 60 s), peak RSS {scale['peak_rss_gb']} GB (target < 4 GB)"
+        )
         print("per metric:", json.dumps(scale["timings"]))
 
 

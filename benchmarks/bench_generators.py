@@ -22,17 +22,18 @@ import time
 import warnings
 
 import numpy as np
+from qaharness.generators import make_generator
 
 from qaharness.api import evaluate
 from qaharness.datasets import ADULT_TARGET, load_adult, split_holdout
-from qaharness.generators import make_generator
 
 COPULAS_ROWS, COPULAS_SAMPLE = 1_000, 2_000
 NUMERIC = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week"]
 
 
-def bench_generator(gid: str, train, holdout, *, rows: int, max_minutes: float, device: str, seed: int,
-                    epsilon: float | None = None) -> dict:
+def bench_generator(
+    gid: str, train, holdout, *, rows: int, max_minutes: float, device: str, seed: int, epsilon: float | None = None
+) -> dict:
     cls_params = make_generator(gid).Config.model_fields
     params = {"device": device} if "device" in cls_params else {}
     if "epochs" in cls_params and gid in ("tvae", "ctgan"):
@@ -47,22 +48,35 @@ def bench_generator(gid: str, train, holdout, *, rows: int, max_minutes: float, 
     synthetic = generator.sample(rows, seed=seed)
     sample_s = time.perf_counter() - started
     n_eval = min(20_000, rows)
-    run = evaluate(train, synthetic.iloc[:n_eval], holdout, target=ADULT_TARGET,
-                   metrics=["utility.tstr_ratio"], seed=seed)
+    run = evaluate(
+        train, synthetic.iloc[:n_eval], holdout, target=ADULT_TARGET, metrics=["utility.tstr_ratio"], seed=seed
+    )
     result = next(m for m in run.metrics if m.id == "utility.tstr_ratio")
     passes = max(report.epochs, 1)
-    return {"generator": gid + (f" (ε={epsilon:g})" if epsilon else ""), "device": report.device,
-            "epsilon_spent": report.epsilon, "preprocessing": report.preprocessing, "fit_s": round(fit_s, 2), "epochs": report.epochs,
-            "stopped": report.stopped, "train_rows_per_s": round(len(train) * passes / fit_s),
-            "sample_rows": rows, "sample_s": round(sample_s, 2), "sample_rows_per_s": round(rows / sample_s),
-            "tstr_ratio": None if result.value is None else round(result.value, 3),
-            "tstr_ratio_ci": result.ci, "tstr_status": result.status.value, "tstr_message": result.message,
-            "target_share": synthetic[ADULT_TARGET].value_counts(normalize=True).round(3).to_dict()}
+    return {
+        "generator": gid + (f" (ε={epsilon:g})" if epsilon else ""),
+        "device": report.device,
+        "epsilon_spent": report.epsilon,
+        "preprocessing": report.preprocessing,
+        "fit_s": round(fit_s, 2),
+        "epochs": report.epochs,
+        "stopped": report.stopped,
+        "train_rows_per_s": round(len(train) * passes / fit_s),
+        "sample_rows": rows,
+        "sample_s": round(sample_s, 2),
+        "sample_rows_per_s": round(rows / sample_s),
+        "tstr_ratio": None if result.value is None else round(result.value, 3),
+        "tstr_ratio_ci": result.ci,
+        "tstr_status": result.status.value,
+        "tstr_message": result.message,
+        "target_share": synthetic[ADULT_TARGET].value_counts(normalize=True).round(3).to_dict(),
+    }
 
 
 def bench_copulas(train, *, rows: int, seed: int) -> dict:
     """Ours vs copulas.GaussianMultivariate on the numeric columns: fit + sample seconds."""
     from copulas.multivariate import GaussianMultivariate
+
     frame = train[NUMERIC].astype(float).iloc[:COPULAS_ROWS]  # copulas' per-column model selection is slow
     started = time.perf_counter()
     ours = make_generator("gaussian_copula")
@@ -92,25 +106,44 @@ def main() -> None:
     args = parser.parse_args()
     train, holdout = split_holdout(load_adult(), 0.2, np.random.default_rng(args.seed))
     import torch
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-               "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+    machine = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
     print(f"machine: {machine}; train {len(train)} rows, holdout {len(holdout)} rows")
     results = []
     for gid in args.generators.split(","):
-        row = bench_generator(gid, train, holdout, rows=args.rows, max_minutes=args.max_minutes,
-                              device=args.device, seed=args.seed, epsilon=args.epsilon)
+        row = bench_generator(
+            gid,
+            train,
+            holdout,
+            rows=args.rows,
+            max_minutes=args.max_minutes,
+            device=args.device,
+            seed=args.seed,
+            epsilon=args.epsilon,
+        )
         results.append(row)
         print(json.dumps(row), flush=True)
-    print(f"\n{'generator':18} {'device':6} {'fit s':>7} {'epochs':>6} {'train rows/s':>12} "
-          f"{'sample s':>8} {'sample rows/s':>13} {'tstr_ratio':>10}")
+    print(
+        f"\n{'generator':18} {'device':6} {'fit s':>7} {'epochs':>6} {'train rows/s':>12} "
+        f"{'sample s':>8} {'sample rows/s':>13} {'tstr_ratio':>10}"
+    )
     for r in results:
-        print(f"{r['generator']:18} {r['device']:6} {r['fit_s']:7.1f} {r['epochs']:6d} {r['train_rows_per_s']:12,d} "
-              f"{r['sample_s']:8.2f} {r['sample_rows_per_s']:13,d} {str(r['tstr_ratio']):>10}")
+        print(
+            f"{r['generator']:18} {r['device']:6} {r['fit_s']:7.1f} {r['epochs']:6d} {r['train_rows_per_s']:12,d} "
+            f"{r['sample_s']:8.2f} {r['sample_rows_per_s']:13,d} {r['tstr_ratio']!s:>10}"
+        )
     copulas = None if args.skip_copulas else bench_copulas(train, rows=args.rows, seed=args.seed)
     if copulas:
-        print(f"\ngaussian_copula vs copulas.GaussianMultivariate (6 numeric columns, fit on {COPULAS_ROWS:,} rows "
-              f"+ sample {COPULAS_SAMPLE:,}): "
-              f"{copulas['ours_s']} s vs {copulas['copulas_s']} s → {copulas['speedup']}× faster")
+        print(
+            f"\ngaussian_copula vs copulas.GaussianMultivariate (6 numeric columns, fit on {COPULAS_ROWS:,} rows "
+            f"+ sample {COPULAS_SAMPLE:,}): "
+            f"{copulas['ours_s']} s vs {copulas['copulas_s']} s → {copulas['speedup']}× faster"
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"machine": machine, "results": results, "copulas": copulas}, fh, indent=1)

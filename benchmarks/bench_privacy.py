@@ -38,9 +38,21 @@ def make_rows(n_rows: int, seed: int) -> pd.DataFrame:
     married = rng.choice(["yes", "no"], n_rows)
     region = rng.choice([f"r{i}" for i in range(40)], n_rows)
     tenure = np.round(np.clip(age - 18 - rng.exponential(8, n_rows), 0, None))
-    return pd.DataFrame({"age": age, "education": education, "hours": hours, SECRET: income, "job": job,
-                         "sex": sex, "race": race, "score": score, "married": married, "region": region,
-                         "tenure": tenure})
+    return pd.DataFrame(
+        {
+            "age": age,
+            "education": education,
+            "hours": hours,
+            SECRET: income,
+            "job": job,
+            "sex": sex,
+            "race": race,
+            "score": score,
+            "married": married,
+            "region": region,
+            "tenure": tenure,
+        }
+    )
 
 
 def run_qaharness(train, holdout, synthetic, attacks: int) -> tuple[float, dict, dict]:
@@ -51,8 +63,10 @@ def run_qaharness(train, holdout, synthetic, attacks: int) -> tuple[float, dict,
     started = time.perf_counter()
     data = prepare_inputs(train, synthetic, holdout, sensitive=[SECRET])
     ids = [m for m in metric_ids() if m.startswith("privacy.")]
-    params = {m: {"n_attacks": attacks} for m in ("privacy.singling_out", "privacy.linkability",
-                                                  "privacy.attribute_inference")}
+    params = {
+        m: {"n_attacks": attacks}
+        for m in ("privacy.singling_out", "privacy.linkability", "privacy.attribute_inference")
+    }
     results, timings = run_metrics(data, ids, seed=0, params=params)
     total = time.perf_counter() - started
     return total, timings, {r.id: (r.value, r.ci, r.status.value) for r in results}
@@ -69,12 +83,20 @@ def run_anonymeter(train, holdout, synthetic, attacks: int) -> tuple[float, dict
     so = SinglingOutEvaluator(train, synthetic, n_attacks=attacks, control=holdout, seed=0).evaluate("multivariate")
     timings["singling_out"], risks["singling_out"] = time.perf_counter() - t, so.risk()
     t = time.perf_counter()
-    li = LinkabilityEvaluator(train, synthetic, aux_cols=(columns[:half], columns[half:]), n_attacks=attacks,
-                              control=holdout).evaluate(n_jobs=-1)
+    li = LinkabilityEvaluator(
+        train, synthetic, aux_cols=(columns[:half], columns[half:]), n_attacks=attacks, control=holdout
+    ).evaluate(n_jobs=-1)
     timings["linkability"], risks["linkability"] = time.perf_counter() - t, li.risk()
     t = time.perf_counter()
-    inf = InferenceEvaluator(train, synthetic, aux_cols=[c for c in columns if c != SECRET], secret=SECRET,
-                             regression=True, n_attacks=attacks, control=holdout).evaluate(n_jobs=-1)
+    inf = InferenceEvaluator(
+        train,
+        synthetic,
+        aux_cols=[c for c in columns if c != SECRET],
+        secret=SECRET,
+        regression=True,
+        n_attacks=attacks,
+        control=holdout,
+    ).evaluate(n_jobs=-1)
     timings["inference"], risks["inference"] = time.perf_counter() - t, inf.risk()
     return time.perf_counter() - started, timings, risks
 
@@ -91,11 +113,13 @@ def main() -> None:
     full = make_rows(args.rows, seed=0)
     n_train, n_holdout = args.rows // 2, args.rows // 4
     train = full.iloc[:n_train].reset_index(drop=True)
-    holdout = full.iloc[n_train:n_train + n_holdout].reset_index(drop=True)
-    synthetic = full.iloc[n_train + n_holdout:].reset_index(drop=True)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"rows: {len(train)} train, {len(holdout)} holdout, {len(synthetic)} synthetic, {full.shape[1]} columns; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    holdout = full.iloc[n_train : n_train + n_holdout].reset_index(drop=True)
+    synthetic = full.iloc[n_train + n_holdout :].reset_index(drop=True)
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"rows: {len(train)} train, {len(holdout)} holdout, {len(synthetic)} synthetic, {full.shape[1]} columns; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     # warm-up outside the timings: numba compiles (or loads its cache) once per process for both tools
     run_qaharness(train.iloc[:400], holdout.iloc[:400], synthetic.iloc[:400], 20)
     if not args.skip_anonymeter:
@@ -118,10 +142,14 @@ def main() -> None:
     print(f"\nratio qaharness / anonymeter: {q_total / a_total:.2f}x (target <= 0.25x)")
     ours = q_timings["privacy.linkability"] + q_timings["privacy.attribute_inference"]
     theirs = a_timings["linkability"] + a_timings["inference"]
-    print(f"  singling-out alone: {q_timings['privacy.singling_out'] / a_timings['singling_out']:.2f}x; "
-          f"linkability + inference alone: {ours / theirs:.2f}x")
-    print(f"load average at the end (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
-          "(the machine is shared; both tools slow down under load, anonymeter's polars queries most)")
+    print(
+        f"  singling-out alone: {q_timings['privacy.singling_out'] / a_timings['singling_out']:.2f}x; "
+        f"linkability + inference alone: {ours / theirs:.2f}x"
+    )
+    print(
+        f"load average at the end (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        "(the machine is shared; both tools slow down under load, anonymeter's polars queries most)"
+    )
 
 
 if __name__ == "__main__":

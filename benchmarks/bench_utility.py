@@ -51,21 +51,26 @@ def make_tables(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, p
     return real, synthetic, holdout
 
 
-def plain_script(real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame,
-                 n_jobs: int = N_JOBS) -> dict[str, float]:
+def plain_script(
+    real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, n_jobs: int = N_JOBS
+) -> dict[str, float]:
     """What a careful data scientist would write by hand: the same three XGBoost questions."""
     features = [c for c in real.columns if c != ADULT_TARGET]
     categorical = [c for c in features if not pd.api.types.is_numeric_dtype(real[c])]
     union = {c: pd.concat([real[c], synthetic[c], holdout[c]]).dropna().unique() for c in categorical}
+
     def encode(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         x = frame[features].copy()
         for c in categorical:
             x[c] = pd.Categorical(x[c], categories=union[c])
         return x, (frame[ADULT_TARGET] == ">50K").to_numpy()
+
     (xr, yr), (xs, ys), (xh, yh) = encode(real), encode(synthetic), encode(holdout)
     params = {**XGB_PARAMS, "objective": "binary:logistic", "nthread": n_jobs, "seed": 0}
+
     def fit(x, y):
         return xgb.train(params, xgb.DMatrix(x, label=y, enable_categorical=True, nthread=n_jobs), XGB_ROUNDS)
+
     on_real, on_synthetic = fit(xr, yr), fit(xs, ys)
     dh, ds = xgb.DMatrix(xh, enable_categorical=True), xgb.DMatrix(xs, enable_categorical=True)
     trtr = roc_auc_score(yh, on_real.predict(dh))
@@ -89,9 +94,11 @@ def main() -> None:
     data = prepare_inputs(real, synthetic, holdout, target=ADULT_TARGET)
     ids = select_metrics(["utility"])
     params = {i: {"n_jobs": args.n_jobs} for i in ids}
-    print(f"real {len(real):,} · synthetic {len(synthetic):,} · holdout {len(holdout):,} rows; "
-          f"{os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}; xgboost {xgb.__version__}; "
-          f"n_jobs {args.n_jobs}; {XGB_ROUNDS} rounds")
+    print(
+        f"real {len(real):,} · synthetic {len(synthetic):,} · holdout {len(holdout):,} rows; "
+        f"{os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}; xgboost {xgb.__version__}; "
+        f"n_jobs {args.n_jobs}; {XGB_ROUNDS} rounds"
+    )
     plain_times, ours_times = [], []
     for _ in range(args.repeats):
         plain, wall, cpu = _timed(lambda: plain_script(real, synthetic, holdout, args.n_jobs))
@@ -105,10 +112,11 @@ def main() -> None:
     (plain_wall, plain_cpu), (ours_wall, ours_cpu) = min(plain_times), min(ours_times)
     for name, runs in (("plain script", plain_times), ("qaharness", ours_times)):
         wall, cpu = min(runs)
-        print(f"{name:12s} : {wall:6.1f} s wall, {cpu:6.1f} s CPU  "
-              f"(runs: {', '.join(f'{w:.1f}' for w, _ in runs)})")
-    print(f"ratio qaharness / plain: {ours_wall / plain_wall:.2f}x wall, {ours_cpu / plain_cpu:.2f}x CPU "
-          "(target <= 1.20x)")
+        print(f"{name:12s} : {wall:6.1f} s wall, {cpu:6.1f} s CPU  (runs: {', '.join(f'{w:.1f}' for w, _ in runs)})")
+    print(
+        f"ratio qaharness / plain: {ours_wall / plain_wall:.2f}x wall, {ours_cpu / plain_cpu:.2f}x CPU "
+        "(target <= 1.20x)"
+    )
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

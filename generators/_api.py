@@ -20,10 +20,20 @@ def make_generator(generator_id: str, **params: Any) -> Generator:
     return get_generator(generator_id)(**params)
 
 
-def fit_and_sample(generator_id: str, train_frame: pd.DataFrame, n_rows: int, *, seed: int = 0,
-                   max_minutes: float | None = None, epochs: int | None = None, schema=None,
-                   declared: dict[str, dict[str, Any]] | None = None, progress: Progress | None = None,
-                   conditions: Mapping[str, Any] | None = None, **params: Any) -> tuple[pd.DataFrame, FitReport]:
+def fit_and_sample(
+    generator_id: str,
+    train_frame: pd.DataFrame,
+    n_rows: int,
+    *,
+    seed: int = 0,
+    max_minutes: float | None = None,
+    epochs: int | None = None,
+    schema=None,
+    declared: dict[str, dict[str, Any]] | None = None,
+    progress: Progress | None = None,
+    conditions: Mapping[str, Any] | None = None,
+    **params: Any,
+) -> tuple[pd.DataFrame, FitReport]:
     """Fit ``generator_id`` on ``train_frame`` and draw ``n_rows``; returns (synthetic frame, fit report).
 
     ``max_minutes`` bounds training (the epoch loop stops when it is spent); other keyword
@@ -38,9 +48,18 @@ def fit_and_sample(generator_id: str, train_frame: pd.DataFrame, n_rows: int, *,
     return generator.sample(n_rows, seed=seed, conditions=conditions), report
 
 
-def generate_file(generator_id: str, real: pd.DataFrame, n_rows: int, out: str | Path, *, seed: int = 0,
-                  max_minutes: float | None = None, epochs: int | None = None, tag_column: bool = False,
-                  **params: Any) -> tuple[Path, FitReport]:
+def generate_file(
+    generator_id: str,
+    real: pd.DataFrame,
+    n_rows: int,
+    out: str | Path,
+    *,
+    seed: int = 0,
+    max_minutes: float | None = None,
+    epochs: int | None = None,
+    tag_column: bool = False,
+    **params: Any,
+) -> tuple[Path, FitReport]:
     """Fit, sample and write ``out`` (.parquet/.csv) with its provenance manifest; returns (path, report).
 
     What ``qaharness generate`` does, for pipelines and the demo.
@@ -55,6 +74,7 @@ def generate_file(generator_id: str, real: pd.DataFrame, n_rows: int, out: str |
 def manifest_for(generator: Generator, source: pd.DataFrame, seed: int) -> Any:
     """The provenance manifest of ``generator``'s output (``qaharness.provenance.make_manifest``)."""
     from qaharness.provenance import data_fingerprint, make_manifest
+
     report = generator.fit_report_
     if report is None:
         raise GeneratorError("no fit report: fit or load the generator first", generator=generator.id)
@@ -62,12 +82,19 @@ def manifest_for(generator: Generator, source: pd.DataFrame, seed: int) -> Any:
     if report.epsilon is not None:
         dp = {"epsilon": report.epsilon, "delta": report.delta or 0.0, "accountant": report.accountant}
     config = {"id": generator.id, "version": str(generator.version), **generator.config_dict()}
-    return make_manifest(generator=generator.id, generator_version=str(generator.version),
-                         config=config, source_fingerprint=data_fingerprint(source),
-                         seed=seed, dp=dp, preprocessing=report.preprocessing)
+    return make_manifest(
+        generator=generator.id,
+        generator_version=str(generator.version),
+        config=config,
+        source_fingerprint=data_fingerprint(source),
+        seed=seed,
+        dp=dp,
+        preprocessing=report.preprocessing,
+    )
 
 
 def write_output(frame: pd.DataFrame, path: str | Path, manifest: Any, *, column: bool = False) -> Path:
     """Write ``frame`` with ``manifest`` (Parquet key-value metadata, or a CSV sidecar)."""
     from qaharness.provenance import write_tagged
+
     return write_tagged(frame, path, manifest, column=column)

@@ -25,12 +25,24 @@ from qaharness.schema import ColumnKind, Schema, coerce_frame, infer_schema
 
 from ._domain import ColumnDomain, fit_domains, preprocessing_source
 
-__all__ = ["Generator", "GeneratorConfig", "FitReport", "Capabilities", "Progress", "register_generator",
-           "generator_registry", "get_generator", "generator_ids", "resolve_device", "load_generator"]
+__all__ = [
+    "Generator",
+    "GeneratorConfig",
+    "FitReport",
+    "Capabilities",
+    "Progress",
+    "register_generator",
+    "generator_registry",
+    "get_generator",
+    "generator_ids",
+    "resolve_device",
+    "load_generator",
+]
 
 Progress = Callable[[int, int, float, "float | None"], None]  # (epoch, epochs, loss, ε spent)
 generator_registry: Registry[type[Generator]] = Registry(
-    "generator", package="qaharness.generators", entry_point_group="qaharness.generators")
+    "generator", package="qaharness.generators", entry_point_group="qaharness.generators"
+)
 _STATE_FILE, _WEIGHTS_FILE = "generator.json", "weights.pt"
 _MAX_CONDITION_DRAWS = 50
 
@@ -96,6 +108,7 @@ class FitReport(BaseModel):
 def resolve_device(device: str) -> str:
     """'auto' → cuda when available, else cpu; asking for cuda without one is a GeneratorError."""
     import torch
+
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
@@ -109,8 +122,10 @@ def _config_error(cls: type[Generator], exc: ValidationError) -> GeneratorError:
     err = exc.errors()[0]
     name = ".".join(str(p) for p in err.get("loc", ())) or "?"
     got = err.get("input")
-    return GeneratorError(f"The {name!r} parameter of {cls.id} {err.get('msg', 'is invalid').lower()}. "
-                          f"Got {got!r} instead.", generator=cls.id)
+    return GeneratorError(
+        f"The {name!r} parameter of {cls.id} {err.get('msg', 'is invalid').lower()}. Got {got!r} instead.",
+        generator=cls.id,
+    )
 
 
 class Generator:
@@ -128,8 +143,11 @@ class Generator:
         except ValidationError as exc:
             raise _config_error(type(self), exc) from None
         if self.config.epsilon is not None and not self.capabilities.dp:
-            raise GeneratorError("does not support differential privacy; pick one whose capabilities "
-                                 "list dp (qaharness generators list)", generator=self.id)
+            raise GeneratorError(
+                "does not support differential privacy; pick one whose capabilities "
+                "list dp (qaharness generators list)",
+                generator=self.id,
+            )
         self.fit_report_: FitReport | None = None
 
     # -- identity --------------------------------------------------------------------
@@ -145,8 +163,15 @@ class Generator:
         return self.config.epsilon is not None
 
     # -- fit ---------------------------------------------------------------------------
-    def fit(self, real: pd.DataFrame, schema: Schema | Mapping[str, Any] | None = None, *, seed: int,
-            declared: dict[str, dict[str, Any]] | None = None, progress: Progress | None = None) -> FitReport:
+    def fit(
+        self,
+        real: pd.DataFrame,
+        schema: Schema | Mapping[str, Any] | None = None,
+        *,
+        seed: int,
+        declared: dict[str, dict[str, Any]] | None = None,
+        progress: Progress | None = None,
+    ) -> FitReport:
         """Learn from ``real``. ``declared`` holds schema-declared domains (bounds, categories)."""
         started = time.perf_counter()
         schema = _as_schema(real, schema)
@@ -162,8 +187,9 @@ class Generator:
         if self.private:
             delta = self.config.delta or 1.0 / max(len(frame), 2) ** 2
             share = self.config.preprocessing_share
-            self.domains_, eps_pre, delta_pre = fit_domains(frame, schema, declared, epsilon=share * self.config.epsilon,
-                                                           delta=share * delta, rng=rng)
+            self.domains_, eps_pre, delta_pre = fit_domains(
+                frame, schema, declared, epsilon=share * self.config.epsilon, delta=share * delta, rng=rng
+            )
             budget = (self.config.epsilon - eps_pre, delta - delta_pre)
         else:
             self.domains_, _, _ = fit_domains(frame, schema, declared)
@@ -173,13 +199,23 @@ class Generator:
         epsilon = None if stats.get("epsilon") is None else stats["epsilon"] + (eps_pre or 0.0)
         delta_total = None if stats.get("delta") is None else stats["delta"] + (delta_pre or 0.0)
         self.fit_report_ = FitReport(
-            generator=self.id, version=self.version, rows=stats.get("rows", len(frame)),
-            epochs=stats.get("epochs", 0), epochs_planned=stats.get("epochs_planned", 0),
-            steps=stats.get("steps", 0), losses=tuple(stats.get("losses", ())),
-            seconds=time.perf_counter() - started, device=stats.get("device", "cpu"), stopped=stats.get("stopped"),
-            epsilon=epsilon, delta=delta_total, accountant=self.config.accountant if self.private else None,
-            noise_multiplier=stats.get("noise_multiplier"), preprocessing_epsilon=eps_pre,
-            preprocessing=preprocessing_source(self.domains_))
+            generator=self.id,
+            version=self.version,
+            rows=stats.get("rows", len(frame)),
+            epochs=stats.get("epochs", 0),
+            epochs_planned=stats.get("epochs_planned", 0),
+            steps=stats.get("steps", 0),
+            losses=tuple(stats.get("losses", ())),
+            seconds=time.perf_counter() - started,
+            device=stats.get("device", "cpu"),
+            stopped=stats.get("stopped"),
+            epsilon=epsilon,
+            delta=delta_total,
+            accountant=self.config.accountant if self.private else None,
+            noise_multiplier=stats.get("noise_multiplier"),
+            preprocessing_epsilon=eps_pre,
+            preprocessing=preprocessing_source(self.domains_),
+        )
         return self.fit_report_
 
     def _check_frame(self, real: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -192,12 +228,17 @@ class Generator:
             raise BadInputError(f"need at least 2 rows to fit a generator, got {len(real)}", source="real")
         for column, kind in schema.items():
             if kind.value not in self.capabilities.kinds:
-                raise BadInputError(f"column {column!r} is {kind.value}, which {self.id} cannot synthesise; drop it "
-                                    "or declare another kind in the schema", source="real", column=column)
+                raise BadInputError(
+                    f"column {column!r} is {kind.value}, which {self.id} cannot synthesise; drop it "
+                    "or declare another kind in the schema",
+                    source="real",
+                    column=column,
+                )
         return coerce_frame(real, schema, source="real")
 
-    def _fit(self, frame: pd.DataFrame, *, seed: int, budget: tuple[float, float] | None,
-             progress: Progress | None) -> dict[str, Any]:
+    def _fit(
+        self, frame: pd.DataFrame, *, seed: int, budget: tuple[float, float] | None, progress: Progress | None
+    ) -> dict[str, Any]:
         raise NotImplementedError
 
     # -- sample --------------------------------------------------------------------------
@@ -229,12 +270,19 @@ class Generator:
             if domain is None:
                 raise BadInputError(f"condition on unknown column {column!r}", source="--condition", column=column)
             if not domain.discrete:
-                raise BadInputError(f"conditions work on categorical or boolean columns; {column!r} is {domain.kind}",
-                                    source="--condition", column=column)
+                raise BadInputError(
+                    f"conditions work on categorical or boolean columns; {column!r} is {domain.kind}",
+                    source="--condition",
+                    column=column,
+                )
             text = _canonical_value(value, domain.kind)
             if text not in domain.categories:
-                raise BadInputError(f"value {value!r} of column {column!r} is not in the training domain "
-                                    f"({len(domain.categories)} categories)", source="--condition", column=column)
+                raise BadInputError(
+                    f"value {value!r} of column {column!r} is not in the training domain "
+                    f"({len(domain.categories)} categories)",
+                    source="--condition",
+                    column=column,
+                )
             out[column] = text
         return out
 
@@ -249,14 +297,22 @@ class Generator:
             raise GeneratorError("save() called before fit()", generator=self.id)
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        state = {"id": self.id, "version": self.version, "config": self.config_dict(),
-                 "schema": self.schema_.to_json(), "dtypes": self.dtypes_, "spelling": self.spelling_,
-                 "domains": {c: d.to_json() for c, d in self.domains_.items()},
-                 "fit_report": self.fit_report_.model_dump(mode="json"), "state": self._state()}
+        state = {
+            "id": self.id,
+            "version": self.version,
+            "config": self.config_dict(),
+            "schema": self.schema_.to_json(),
+            "dtypes": self.dtypes_,
+            "spelling": self.spelling_,
+            "domains": {c: d.to_json() for c, d in self.domains_.items()},
+            "fit_report": self.fit_report_.model_dump(mode="json"),
+            "state": self._state(),
+        }
         (directory / _STATE_FILE).write_text(json.dumps(state, indent=1, allow_nan=False), encoding="utf-8")
         tensors = self._tensors()
         if tensors:
             import torch
+
             torch.save({k: v.detach().cpu() for k, v in tensors.items()}, directory / _WEIGHTS_FILE)
         return directory
 
@@ -275,7 +331,9 @@ class Generator:
         if cls is not Generator and target is not cls:
             raise GeneratorError(f"folder holds a {state['id']!r} generator", generator=cls.id)
         if str(state["version"]) != str(target.version):
-            raise GeneratorError(f"saved with version {state['version']}, this is {target.version}", generator=target.id)
+            raise GeneratorError(
+                f"saved with version {state['version']}, this is {target.version}", generator=target.id
+            )
         config = dict(state["config"], **({"device": device} if device else {}))
         self = target(**config)
         self.schema_ = Schema.from_mapping(state["schema"])
@@ -286,6 +344,7 @@ class Generator:
         tensors = {}
         if (directory / _WEIGHTS_FILE).is_file():
             import torch
+
             tensors = torch.load(directory / _WEIGHTS_FILE, map_location="cpu", weights_only=True)
         self._restore(state["state"], tensors)
         return self
@@ -307,10 +366,13 @@ def load_generator(directory: str | Path, *, device: str | None = None) -> Gener
 def _threads(n: int | None):
     """torch's CPU thread count for the block (only when torch is already in use)."""
     import sys
+
     if "torch" not in sys.modules:
         from contextlib import nullcontext
+
         return nullcontext()
     from ._torch import cpu_threads
+
     return cpu_threads(n)
 
 
@@ -333,8 +395,9 @@ def _canonical_value(value: Any, kind: str) -> str:
     return text
 
 
-def _reject_sample(draw: Callable[[int, int], pd.DataFrame], n_rows: int, seed: int,
-                   conditions: dict[str, str], generator: str) -> pd.DataFrame:
+def _reject_sample(
+    draw: Callable[[int, int], pd.DataFrame], n_rows: int, seed: int, conditions: dict[str, str], generator: str
+) -> pd.DataFrame:
     if n_rows == 0:
         return draw(0, seed)
     kept, have = [], 0
@@ -350,8 +413,11 @@ def _reject_sample(draw: Callable[[int, int], pd.DataFrame], n_rows: int, seed: 
         kept.append(frame[mask])
         have += int(mask.sum())
     if have < n_rows:
-        raise GeneratorError(f"only {have} of {n_rows} rows matched {conditions} in {_MAX_CONDITION_DRAWS} draws "
-                             f"of {batch}; the condition is too rare for this model", generator=generator)
+        raise GeneratorError(
+            f"only {have} of {n_rows} rows matched {conditions} in {_MAX_CONDITION_DRAWS} draws "
+            f"of {batch}; the condition is too rare for this model",
+            generator=generator,
+        )
     return pd.concat(kept, ignore_index=True).iloc[:n_rows]
 
 

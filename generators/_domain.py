@@ -29,12 +29,21 @@ import yaml
 from qaharness.errors import BadInputError
 from qaharness.schema import ColumnKind, Schema
 
-__all__ = ["ColumnDomain", "DECLARED", "BUDGETED", "NOT_PRIVATE", "fit_domains", "load_domain_file",
-           "to_float", "from_float", "preprocessing_source"]
+__all__ = [
+    "ColumnDomain",
+    "DECLARED",
+    "BUDGETED",
+    "NOT_PRIVATE",
+    "fit_domains",
+    "load_domain_file",
+    "to_float",
+    "from_float",
+    "preprocessing_source",
+]
 
 DECLARED, BUDGETED, NOT_PRIVATE = "declared_schema", "data_dependent_budgeted", "data_dependent_not_private"
 _DAY = 86_400
-_GRID_MIN, _GRID_MAX = -8, 62          # signed grid cells [2^k, 2^(k+1)) for k in this range
+_GRID_MIN, _GRID_MAX = -8, 62  # signed grid cells [2^k, 2^(k+1)) for k in this range
 _DT_ANCHOR = pd.Timestamp("2000-01-01").value / 1e9
 
 
@@ -43,14 +52,14 @@ class ColumnDomain:
     """What one column may hold. ``counts`` are per-category frequencies (noisy under DP)."""
 
     name: str
-    kind: str                                  # numeric | categorical | boolean | datetime | identifier
+    kind: str  # numeric | categorical | boolean | datetime | identifier
     source: str = NOT_PRIVATE
     categories: tuple[Any, ...] | None = None  # None stands for "missing" when missing occurs
     counts: tuple[float, ...] | None = None
-    low: float | None = None                   # datetimes: seconds since the epoch
+    low: float | None = None  # datetimes: seconds since the epoch
     high: float | None = None
     integral: bool = False
-    resolution: int | None = None              # datetimes: 86400 (dates) or 1 (seconds)
+    resolution: int | None = None  # datetimes: 86400 (dates) or 1 (seconds)
     missing: bool = False
 
     @property
@@ -114,11 +123,14 @@ def load_domain_file(path: str | Path) -> tuple[dict[str, ColumnKind], dict[str,
     for column, spec in data.items():
         spec = {"kind": spec} if isinstance(spec, str) else spec
         if not isinstance(spec, dict):
-            raise BadInputError(f"column {column!r}: expected a kind or a mapping", source=str(path), column=str(column))
+            raise BadInputError(
+                f"column {column!r}: expected a kind or a mapping", source=str(path), column=str(column)
+            )
         unknown = set(spec) - {"kind", "min", "max", "categories", "integral", "missing", "resolution"}
         if unknown:
-            raise BadInputError(f"column {column!r}: unknown key(s) {', '.join(sorted(unknown))}",
-                                source=str(path), column=str(column))
+            raise BadInputError(
+                f"column {column!r}: unknown key(s) {', '.join(sorted(unknown))}", source=str(path), column=str(column)
+            )
         if "kind" in spec:
             kinds.update(Schema.from_mapping({str(column): spec["kind"]}, source=str(path)))
         rest = {k: v for k, v in spec.items() if k != "kind"}
@@ -136,9 +148,15 @@ def preprocessing_source(domains: dict[str, ColumnDomain]) -> str:
     return DECLARED
 
 
-def fit_domains(frame: pd.DataFrame, schema: Schema, declared: dict[str, dict[str, Any]] | None = None, *,
-                epsilon: float | None = None, delta: float | None = None,
-                rng: np.random.Generator | None = None) -> tuple[dict[str, ColumnDomain], float, float]:
+def fit_domains(
+    frame: pd.DataFrame,
+    schema: Schema,
+    declared: dict[str, dict[str, Any]] | None = None,
+    *,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[dict[str, ColumnDomain], float, float]:
     """Domains for every column of a coerced ``frame``; returns (domains, ε spent, δ spent).
 
     With ``epsilon`` the undeclared columns are estimated under DP, the budget split evenly
@@ -190,8 +208,16 @@ def _declared(column: str, kind: str, spec: dict[str, Any]) -> ColumnDomain:
     if not low <= high:
         raise BadInputError(f"column {column!r}: min must be <= max", source="schema", column=column)
     resolution = int(spec.get("resolution", _DAY if kind == "datetime" and low % _DAY == 0 else 1))
-    return ColumnDomain(column, kind, DECLARED, low=low, high=high, integral=bool(spec.get("integral", False)),
-                        resolution=resolution if kind == "datetime" else None, missing=missing)
+    return ColumnDomain(
+        column,
+        kind,
+        DECLARED,
+        low=low,
+        high=high,
+        integral=bool(spec.get("integral", False)),
+        resolution=resolution if kind == "datetime" else None,
+        missing=missing,
+    )
 
 
 def _from_data(series: pd.Series, column: str, kind: str) -> ColumnDomain:
@@ -201,7 +227,7 @@ def _from_data(series: pd.Series, column: str, kind: str) -> ColumnDomain:
         cats = sorted(counts.index)
         values = [float(counts[c]) for c in cats]
         if missing:
-            cats, values = cats + [None], values + [float(series.isna().sum())]
+            cats, values = [*cats, None], [*values, float(series.isna().sum())]
         return ColumnDomain(column, kind, NOT_PRIVATE, tuple(cats), tuple(values), missing=missing)
     values = to_float(series, kind)
     present = values[~np.isnan(values)]
@@ -211,12 +237,21 @@ def _from_data(series: pd.Series, column: str, kind: str) -> ColumnDomain:
     resolution = None
     if kind == "datetime":
         resolution = _DAY if np.all(np.mod(present, _DAY) == 0) else 1
-    return ColumnDomain(column, kind, NOT_PRIVATE, low=float(present.min()), high=float(present.max()),
-                        integral=integral and kind == "numeric", resolution=resolution, missing=missing)
+    return ColumnDomain(
+        column,
+        kind,
+        NOT_PRIVATE,
+        low=float(present.min()),
+        high=float(present.max()),
+        integral=integral and kind == "numeric",
+        resolution=resolution,
+        missing=missing,
+    )
 
 
-def _private(series: pd.Series, column: str, kind: str, spec: dict[str, Any], eps: float, delta: float,
-             rng: np.random.Generator) -> ColumnDomain:
+def _private(
+    series: pd.Series, column: str, kind: str, spec: dict[str, Any], eps: float, delta: float, rng: np.random.Generator
+) -> ColumnDomain:
     """ε-DP (discrete: (ε, δ)-DP) domain of one column. Noise Laplace(2/ε), threshold for stability."""
     threshold = 1.0 + 2.0 * math.log(2.0 / delta) / eps
     if kind in ("categorical", "boolean"):
@@ -229,32 +264,53 @@ def _private(series: pd.Series, column: str, kind: str, spec: dict[str, Any], ep
             keep = [(k, max(n, 1.0)) for k, n in zip(labels, noisy)]
             keep += [(k, 1.0) for k in ("False", "True") if k not in labels]
         if not keep:
-            raise BadInputError(f"column {column!r}: no category survived the DP threshold ({threshold:.0f} rows); "
-                                "declare its categories in the schema or raise epsilon", source="schema", column=column)
+            raise BadInputError(
+                f"column {column!r}: no category survived the DP threshold ({threshold:.0f} rows); "
+                "declare its categories in the schema or raise epsilon",
+                source="schema",
+                column=column,
+            )
         keep.sort(key=lambda kv: kv[0])
         cats = tuple(None if k == "\x00missing" else k for k, _ in keep)
         return ColumnDomain(column, kind, BUDGETED, cats, tuple(float(n) for _, n in keep), missing=None in cats)
     return _private_bounds(series, column, kind, spec, eps, threshold, rng)
 
 
-def _private_bounds(series: pd.Series, column: str, kind: str, spec: dict[str, Any], eps: float,
-                    threshold: float, rng: np.random.Generator) -> ColumnDomain:
+def _private_bounds(
+    series: pd.Series,
+    column: str,
+    kind: str,
+    spec: dict[str, Any],
+    eps: float,
+    threshold: float,
+    rng: np.random.Generator,
+) -> ColumnDomain:
     values = to_float(series, kind)
     shift = _DT_ANCHOR if kind == "datetime" else 0.0
     present = values[~np.isnan(values)] - shift
-    n_cells = 2 * (_GRID_MAX - _GRID_MIN + 1) + 1          # negative cells, the zero cell, positive cells
+    n_cells = 2 * (_GRID_MAX - _GRID_MIN + 1) + 1  # negative cells, the zero cell, positive cells
     cells = _grid_cell(present)
     counts = np.bincount(cells, minlength=n_cells).astype(float) + rng.laplace(0, 2.0 / eps, n_cells)
     n_missing = float(np.isnan(values).sum()) + rng.laplace(0, 2.0 / eps)
     alive = np.flatnonzero(counts > threshold)
     if alive.size == 0:
-        raise BadInputError(f"column {column!r}: no value range survived the DP threshold ({threshold:.0f} rows); "
-                            "declare min/max in the schema or raise epsilon", source="schema", column=column)
+        raise BadInputError(
+            f"column {column!r}: no value range survived the DP threshold ({threshold:.0f} rows); "
+            "declare min/max in the schema or raise epsilon",
+            source="schema",
+            column=column,
+        )
     low, high = _cell_edges(alive[0])[0] + shift, _cell_edges(alive[-1])[1] + shift
-    return ColumnDomain(column, kind, BUDGETED, low=float(spec.get("min", low)), high=float(spec.get("max", high)),
-                        integral=bool(spec.get("integral", False)),
-                        resolution=int(spec.get("resolution", 1)) if kind == "datetime" else None,
-                        missing=bool(n_missing > threshold or spec.get("missing", False)))
+    return ColumnDomain(
+        column,
+        kind,
+        BUDGETED,
+        low=float(spec.get("min", low)),
+        high=float(spec.get("max", high)),
+        integral=bool(spec.get("integral", False)),
+        resolution=int(spec.get("resolution", 1)) if kind == "datetime" else None,
+        missing=bool(n_missing > threshold or spec.get("missing", False)),
+    )
 
 
 def _grid_cell(x: np.ndarray) -> np.ndarray:
@@ -262,7 +318,7 @@ def _grid_cell(x: np.ndarray) -> np.ndarray:
     k_count = _GRID_MAX - _GRID_MIN + 1
     with np.errstate(divide="ignore"):
         exp = np.clip(np.floor(np.log2(np.abs(x))), _GRID_MIN, _GRID_MAX).astype(int) - _GRID_MIN
-    small = np.abs(x) < 2.0 ** _GRID_MIN
+    small = np.abs(x) < 2.0**_GRID_MIN
     out = np.where(x > 0, k_count + 1 + exp, k_count - 1 - exp)
     return np.where(small, k_count, out)
 
@@ -270,10 +326,9 @@ def _grid_cell(x: np.ndarray) -> np.ndarray:
 def _cell_edges(cell: int) -> tuple[float, float]:
     k_count = _GRID_MAX - _GRID_MIN + 1
     if cell == k_count:
-        return -(2.0 ** _GRID_MIN), 2.0 ** _GRID_MIN
+        return -(2.0**_GRID_MIN), 2.0**_GRID_MIN
     if cell > k_count:
         k = cell - k_count - 1 + _GRID_MIN
-        return 2.0 ** k, 2.0 ** (k + 1)
+        return 2.0**k, 2.0 ** (k + 1)
     k = k_count - 1 - cell + _GRID_MIN
-    return -(2.0 ** (k + 1)), -(2.0 ** k)
-
+    return -(2.0 ** (k + 1)), -(2.0**k)

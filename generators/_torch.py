@@ -27,8 +27,19 @@ from qaharness.errors import GeneratorError
 
 from ._transform import Span
 
-__all__ = ["private_backward", "cpu_threads", "seeded", "init_module", "SeededDropout", "activate", "DPPlan", "plan_dp", "make_private",
-           "run_epochs", "norm_layer"]
+__all__ = [
+    "private_backward",
+    "cpu_threads",
+    "seeded",
+    "init_module",
+    "SeededDropout",
+    "activate",
+    "DPPlan",
+    "plan_dp",
+    "make_private",
+    "run_epochs",
+    "norm_layer",
+]
 
 
 @contextmanager
@@ -51,7 +62,7 @@ def cpu_threads(n: int | None) -> Iterator[None]:
 def seeded(seed: int, salt: int, device: str) -> torch.Generator:
     """A torch.Generator on ``device`` from (seed, salt)."""
     g = torch.Generator(device=device)
-    g.manual_seed((int(seed) * 1_000_003 + salt) % (2 ** 63 - 1))
+    g.manual_seed((int(seed) * 1_000_003 + salt) % (2**63 - 1))
     return g
 
 
@@ -94,7 +105,7 @@ def activate(raw: torch.Tensor, spans: list[Span], *, tau: float, generator: tor
     """tanh on scalar spans, Gumbel-softmax (temperature ``tau``) on one-hot spans."""
     parts = []
     for span in spans:
-        block = raw[:, span.start:span.start + span.width]
+        block = raw[:, span.start : span.start + span.width]
         if span.activation == "tanh":
             parts.append(torch.tanh(block))
         else:
@@ -137,17 +148,28 @@ def private_backward(loss: torch.Tensor) -> None:
         loss.backward()
 
 
-def plan_dp(*, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str,
-            generator_id: str) -> DPPlan:
+def plan_dp(
+    *, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: str, generator_id: str
+) -> DPPlan:
     """Noise multiplier for ``steps`` at ``sample_rate``; steps capped so ε is never exceeded."""
     from opacus.accountants import create_accountant
     from opacus.accountants.utils import get_noise_multiplier
+
     try:
-        sigma = float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta, sample_rate=sample_rate,
-                                           steps=steps, accountant=accountant, **_epsilon_kwargs(accountant)))
+        sigma = float(
+            get_noise_multiplier(
+                target_epsilon=epsilon,
+                target_delta=delta,
+                sample_rate=sample_rate,
+                steps=steps,
+                accountant=accountant,
+                **_epsilon_kwargs(accountant),
+            )
+        )
     except ValueError as exc:
-        raise GeneratorError(f"no noise level reaches ε={epsilon:g} at δ={delta:g} ({exc}); raise epsilon",
-                             generator=generator_id) from None
+        raise GeneratorError(
+            f"no noise level reaches ε={epsilon:g} at δ={delta:g} ({exc}); raise epsilon", generator=generator_id
+        ) from None
 
     def eps_after(k: int) -> float:
         acc = create_accountant(accountant)
@@ -164,25 +186,49 @@ def plan_dp(*, epsilon: float, delta: float, sample_rate: float, steps: int, acc
     return DPPlan(epsilon, delta, sample_rate, sigma, max_steps, accountant, create_accountant(accountant))
 
 
-def make_private(module: nn.Module, optimizer: torch.optim.Optimizer, plan: DPPlan, *, max_grad_norm: float,
-                 expected_batch_size: int, generator: torch.Generator, generator_id: str):
+def make_private(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    plan: DPPlan,
+    *,
+    max_grad_norm: float,
+    expected_batch_size: int,
+    generator: torch.Generator,
+    generator_id: str,
+):
     """(GradSampleModule, DPOptimizer) for ``module``; an invalid module is a GeneratorError."""
     from opacus import GradSampleModule
     from opacus.optimizers import DPOptimizer
     from opacus.validators import ModuleValidator
+
     errors = ModuleValidator.validate(module, strict=False)
     if errors:
         names = "; ".join(sorted({str(e).splitlines()[0] for e in errors}))
-        raise GeneratorError(f"the module that sees real data cannot be trained with DP-SGD: {names}",
-                             generator=generator_id)
+        raise GeneratorError(
+            f"the module that sees real data cannot be trained with DP-SGD: {names}", generator=generator_id
+        )
     private = GradSampleModule(module, loss_reduction="mean")
-    dp_optimizer = DPOptimizer(optimizer, noise_multiplier=plan.noise_multiplier, max_grad_norm=max_grad_norm,
-                               expected_batch_size=expected_batch_size, loss_reduction="mean", generator=generator)
+    dp_optimizer = DPOptimizer(
+        optimizer,
+        noise_multiplier=plan.noise_multiplier,
+        max_grad_norm=max_grad_norm,
+        expected_batch_size=expected_batch_size,
+        loss_reduction="mean",
+        generator=generator,
+    )
     return private, dp_optimizer
 
 
-def run_epochs(step: Callable[[], torch.Tensor], *, epochs: int, steps_per_epoch: int, max_minutes: float | None,
-               max_steps: int | None, progress, epsilon: Callable[[], float | None]) -> dict:
+def run_epochs(
+    step: Callable[[], torch.Tensor],
+    *,
+    epochs: int,
+    steps_per_epoch: int,
+    max_minutes: float | None,
+    max_steps: int | None,
+    progress,
+    epsilon: Callable[[], float | None],
+) -> dict:
     """Call ``step`` (returns a detached loss) epoch by epoch until done, out of time or out of budget."""
     started = time.perf_counter()
     losses, steps, stopped, done = [], 0, None, 0
@@ -202,8 +248,9 @@ def run_epochs(step: Callable[[], torch.Tensor], *, epochs: int, steps_per_epoch
         if count:
             losses.append(float(total.item()) / count)
             if not math.isfinite(losses[-1]):
-                raise GeneratorError(f"training diverged in epoch {epoch + 1} (loss {losses[-1]}); "
-                                     "lower the learning rate or batch size")
+                raise GeneratorError(
+                    f"training diverged in epoch {epoch + 1} (loss {losses[-1]}); lower the learning rate or batch size"
+                )
         if stopped:
             break
         done += 1

@@ -57,8 +57,15 @@ class TableEncoder:
 
     # -- fitting ---------------------------------------------------------------------
     @classmethod
-    def fit(cls, frame: pd.DataFrame, domains: dict[str, ColumnDomain], *, private: bool,
-            rng: np.random.Generator, max_modes: int = 10) -> TableEncoder:
+    def fit(
+        cls,
+        frame: pd.DataFrame,
+        domains: dict[str, ColumnDomain],
+        *,
+        private: bool,
+        rng: np.random.Generator,
+        max_modes: int = 10,
+    ) -> TableEncoder:
         modes = {}
         for column, domain in domains.items():
             if domain.kind not in ("numeric", "datetime"):
@@ -125,7 +132,7 @@ class TableEncoder:
         columns: dict[str, pd.Series] = {}
         alpha = None
         for span in self.spans:
-            block = matrix[:, span.start:span.start + span.width]
+            block = matrix[:, span.start : span.start + span.width]
             domain = self.domains[span.column]
             if span.activation == "tanh":
                 alpha = np.clip(block[:, 0].astype(float), -1, 1)

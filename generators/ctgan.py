@@ -30,8 +30,17 @@ from torch.nn import functional as F
 from qaharness.errors import GeneratorError
 
 from ._base import Capabilities, Generator, GeneratorConfig, register_generator, resolve_device
-from ._torch import (SeededDropout, activate, init_module, make_private, norm_layer, plan_dp, private_backward,
-                     run_epochs, seeded)
+from ._torch import (
+    SeededDropout,
+    activate,
+    init_module,
+    make_private,
+    norm_layer,
+    plan_dp,
+    private_backward,
+    run_epochs,
+    seeded,
+)
 from ._transform import TableEncoder
 
 __all__ = ["CTGANGenerator"]
@@ -93,14 +102,17 @@ class _CondSampler:
     def __init__(self, cat_index: torch.Tensor, n_cats: list[int], probs: torch.Tensor, generator: torch.Generator):
         self.n_disc, self.g = len(n_cats), generator
         device = cat_index.device
-        self.offsets = torch.tensor(np.concatenate([[0], np.cumsum(n_cats)[:-1]]) if n_cats else [], dtype=torch.long,
-                                    device=device)
+        self.offsets = torch.tensor(
+            np.concatenate([[0], np.cumsum(n_cats)[:-1]]) if n_cats else [], dtype=torch.long, device=device
+        )
         self.width = int(sum(n_cats))
-        self.probs = probs                     # n_disc × max_cats, rows sum to 1
-        self.cat_index = cat_index             # n × n_disc
+        self.probs = probs  # n_disc × max_cats, rows sum to 1
+        self.cat_index = cat_index  # n × n_disc
         if self.n_disc and len(cat_index):
-            self.sorted_rows = torch.argsort(cat_index.T, dim=1, stable=True)            # n_disc × n
-            counts = torch.stack([torch.bincount(cat_index[:, j], minlength=probs.shape[1]) for j in range(self.n_disc)])
+            self.sorted_rows = torch.argsort(cat_index.T, dim=1, stable=True)  # n_disc × n
+            counts = torch.stack(
+                [torch.bincount(cat_index[:, j], minlength=probs.shape[1]) for j in range(self.n_disc)]
+            )
             self.counts = counts
             self.starts = torch.cumsum(counts, dim=1) - counts
 
@@ -142,12 +154,17 @@ class CTGANGenerator(Generator):
         c = self.config
         if self.private:
             if c.pac not in (None, 1):
-                raise GeneratorError("PacGAN packing (pac > 1) mixes several real rows into one discriminator "
-                                     "input, so per-sample clipping would not bound one row; use pac=1 with DP",
-                                     generator=self.id)
+                raise GeneratorError(
+                    "PacGAN packing (pac > 1) mixes several real rows into one discriminator "
+                    "input, so per-sample clipping would not bound one row; use pac=1 with DP",
+                    generator=self.id,
+                )
             if c.gradient_penalty:
-                raise GeneratorError("the gradient penalty needs a double backward, which Opacus' per-sample "
-                                     "hooks do not support; use gradient_penalty=0 with DP", generator=self.id)
+                raise GeneratorError(
+                    "the gradient penalty needs a double backward, which Opacus' per-sample "
+                    "hooks do not support; use gradient_penalty=0 with DP",
+                    generator=self.id,
+                )
         self.pac_ = (1 if self.private else 10) if c.pac is None else c.pac
         self.gp_ = (0.0 if self.private else 10.0) if c.gradient_penalty is None else c.gradient_penalty
 
@@ -169,21 +186,40 @@ class CTGANGenerator(Generator):
         batch = max(self.pac_, min(c.batch_size, n) // self.pac_ * self.pac_)
         steps_per_epoch = max(1, n // batch)
         epochs = c.epochs or (self.default_dp_epochs if self.private else self.default_epochs)
-        opt_g = torch.optim.Adam(self.generator_.parameters(), lr=c.generator_lr, betas=(0.5, 0.9),
-                                 weight_decay=c.weight_decay)
+        opt_g = torch.optim.Adam(
+            self.generator_.parameters(), lr=c.generator_lr, betas=(0.5, 0.9), weight_decay=c.weight_decay
+        )
         opt_d = torch.optim.Adam(self.discriminator_.parameters(), lr=c.discriminator_lr, betas=(0.5, 0.9))
         plan, disc = None, self.discriminator_
         if budget is not None:
-            plan = plan_dp(epsilon=budget[0], delta=budget[1], sample_rate=batch / n,
-                           steps=epochs * steps_per_epoch * c.discriminator_steps, accountant=c.accountant,
-                           generator_id=self.id)
-            disc, opt_d = make_private(self.discriminator_, opt_d, plan, max_grad_norm=c.max_grad_norm,
-                                       expected_batch_size=batch, generator=g, generator_id=self.id)
+            plan = plan_dp(
+                epsilon=budget[0],
+                delta=budget[1],
+                sample_rate=batch / n,
+                steps=epochs * steps_per_epoch * c.discriminator_steps,
+                accountant=c.accountant,
+                generator_id=self.id,
+            )
+            disc, opt_d = make_private(
+                self.discriminator_,
+                opt_d,
+                plan,
+                max_grad_norm=c.max_grad_norm,
+                expected_batch_size=batch,
+                generator=g,
+                generator_id=self.id,
+            )
         ctx = dict(data=data, sampler=sampler, batch=batch, g=g, opt_g=opt_g, opt_d=opt_d, disc=disc, plan=plan)
         step = (lambda: self._dp_step(**ctx)) if plan else (lambda: self._step(**ctx))
-        stats = run_epochs(step, epochs=epochs, steps_per_epoch=steps_per_epoch, max_minutes=c.max_minutes,
-                           max_steps=None if plan is None else plan.max_steps // c.discriminator_steps,
-                           progress=progress, epsilon=(lambda: plan.spent()) if plan else (lambda: None))
+        stats = run_epochs(
+            step,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            max_minutes=c.max_minutes,
+            max_steps=None if plan is None else plan.max_steps // c.discriminator_steps,
+            progress=progress,
+            epsilon=(lambda: plan.spent()) if plan else (lambda: None),
+        )
         if plan is not None:
             disc.disable_hooks()
             stats.update(epsilon=plan.spent(), delta=plan.delta, noise_multiplier=plan.noise_multiplier)
@@ -193,8 +229,9 @@ class CTGANGenerator(Generator):
         c, width = self.config, self.encoder_.width
         cond_width = sum(len(self.domains_[col].categories) for col in self.encoder_.discrete_columns)
         self.generator_ = _generator_net(c.embedding_dim + cond_width, c.generator_dim, width).to(device)
-        self.discriminator_ = _Discriminator(width + cond_width, c.discriminator_dim, self.pac_,
-                                             c.discriminator_norm).to(device)
+        self.discriminator_ = _Discriminator(
+            width + cond_width, c.discriminator_dim, self.pac_, c.discriminator_norm
+        ).to(device)
         init_module(self.generator_, g)
         init_module(self.discriminator_, g)
 
@@ -209,10 +246,12 @@ class CTGANGenerator(Generator):
             else:
                 counts = np.bincount(cat_index[:, j], minlength=n_cats[j]).astype(float)
             freq = np.log1p(counts) if self.config.log_frequency and not self.private else counts
-            train[j, :n_cats[j]] = freq / freq.sum()
-            sample[j, :n_cats[j]] = counts / counts.sum()
-        return (torch.tensor(train, dtype=torch.float32, device=device),
-                torch.tensor(sample, dtype=torch.float32, device=device))
+            train[j, : n_cats[j]] = freq / freq.sum()
+            sample[j, : n_cats[j]] = counts / counts.sum()
+        return (
+            torch.tensor(train, dtype=torch.float32, device=device),
+            torch.tensor(sample, dtype=torch.float32, device=device),
+        )
 
     def _fake(self, n: int, cond: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         z = torch.randn(n, self.config.embedding_dim, generator=g, device=cond.device)
@@ -229,14 +268,17 @@ class CTGANGenerator(Generator):
         if cond.shape[1] == 0:
             return raw.new_zeros(())
         spans = [s for s in self.encoder_.spans if s.column in self.encoder_.discrete_columns]
-        logp = torch.cat([F.log_softmax(raw[:, s.start:s.start + s.width], dim=1) for s in spans], dim=1)
+        logp = torch.cat([F.log_softmax(raw[:, s.start : s.start + s.width], dim=1) for s in spans], dim=1)
         return -(logp * cond).sum(dim=1).mean()
 
     def _step(self, *, data, sampler, batch, g, opt_g, opt_d, disc, plan) -> torch.Tensor:
         for _ in range(self.config.discriminator_steps):
             col, cond, cat = self._conditions(sampler, batch)
-            rows = sampler.rows_for(col, cat) if col is not None else torch.randint(len(data), (batch,), generator=g,
-                                                                                   device=data.device)
+            rows = (
+                sampler.rows_for(col, cat)
+                if col is not None
+                else torch.randint(len(data), (batch,), generator=g, device=data.device)
+            )
             with torch.no_grad():
                 _, fake = self._fake(batch, cond, g)
             real_in, fake_in = torch.cat([data[rows], cond], 1), torch.cat([fake, cond], 1)
@@ -272,7 +314,7 @@ class CTGANGenerator(Generator):
                 real_cond = sampler.cond(own_col, sampler.cat_index[rows, own_col])
             else:
                 real_cond = torch.zeros(len(rows), 0, device=data.device)
-            col, cond, _ = self._fake_conditions(sampler, batch)
+            _, cond, _ = self._fake_conditions(sampler, batch)
             with torch.no_grad():
                 _, fake = self._fake(batch, cond, g)
             disc.enable_hooks()
@@ -284,7 +326,7 @@ class CTGANGenerator(Generator):
             opt_d.step()
             plan.accountant.step(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate)
         disc.disable_hooks()
-        col, cond, _ = self._fake_conditions(sampler, batch)
+        _col, cond, _ = self._fake_conditions(sampler, batch)
         raw, fake = self._fake(batch, cond, g)
         loss_g = F.softplus(-disc(torch.cat([fake, cond], 1))).mean() + self._cond_loss(raw, cond)
         opt_g.zero_grad(set_to_none=True)
@@ -303,8 +345,9 @@ class CTGANGenerator(Generator):
         device = next(self.generator_.parameters()).device
         g = seeded(seed, 12, str(device.type))
         n_cats = [len(self.domains_[col].categories) for col in self.encoder_.discrete_columns]
-        sampler = _CondSampler(torch.zeros(0, len(n_cats), dtype=torch.long, device=device), n_cats,
-                               self.sample_probs_.to(device), g)
+        sampler = _CondSampler(
+            torch.zeros(0, len(n_cats), dtype=torch.long, device=device), n_cats, self.sample_probs_.to(device), g
+        )
         self.generator_.eval()
         parts = []
         with torch.inference_mode():
@@ -321,6 +364,7 @@ class CTGANGenerator(Generator):
 
     def _sample_conditional(self, n_rows: int, seed: int, conditions: dict[str, str]) -> pd.DataFrame:
         from ._base import _reject_sample
+
         column = next(iter(conditions))
         j = self.encoder_.discrete_columns.index(column)
         fixed = (j, list(self.domains_[column].categories).index(conditions[column]))
@@ -340,6 +384,7 @@ class CTGANGenerator(Generator):
         self.encoder_ = TableEncoder.from_json(state["encoder"])
         self.pac_, self.gp_ = state["pac"], state["gradient_penalty"]
         self._build(device, seeded(0, 0, device))
-        self.generator_.load_state_dict({k[len("generator."):]: v for k, v in tensors.items()
-                                         if k.startswith("generator.")})
+        self.generator_.load_state_dict(
+            {k[len("generator.") :]: v for k, v in tensors.items() if k.startswith("generator.")}
+        )
         self.sample_probs_ = tensors["sample_probs"].to(device)

@@ -76,15 +76,16 @@ class GaussianCopulaGenerator(Generator):
         z = rng.standard_normal((n_rows, len(self.columns_))) @ chol.T
         u = ndtr(z)
         missing_u = rng.random((n_rows, len(self.columns_)))
-        out = {c: inverse(u[:, i], self.domains_[c], self.marginals_[c], missing_u[:, i])
-               for i, c in enumerate(self.columns_)}
+        out = {
+            c: inverse(u[:, i], self.domains_[c], self.marginals_[c], missing_u[:, i])
+            for i, c in enumerate(self.columns_)
+        }
         for column in self.domains_:
             out.setdefault(column, pd.Series([None] * n_rows, dtype=object))
         return pd.DataFrame(out)[list(self.domains_)]
 
     def _state(self) -> dict[str, Any]:
-        return {"columns": self.columns_, "marginals": self.marginals_,
-                "correlation": self.correlation_.tolist()}
+        return {"columns": self.columns_, "marginals": self.marginals_, "correlation": self.correlation_.tolist()}
 
     def _restore(self, state: dict[str, Any], tensors: dict[str, Any]) -> None:
         self.columns_ = state["columns"]

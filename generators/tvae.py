@@ -45,9 +45,12 @@ class TVAEConfig(GeneratorConfig):
     encoder_norm: str = Field("none", pattern="^(none|batch|layer)$")
     max_grad_norm: float = Field(1.0, gt=0)
     max_modes: int = Field(10, ge=1)
-    categorical_sampling: str = Field("auto", pattern="^(auto|argmax|softmax)$",
-                                      description="decode one-hot parts by argmax (the reference) or by drawing "
-                                                  "from the softmax; auto: softmax under DP, argmax otherwise")
+    categorical_sampling: str = Field(
+        "auto",
+        pattern="^(auto|argmax|softmax)$",
+        description="decode one-hot parts by argmax (the reference) or by drawing "
+        "from the softmax; auto: softmax under DP, argmax otherwise",
+    )
 
 
 def _mlp(dim: int, dims: tuple[int, ...], norm: str) -> tuple[nn.Sequential, int]:
@@ -108,10 +111,23 @@ class TVAEGenerator(Generator):
         model, plan = self.vae_, None
         if budget is not None:
             self.sigma_.requires_grad_(False)
-            plan = plan_dp(epsilon=budget[0], delta=budget[1], sample_rate=batch / n, steps=epochs * steps_per_epoch,
-                           accountant=c.accountant, generator_id=self.id)
-            model, optimizer = make_private(self.vae_, optimizer, plan, max_grad_norm=c.max_grad_norm,
-                                            expected_batch_size=batch, generator=g, generator_id=self.id)
+            plan = plan_dp(
+                epsilon=budget[0],
+                delta=budget[1],
+                sample_rate=batch / n,
+                steps=epochs * steps_per_epoch,
+                accountant=c.accountant,
+                generator_id=self.id,
+            )
+            model, optimizer = make_private(
+                self.vae_,
+                optimizer,
+                plan,
+                max_grad_norm=c.max_grad_norm,
+                expected_batch_size=batch,
+                generator=g,
+                generator_id=self.id,
+            )
         order = {"perm": None, "pos": n}
 
         def step() -> torch.Tensor:
@@ -120,13 +136,19 @@ class TVAEGenerator(Generator):
             else:
                 if order["pos"] + batch > n:
                     order["perm"], order["pos"] = torch.randperm(n, generator=g, device=device), 0
-                rows = order["perm"][order["pos"]:order["pos"] + batch]
+                rows = order["perm"][order["pos"] : order["pos"] + batch]
                 order["pos"] += batch
             return self._train_step(model, optimizer, data[rows], g, plan)
 
-        stats = run_epochs(step, epochs=epochs, steps_per_epoch=steps_per_epoch, max_minutes=c.max_minutes,
-                           max_steps=None if plan is None else plan.max_steps, progress=progress,
-                           epsilon=(lambda: plan.spent()) if plan else (lambda: None))
+        stats = run_epochs(
+            step,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            max_minutes=c.max_minutes,
+            max_steps=None if plan is None else plan.max_steps,
+            progress=progress,
+            epsilon=(lambda: plan.spent()) if plan else (lambda: None),
+        )
         if plan is not None:
             model.disable_hooks()
             stats.update(epsilon=plan.spent(), delta=plan.delta, noise_multiplier=plan.noise_multiplier)
@@ -139,8 +161,9 @@ class TVAEGenerator(Generator):
 
     def _layout(self, device: str) -> None:
         spans = self.encoder_.spans
-        self.tanh_idx_ = torch.tensor([s.start for s in spans if s.activation == "tanh"], dtype=torch.long,
-                                      device=device)
+        self.tanh_idx_ = torch.tensor(
+            [s.start for s in spans if s.activation == "tanh"], dtype=torch.long, device=device
+        )
         self.soft_spans_ = [s for s in spans if s.activation == "softmax"]
 
     def _train_step(self, model, optimizer, real: torch.Tensor, g: torch.Generator, plan) -> torch.Tensor:
@@ -167,11 +190,11 @@ class TVAEGenerator(Generator):
         """Per-row loss: loss_factor · (Gaussian NLL on scalars + CE on one-hots) + KL(q(z|x) ‖ N(0, I))."""
         idx = self.tanh_idx_
         sigma = self.sigma_[idx]
-        rec = (((real[:, idx] - torch.tanh(recon[:, idx])) ** 2) / (2 * sigma ** 2) + torch.log(sigma)).sum(dim=1)
+        rec = (((real[:, idx] - torch.tanh(recon[:, idx])) ** 2) / (2 * sigma**2) + torch.log(sigma)).sum(dim=1)
         for s in self.soft_spans_:
-            target = real[:, s.start:s.start + s.width].argmax(dim=1)
-            rec = rec + F.cross_entropy(recon[:, s.start:s.start + s.width], target, reduction="none")
-        kld = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(dim=1)
+            target = real[:, s.start : s.start + s.width].argmax(dim=1)
+            rec = rec + F.cross_entropy(recon[:, s.start : s.start + s.width], target, reduction="none")
+        kld = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(dim=1)
         return self.config.loss_factor * rec + kld
 
     def _sample(self, n_rows: int, *, seed: int) -> pd.DataFrame:
@@ -188,9 +211,9 @@ class TVAEGenerator(Generator):
                 out[:, self.tanh_idx_] = torch.tanh(out[:, self.tanh_idx_]) + noise * self.sigma_[self.tanh_idx_]
                 if self._draw_categories():
                     for span in self.soft_spans_:
-                        block = out[:, span.start:span.start + span.width]
+                        block = out[:, span.start : span.start + span.width]
                         pick = torch.multinomial(torch.softmax(block, dim=1), 1, generator=g).squeeze(1)
-                        out[:, span.start:span.start + span.width] = F.one_hot(pick, span.width).to(out.dtype)
+                        out[:, span.start : span.start + span.width] = F.one_hot(pick, span.width).to(out.dtype)
                 parts.append(out.cpu().numpy())
         matrix = np.concatenate(parts) if parts else np.zeros((0, self.encoder_.width), np.float32)
         return self.encoder_.decode(matrix)
@@ -213,6 +236,6 @@ class TVAEGenerator(Generator):
         self.encoder_ = TableEncoder.from_json(state["encoder"])
         self._build(device, seeded(0, 0, device))
         self._layout(device)
-        self.vae_.load_state_dict({k[len("vae."):]: v for k, v in tensors.items() if k.startswith("vae.")})
+        self.vae_.load_state_dict({k[len("vae.") :]: v for k, v in tensors.items() if k.startswith("vae.")})
         with torch.no_grad():
             self.sigma_.copy_(tensors["sigma"].to(device))

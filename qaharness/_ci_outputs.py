@@ -51,12 +51,21 @@ def junit_xml(run: Run, *, strict: bool = False) -> ET.ElementTree:
     counts = {"failure": 0, "error": 0, "skipped": 0}
     cases = []
     for rule in rules:
-        case = ET.Element("testcase", classname=f"qaharness.{rule.family.value if rule.family else 'gate'}",
-                          name=f"{rule.id} ({rule.metric})", time=f"{run.timings.get(rule.metric, 0.0):.3f}")
+        case = ET.Element(
+            "testcase",
+            classname=f"qaharness.{rule.family.value if rule.family else 'gate'}",
+            name=f"{rule.id} ({rule.metric})",
+            time=f"{run.timings.get(rule.metric, 0.0):.3f}",
+        )
         props = ET.SubElement(case, "properties")
-        for key, value in (("metric", rule.metric), ("field", rule.field), ("severity", rule.severity),
-                           ("status", rule.status), ("threshold", rule_threshold_text(rule)),
-                           ("observed", "" if rule.observed is None else f"{rule.observed:.6g}")):
+        for key, value in (
+            ("metric", rule.metric),
+            ("field", rule.field),
+            ("severity", rule.severity),
+            ("status", rule.status),
+            ("threshold", rule_threshold_text(rule)),
+            ("observed", "" if rule.observed is None else f"{rule.observed:.6g}"),
+        ):
             ET.SubElement(props, "property", name=key, value=value)
         outcome = _outcome(rule, strict)
         if outcome:
@@ -70,15 +79,23 @@ def junit_xml(run: Run, *, strict: bool = False) -> ET.ElementTree:
         out.text = f"[{rule.severity}] {rule.status}: {rule.message}\nrationale: {rule.rationale}"
         cases.append(case)
     total = sum(run.timings.get(m, 0.0) for m in {r.metric for r in rules})
-    attrs = {"tests": str(len(rules)), "failures": str(counts["failure"]), "errors": str(counts["error"]),
-             "skipped": str(counts["skipped"]), "time": f"{total:.3f}"}
+    attrs = {
+        "tests": str(len(rules)),
+        "failures": str(counts["failure"]),
+        "errors": str(counts["error"]),
+        "skipped": str(counts["skipped"]),
+        "time": f"{total:.3f}",
+    }
     root = ET.Element("testsuites", name="qaharness gate", **attrs)
-    suite = ET.SubElement(root, "testsuite", name=f"qaharness gate: policy {policy}",
-                          timestamp=run.created_at, **attrs)
+    suite = ET.SubElement(root, "testsuite", name=f"qaharness gate: policy {policy}", timestamp=run.created_at, **attrs)
     props = ET.SubElement(suite, "properties")
-    for key, value in (("verdict", run.verdict or ""), ("policy", policy),
-                       ("policy.sha256", run.policy.sha256 if run.policy else ""), ("seed", str(run.seed)),
-                       ("qaharness.version", run.qaharness_version)):
+    for key, value in (
+        ("verdict", run.verdict or ""),
+        ("policy", policy),
+        ("policy.sha256", run.policy.sha256 if run.policy else ""),
+        ("seed", str(run.seed)),
+        ("qaharness.version", run.qaharness_version),
+    ):
         ET.SubElement(props, "property", name=key, value=value)
     suite.extend(cases)
     ET.indent(root)
@@ -103,22 +120,29 @@ def summary_markdown(run: Run, *, strict: bool = False, run_id: str | None = Non
     if run.policy:
         lines.append(f"Policy **{run.policy.id}** {run.policy.version} (sha256 `{run.policy.sha256[:12]}`)")
     inputs = ", ".join(f"{name} `{_cell(info.source)}` ({info.rows} rows)" for name, info in run.inputs.items())
-    lines += [f"Inputs: {inputs} · seed {run.seed}" + (f" · run `{run_id}`" if run_id else "")
-              + (f" · ticket {run.ticket}" if run.ticket else ""), ""]
-    lines += ["| | Rule | Metric | Observed | Threshold | Severity | Result |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        f"Inputs: {inputs} · seed {run.seed}"
+        + (f" · run `{run_id}`" if run_id else "")
+        + (f" · ticket {run.ticket}" if run.ticket else ""),
+        "",
+    ]
+    lines += ["| | Rule | Metric | Observed | Threshold | Severity | Result |", "|---|---|---|---|---|---|---|"]
     for rule in run.rules or []:
         shown = "warn" if rule.status in ("fail", "error") and rule.severity == "warn" else rule.status
         observed = "—" if rule.observed is None else f"{rule.observed:.4g}"
-        lines.append(f"| {_ICON[shown]} | {_cell(rule.id)} | {_cell(rule.metric)} ({rule.field}) | {observed} | "
-                     f"{_cell(rule_threshold_text(rule))} | {rule.severity} | {_cell(rule.message)} |")
+        lines.append(
+            f"| {_ICON[shown]} | {_cell(rule.id)} | {_cell(rule.metric)} ({rule.field}) | {observed} | "
+            f"{_cell(rule_threshold_text(rule))} | {rule.severity} | {_cell(rule.message)} |"
+        )
     waived = [r for r in run.rules or [] if r.waiver]
     if waived:
         lines += ["", "### Waivers", ""]
         for rule in waived:
             w = rule.waiver or {}
             state = "active" if w.get("active") else "**expired — no longer applies**"
-            lines.append(f"- `{rule.id}`: {w.get('owner')} until {w.get('expires')} ({state}): {_cell(w.get('reason'))}")
+            lines.append(
+                f"- `{rule.id}`: {w.get('owner')} until {w.get('expires')} ({state}): {_cell(w.get('reason'))}"
+            )
     lines += ["", "<details><summary>Why these thresholds</summary>", ""]
     lines += [f"- **{r.id}**: {_cell(r.rationale) or '(no rationale given)'}" for r in run.rules or []]
     lines += ["", "</details>", ""]

@@ -32,8 +32,13 @@ def data_fingerprint(frame: pd.DataFrame) -> str:
     or Parquet and read back by ``read_table`` give the same fingerprint; column names and row order count.
     """
     columns = [c for c in frame.columns if c != TAG_COLUMN]
-    return fingerprint_frame(pd.DataFrame({str(c): _canonical_column(frame[c]) for c in columns},
-                                          index=pd.RangeIndex(len(frame)), columns=[str(c) for c in columns]))
+    return fingerprint_frame(
+        pd.DataFrame(
+            {str(c): _canonical_column(frame[c]) for c in columns},
+            index=pd.RangeIndex(len(frame)),
+            columns=[str(c) for c in columns],
+        )
+    )
 
 
 def _canonical_column(series: pd.Series) -> pd.Series:
@@ -85,6 +90,7 @@ def tag_parquet(path: Path, manifest_json: str, tag: str | None) -> None:
     """Rewrite the Parquet file with the manifest in its metadata and the tag column set (or removed)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     table = pq.read_table(path)
     if TAG_COLUMN in table.column_names:
         table = table.drop_columns([TAG_COLUMN])
@@ -122,8 +128,8 @@ def tag_csv(path: Path, tag: str | None) -> None:
 
 def _with_tag(row: list[str], index: int | None, value: str | None) -> list[str]:
     if index is not None:
-        row = row[:index] + row[index + 1:]
-    return row + [value] if value is not None else row
+        row = row[:index] + row[index + 1 :]
+    return [*row, value] if value is not None else row
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -143,6 +149,7 @@ def read_manifest_data(path: str | Path) -> dict[str, Any] | None:
     raw: bytes | str | None = None
     if file_kind(path) == "parquet":
         import pyarrow.parquet as pq
+
         try:
             raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY.encode())
         except (OSError, ValueError) as exc:

@@ -24,7 +24,11 @@ __all__ = ["Threshold", "ThresholdSyntaxError", "MissingVariable", "VARIABLES", 
 VARIABLES = ("baseline", "value", "ci_low", "ci_high")
 FUNCTIONS: dict[str, Callable[..., float]] = {"min": min, "max": max, "abs": abs}
 _BINARY: dict[type, Callable[[float, float], float]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
 _UNARY: dict[type, Callable[[float], float]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
@@ -61,8 +65,9 @@ def _check(node: ast.AST, text: str) -> None:
         name = _dotted(node)
         if name in VARIABLES or (name and name.startswith("details.") and name.count(".") >= 1):
             return None
-        raise ThresholdSyntaxError(f"unknown name {name or ast.unparse(node)!r}; use a number, "
-                                   f"{', '.join(VARIABLES)} or details.<key>")
+        raise ThresholdSyntaxError(
+            f"unknown name {name or ast.unparse(node)!r}; use a number, {', '.join(VARIABLES)} or details.<key>"
+        )
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         return _check(node.left, text) or _check(node.right, text)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
@@ -73,8 +78,10 @@ def _check(node: ast.AST, text: str) -> None:
         for arg in node.args:
             _check(arg, text)
         return None
-    raise ThresholdSyntaxError(f"{ast.unparse(node)!r} is not allowed; the language has numbers, + - * /, "
-                               f"min(), max(), abs() and the names {', '.join(VARIABLES)}, details.<key>")
+    raise ThresholdSyntaxError(
+        f"{ast.unparse(node)!r} is not allowed; the language has numbers, + - * /, "
+        f"min(), max(), abs() and the names {', '.join(VARIABLES)}, details.<key>"
+    )
 
 
 def _is_function(node: ast.AST, tree: ast.AST) -> bool:
@@ -125,14 +132,16 @@ class Threshold:
         if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
             raise ThresholdSyntaxError(
                 f"threshold must be a number or an expression such as 'min(2 * baseline, 0.15)', "
-                f"got {type(raw).__name__} {raw!r}")
+                f"got {type(raw).__name__} {raw!r}"
+            )
         if isinstance(raw, (int, float)):
             if not math.isfinite(raw):
                 raise ThresholdSyntaxError(f"threshold must be finite, got {raw!r}")
             return cls(text=repr(float(raw)), constant=float(raw))
         tree = _parse(raw)
-        if not any(isinstance(node, (ast.Name, ast.Attribute)) and not _is_function(node, tree)
-                   for node in ast.walk(tree)):
+        if not any(
+            isinstance(node, (ast.Name, ast.Attribute)) and not _is_function(node, tree) for node in ast.walk(tree)
+        ):
             return cls(text=raw.strip(), constant=_walk(tree, {}))  # arithmetic on numbers only
         return cls(text=raw.strip())
 
@@ -144,9 +153,13 @@ class Threshold:
         """The variables the expression reads."""
         if self.constant is not None:
             return set()
-        return {n for n in (_dotted(node) for node in ast.walk(_parse(self.text))
-                            if isinstance(node, (ast.Name, ast.Attribute))) if n and n not in FUNCTIONS
-                and (n in VARIABLES or n.startswith("details."))}
+        return {
+            n
+            for n in (
+                _dotted(node) for node in ast.walk(_parse(self.text)) if isinstance(node, (ast.Name, ast.Attribute))
+            )
+            if n and n not in FUNCTIONS and (n in VARIABLES or n.startswith("details."))
+        }
 
     def evaluate(self, names: Mapping[str, float | None]) -> float:
         """The number; raises ``MissingVariable`` when a name has no value, ZeroDivisionError as is."""

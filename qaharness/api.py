@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -36,31 +36,58 @@ def environment() -> dict[str, str]:
     return env
 
 
-def evaluate(real: Source, synthetic: Source, holdout: Source | None = None, *,
-             target: str | None = None, schema: str | Path | dict | None = None,
-             metrics: Iterable[str] | None = None, seed: int = 0, task: str | None = None,
-             sensitive: Sequence[str] = (), params: dict[str, dict[str, Any]] | None = None,
-             progress: Progress | None = None, command: list[str] | None = None) -> Run:
+def evaluate(
+    real: Source,
+    synthetic: Source,
+    holdout: Source | None = None,
+    *,
+    target: str | None = None,
+    schema: str | Path | dict | None = None,
+    metrics: Iterable[str] | None = None,
+    seed: int = 0,
+    task: str | None = None,
+    sensitive: Sequence[str] = (),
+    params: dict[str, dict[str, Any]] | None = None,
+    progress: Progress | None = None,
+    command: list[str] | None = None,
+) -> Run:
     """Evaluate ``synthetic`` against ``real`` (and ``holdout``); DataFrames or paths.
 
     Returns the typed run; ``run.write(out_dir)`` writes results.json.
     Raises ``BadInputError`` for unusable input; a failing metric is recorded, not raised.
     """
-    data = prepare_inputs(real, synthetic, holdout, target=target, schema=schema, task=task,
-                          sensitive=tuple(sensitive))
+    data = prepare_inputs(real, synthetic, holdout, target=target, schema=schema, task=task, sensitive=tuple(sensitive))
     return evaluate_input(data, metrics=metrics, seed=seed, params=params, progress=progress, command=command)
 
 
-def evaluate_input(data: EvalInput, *, metrics: Iterable[str] | None = None, seed: int = 0,
-                   params: dict[str, dict[str, Any]] | None = None, progress: Progress | None = None,
-                   command: list[str] | None = None, **run_fields: Any) -> Run:
+def evaluate_input(
+    data: EvalInput,
+    *,
+    metrics: Iterable[str] | None = None,
+    seed: int = 0,
+    params: dict[str, dict[str, Any]] | None = None,
+    progress: Progress | None = None,
+    command: list[str] | None = None,
+    **run_fields: Any,
+) -> Run:
     """Run metrics over prepared inputs and wrap them in a ``Run``."""
     ids = select_metrics(metrics)
     results, timings = run_metrics(data, ids, seed=seed, params=params, progress=progress)
     task = next((r.details.get("task") for r in results if r.id == "utility.trtr" and r.ok), data.task)
     run_fields.setdefault("profiles", column_profiles(data))
     run_fields.setdefault("provenance", run_provenance(data))
-    return Run(qaharness_version=__version__, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               seed=seed, command=command, inputs=dict(data.inputs), schema=data.schema.to_json(),
-               target=data.target, task=task, metrics=results, environment=environment(),
-               timings=timings, notes=list(data.notes), **run_fields)
+    return Run(
+        qaharness_version=__version__,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        seed=seed,
+        command=command,
+        inputs=dict(data.inputs),
+        schema=data.schema.to_json(),
+        target=data.target,
+        task=task,
+        metrics=results,
+        environment=environment(),
+        timings=timings,
+        notes=list(data.notes),
+        **run_fields,
+    )

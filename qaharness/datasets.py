@@ -10,8 +10,10 @@ import pandas as pd
 __all__ = ["load_adult", "split_holdout", "ADULT_TARGET", "ADULT_ATTRIBUTION"]
 
 ADULT_TARGET = "income"
-ADULT_ATTRIBUTION = ("UCI Adult (census income), Becker & Kohavi 1996, UCI Machine Learning Repository, "
-                     "CC BY 4.0, https://doi.org/10.24432/C5XW20")
+ADULT_ATTRIBUTION = (
+    "UCI Adult (census income), Becker & Kohavi 1996, UCI Machine Learning Repository, "
+    "CC BY 4.0, https://doi.org/10.24432/C5XW20"
+)
 
 
 def load_adult() -> pd.DataFrame:
@@ -20,9 +22,11 @@ def load_adult() -> pd.DataFrame:
         return pd.read_csv(path, na_values=[""], keep_default_na=False)
 
 
-def split_holdout(frame: pd.DataFrame, holdout_share: float, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_holdout(
+    frame: pd.DataFrame, holdout_share: float, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Random split into (train, holdout); rows are kept in their original order."""
     order = rng.permutation(len(frame))
-    n_holdout = int(round(len(frame) * holdout_share))
+    n_holdout = round(len(frame) * holdout_share)
     holdout_idx, train_idx = np.sort(order[:n_holdout]), np.sort(order[n_holdout:])
     return frame.iloc[train_idx].reset_index(drop=True), frame.iloc[holdout_idx].reset_index(drop=True)

@@ -42,19 +42,31 @@ class DemoResult:
     steps: list[DemoStep] = field(default_factory=list)
 
 
-def _synthesise(generator_id: str, train, n_rows: int, path: Path, *, seed: int, max_minutes: float,
-                say: Say) -> DemoStep:
+def _synthesise(
+    generator_id: str, train, n_rows: int, path: Path, *, seed: int, max_minutes: float, say: Say
+) -> DemoStep:
     from .generators import generate_file, get_generator
+
     neural = "epochs" in get_generator(generator_id).Config.model_fields
     say(f"training {generator_id}" + (f" (at most {max_minutes:g} min) …" if neural else " …"))
-    path, report = generate_file(generator_id, train, n_rows, path, seed=seed, tag_column=True,
-                                 max_minutes=max_minutes if neural else None)
+    path, report = generate_file(
+        generator_id, train, n_rows, path, seed=seed, tag_column=True, max_minutes=max_minutes if neural else None
+    )
     return DemoStep(generator_id, path, float(report.seconds), getattr(report, "epochs", None), gate=None)  # type: ignore[arg-type]
 
 
-def run_demo(out: Path, *, seed: int = 0, generators: Sequence[str] = DEMO_GENERATORS, max_minutes: float = 1.5,
-             report: Sequence[str] = ("html", "pdf"), sign: bool = True, policy: str = "default",
-             rows: int | None = None, say: Say | None = None) -> DemoResult:
+def run_demo(
+    out: Path,
+    *,
+    seed: int = 0,
+    generators: Sequence[str] = DEMO_GENERATORS,
+    max_minutes: float = 1.5,
+    report: Sequence[str] = ("html", "pdf"),
+    sign: bool = True,
+    policy: str = "default",
+    rows: int | None = None,
+    say: Say | None = None,
+) -> DemoResult:
     """Run the whole job; returns what was written. ``say`` receives progress lines.
 
     ``rows`` draws that many Adult rows first (a quick look; default: all 48,842).
@@ -72,14 +84,33 @@ def run_demo(out: Path, *, seed: int = 0, generators: Sequence[str] = DEMO_GENER
         frame.to_parquet(result.files[name], index=False)
     if sign:
         from .reports.sign import ensure_keys
+
         ensure_keys()
     for generator_id in generators:
-        step = _synthesise(generator_id, train, len(holdout), out / f"synthetic-{generator_id}.parquet",
-                           seed=seed, max_minutes=max_minutes, say=say)
+        step = _synthesise(
+            generator_id,
+            train,
+            len(holdout),
+            out / f"synthetic-{generator_id}.parquet",
+            seed=seed,
+            max_minutes=max_minutes,
+            say=say,
+        )
         say(f"gating {generator_id} against the {policy} policy …")
-        step.gate = run_gate(result.files["train"], step.synthetic, result.files["holdout"], out=out / generator_id,
-                             target=ADULT_TARGET, seed=seed, store=result.store, ticket=TICKET, policy=policy,
-                             progress=lambda m, g=generator_id: say(f"{g}: computing {m} …"),
-                             command=["qaharness", "demo"], report=report, sign=sign)
+        step.gate = run_gate(
+            result.files["train"],
+            step.synthetic,
+            result.files["holdout"],
+            out=out / generator_id,
+            target=ADULT_TARGET,
+            seed=seed,
+            store=result.store,
+            ticket=TICKET,
+            policy=policy,
+            progress=lambda m, g=generator_id: say(f"{g}: computing {m} …"),
+            command=["qaharness", "demo"],
+            report=report,
+            sign=sign,
+        )
         result.steps.append(step)
     return result

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +81,9 @@ def _read(source: str | Path | pd.DataFrame, name: str) -> Table:
     return Table(frame, table.source, table.sha256)
 
 
-def _prepare(old: pd.DataFrame, new: pd.DataFrame, source_old: str, source_new: str
-             ) -> tuple[pd.DataFrame, pd.DataFrame, Schema, dict[str, str]]:
+def _prepare(
+    old: pd.DataFrame, new: pd.DataFrame, source_old: str, source_new: str
+) -> tuple[pd.DataFrame, pd.DataFrame, Schema, dict[str, str]]:
     """Coerce both to OLD's kinds, shared columns only; returns frames, tested kinds and skips."""
     shared = [c for c in old.columns if c in set(new.columns)]
     schema = infer_schema(old[shared])
@@ -116,40 +117,63 @@ def _for_evidently(old: pd.Series, new: pd.Series, kind: ColumnKind) -> tuple[pd
         return ((old - pd.Timestamp(0)) / day).astype(float), ((new - pd.Timestamp(0)) / day).astype(float)
     if kind in _CATEGORICAL:
         rare = rare_values(old) | rare_values(new)
+
         def masked(series: pd.Series) -> pd.Series:
-            return series.map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v))
-                              else (mask_label(v) if str(v) in rare else str(v)))
+            return series.map(
+                lambda v: (
+                    v
+                    if v is None or (isinstance(v, float) and np.isnan(v))
+                    else (mask_label(v) if str(v) in rare else str(v))
+                )
+            )
+
         return masked(old), masked(new)
     return old, new
 
 
-def compare(old: str | Path | pd.DataFrame, new: str | Path | pd.DataFrame, *, drift_share: float = 0.5
-            ) -> tuple[DriftResult, Any]:
+def compare(
+    old: str | Path | pd.DataFrame, new: str | Path | pd.DataFrame, *, drift_share: float = 0.5
+) -> tuple[DriftResult, Any]:
     """Run Evidently's data drift preset on NEW against OLD; returns the result and Evidently's snapshot."""
     if not 0 < drift_share <= 1:
         raise BadInputError(f"drift share must be in (0, 1], got {drift_share}", source="--drift-share")
     old_t, new_t = _read(old, "old"), _read(new, "new")
     old_f, new_f, tested, skipped = _prepare(old_t.frame, new_t.frame, old_t.source, new_t.source)
     if not tested:
-        raise BadInputError("no column to compare: OLD and NEW share no numeric, categorical, boolean "
-                            "or datetime column with values", source=new_t.source)
+        raise BadInputError(
+            "no column to compare: OLD and NEW share no numeric, categorical, boolean or datetime column with values",
+            source=new_t.source,
+        )
     snapshot = _run_evidently(old_f, new_f, tested, drift_share)
     columns = _column_results(snapshot.dict(), tested)
     n_drifted = sum(d.drifted for d in columns.values())
     share = n_drifted / len(columns)
     import evidently
+
     return DriftResult(
-        old=_info(old_t), new=_info(new_t),
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        evidently_version=evidently.__version__, drift_share=drift_share, columns=columns,
-        n_drifted=n_drifted, share_drifted=share, dataset_drift=share >= drift_share, skipped=skipped,
+        old=_info(old_t),
+        new=_info(new_t),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        evidently_version=evidently.__version__,
+        drift_share=drift_share,
+        columns=columns,
+        n_drifted=n_drifted,
+        share_drifted=share,
+        dataset_drift=share >= drift_share,
+        skipped=skipped,
         added=[c for c in new_t.frame.columns if c not in set(old_t.frame.columns)],
-        removed=[c for c in old_t.frame.columns if c not in set(new_t.frame.columns)]), snapshot
+        removed=[c for c in old_t.frame.columns if c not in set(new_t.frame.columns)],
+    ), snapshot
 
 
 def _info(table: Table) -> InputInfo:
-    return InputInfo(source=table.source, sha256=table.sha256, rows=len(table.frame),
-                     columns=table.frame.shape[1], fingerprint=data_fingerprint(table.frame))
+    return InputInfo(
+        source=table.source,
+        sha256=table.sha256,
+        rows=len(table.frame),
+        columns=table.frame.shape[1],
+        fingerprint=data_fingerprint(table.frame),
+    )
 
 
 def _run_evidently(old: pd.DataFrame, new: pd.DataFrame, tested: Schema, drift_share: float):
@@ -157,11 +181,15 @@ def _run_evidently(old: pd.DataFrame, new: pd.DataFrame, tested: Schema, drift_s
         warnings.simplefilter("ignore")  # Evidently's dependencies warn about their own deprecations
         from evidently import DataDefinition, Dataset, Report
         from evidently.presets import DataDriftPreset
-        definition = DataDefinition(numerical_columns=[c for c, k in tested.items() if k in _NUMERICAL],
-                                    categorical_columns=[c for c, k in tested.items() if k in _CATEGORICAL])
+
+        definition = DataDefinition(
+            numerical_columns=[c for c, k in tested.items() if k in _NUMERICAL],
+            categorical_columns=[c for c, k in tested.items() if k in _CATEGORICAL],
+        )
         report = Report([DataDriftPreset(drift_share=drift_share)], include_tests=True)
-        return report.run(Dataset.from_pandas(new, data_definition=definition),
-                          Dataset.from_pandas(old, data_definition=definition))
+        return report.run(
+            Dataset.from_pandas(new, data_definition=definition), Dataset.from_pandas(old, data_definition=definition)
+        )
 
 
 def _column_results(snapshot: dict[str, Any], tested: Schema) -> dict[str, ColumnDrift]:
@@ -170,15 +198,29 @@ def _column_results(snapshot: dict[str, Any], tested: Schema) -> dict[str, Colum
     for metric in snapshot.get("metrics", []):
         config = metric.get("config", {})
         if config.get("type", "").endswith(":ValueDrift"):
-            scores[config["column"]] = (float(metric["value"]), config.get("method", "?"),
-                                        float(config.get("threshold") or 0.0))
-    failed = {t["metric_config"]["params"].get("column"): t.get("status") == "FAIL"
-              for t in snapshot.get("tests", []) if t.get("id") == "drift"}
+            scores[config["column"]] = (
+                float(metric["value"]),
+                config.get("method", "?"),
+                float(config.get("threshold") or 0.0),
+            )
+    failed = {
+        t["metric_config"]["params"].get("column"): t.get("status") == "FAIL"
+        for t in snapshot.get("tests", [])
+        if t.get("id") == "drift"
+    }
     missing = [c for c in tested if c not in scores]
     if missing:
         raise RuntimeError(f"Evidently returned no drift score for: {', '.join(missing)}")
-    return {c: ColumnDrift(kind=tested[c].value, method=scores[c][1], score=scores[c][0],
-                           threshold=scores[c][2], drifted=bool(failed.get(c, False))) for c in tested}
+    return {
+        c: ColumnDrift(
+            kind=tested[c].value,
+            method=scores[c][1],
+            score=scores[c][0],
+            threshold=scores[c][2],
+            drifted=bool(failed.get(c, False)),
+        )
+        for c in tested
+    }
 
 
 def write_diff(result: DriftResult, snapshot: Any, out_dir: str | Path) -> dict[str, Path]:
@@ -189,8 +231,7 @@ def write_diff(result: DriftResult, snapshot: Any, out_dir: str | Path) -> dict[
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         snapshot.save_html(str(html))
-    data.write_text(json.dumps(result.model_dump(mode="json"), indent=2, allow_nan=False) + "\n",
-                    encoding="utf-8")
+    data.write_text(json.dumps(result.model_dump(mode="json"), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return {"drift.html": html, "drift.json": data}
 
 
@@ -200,7 +241,9 @@ def verdict_line(result: DriftResult) -> str:
     names = result.drifted_columns
     listed = ", ".join(names[:10]) + (f" (+{len(names) - 10} more)" if len(names) > 10 else "")
     head = "DRIFT" if result.dataset_drift else "no dataset drift"
-    line = (f"{head}: {result.n_drifted} of {n} columns drifted ({result.share_drifted:.0%}, "
-            f"threshold {result.drift_share:.0%})" + (f": {listed}" if names else ""))
+    line = (
+        f"{head}: {result.n_drifted} of {n} columns drifted ({result.share_drifted:.0%}, "
+        f"threshold {result.drift_share:.0%})" + (f": {listed}" if names else "")
+    )
     extra = [f"{len(result.added)} added", f"{len(result.removed)} removed", f"{len(result.skipped)} not tested"]
     return line + "; columns " + ", ".join(extra)

@@ -47,8 +47,10 @@ def select_metrics(selection: Iterable[str] | None = None) -> list[str]:
         elif item in known:
             chosen.append(item)
         else:
-            raise BadInputError(f"unknown metric or family {item!r}; known: {', '.join(sorted(families))}, "
-                                f"{', '.join(known)}", source="--metrics")
+            raise BadInputError(
+                f"unknown metric or family {item!r}; known: {', '.join(sorted(families))}, {', '.join(known)}",
+                source="--metrics",
+            )
     return list(dict.fromkeys(chosen))
 
 
@@ -62,7 +64,11 @@ def run_metric(metric: Metric, data: EvalInput, *, seed: int) -> MetricResult:
     if result.ok and metric.has_baseline and data.holdout is not None:
         baseline = _guarded(metric, data.with_synthetic(data.holdout), metric_rng(seed, metric.id, "baseline"))
         if baseline.ok:
-            details = {**result.details, "baseline_per_column": baseline.per_column} if baseline.per_column else result.details
+            details = (
+                {**result.details, "baseline_per_column": baseline.per_column}
+                if baseline.per_column
+                else result.details
+            )
             result = result.model_copy(update={"baseline": baseline.value, "details": details})
     return result
 
@@ -79,9 +85,14 @@ def _guarded(metric: Metric, data: EvalInput, rng: np.random.Generator) -> Metri
         return metric.error(message, details={"exception": type(exc).__name__})
 
 
-def run_metrics(data: EvalInput, metric_ids: Iterable[str], *, seed: int = 0,
-                params: Mapping[str, Mapping[str, Any]] | None = None,
-                progress: Progress | None = None) -> tuple[list[MetricResult], dict[str, float]]:
+def run_metrics(
+    data: EvalInput,
+    metric_ids: Iterable[str],
+    *,
+    seed: int = 0,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: Progress | None = None,
+) -> tuple[list[MetricResult], dict[str, float]]:
     """Run the metrics in order; returns results and seconds per metric."""
     params = params or {}
     results, timings = [], {}
@@ -93,4 +104,3 @@ def run_metrics(data: EvalInput, metric_ids: Iterable[str], *, seed: int = 0,
         results.append(run_metric(cls(**params.get(metric_id, {})), data, seed=seed))
         timings[metric_id] = round(time.perf_counter() - started, 3)
     return results, timings
-

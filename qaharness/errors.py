@@ -42,8 +42,9 @@ class BadInputError(QAHarnessError, ValueError):
 class SchemaMismatchError(BadInputError):
     """Two tables that must share columns do not. Names what is missing and extra."""
 
-    def __init__(self, message: str, *, source: str | None = None,
-                 missing: Sequence[str] = (), extra: Sequence[str] = ()):
+    def __init__(
+        self, message: str, *, source: str | None = None, missing: Sequence[str] = (), extra: Sequence[str] = ()
+    ):
         self.missing = tuple(missing)
         self.extra = tuple(extra)
         super().__init__(message, source=source)

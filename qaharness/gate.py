@@ -59,23 +59,54 @@ def exit_code_for(verdict: str, *, strict: bool = False) -> int:
     return 1 if verdict == "fail" or (strict and verdict == "warn") else 0
 
 
-def gate_input(data: EvalInput, policy: LoadedPolicy, *, seed: int = 0, progress: Progress | None = None,
-               command: list[str] | None = None, ticket: str | None = None,
-               params: dict[str, dict[str, Any]] | None = None, today: date | None = None) -> Run:
+def gate_input(
+    data: EvalInput,
+    policy: LoadedPolicy,
+    *,
+    seed: int = 0,
+    progress: Progress | None = None,
+    command: list[str] | None = None,
+    ticket: str | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
+    today: date | None = None,
+) -> Run:
     """Compute the policy's metrics on prepared inputs and judge them; returns the judged run."""
-    run = evaluate_input(data, metrics=policy.policy.metric_ids(), seed=seed, params=params,
-                         progress=progress, command=command, ticket=ticket)
+    run = evaluate_input(
+        data,
+        metrics=policy.policy.metric_ids(),
+        seed=seed,
+        params=params,
+        progress=progress,
+        command=command,
+        ticket=ticket,
+    )
     return apply_policy(run, policy, today=today)
 
 
-def run_gate(real: Source, synthetic: Source, holdout: Source | None = None, *, out: str | Path,
-             policy: str | Path | LoadedPolicy | None = None, target: str | None = None,
-             task: str | None = None, schema: str | Path | dict | None = None, strict: bool = False,
-             seed: int = 0, store: str | Path | None = None, record: bool = True, ticket: str | None = None,
-             sensitive: Sequence[str] = (), progress: Progress | None = None,
-             command: list[str] | None = None, params: dict[str, dict[str, Any]] | None = None,
-             today: date | None = None, report: Sequence[str] = (), sign: bool = False,
-             keys: str | Path | None = None) -> GateResult:
+def run_gate(
+    real: Source,
+    synthetic: Source,
+    holdout: Source | None = None,
+    *,
+    out: str | Path,
+    policy: str | Path | LoadedPolicy | None = None,
+    target: str | None = None,
+    task: str | None = None,
+    schema: str | Path | dict | None = None,
+    strict: bool = False,
+    seed: int = 0,
+    store: str | Path | None = None,
+    record: bool = True,
+    ticket: str | None = None,
+    sensitive: Sequence[str] = (),
+    progress: Progress | None = None,
+    command: list[str] | None = None,
+    params: dict[str, dict[str, Any]] | None = None,
+    today: date | None = None,
+    report: Sequence[str] = (),
+    sign: bool = False,
+    keys: str | Path | None = None,
+) -> GateResult:
     """Gate ``synthetic`` against ``policy`` (default: the bundled default policy).
 
     Raises ``PolicyError``/``BadInputError`` for a bad policy or input (exit 2); a breached policy
@@ -88,15 +119,15 @@ def run_gate(real: Source, synthetic: Source, holdout: Source | None = None, *, 
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BadInputError("exists and is not a folder", source=f"--out {out}")
-    data = prepare_inputs(real, synthetic, holdout, target=target, schema=schema, task=task,
-                          sensitive=tuple(sensitive))
-    run = gate_input(data, loaded, seed=seed, progress=progress, command=command, ticket=ticket,
-                     params=params, today=today)
-    result = GateResult(run=run, policy=loaded, out=out, exit_code=exit_code_for(run.verdict or "pass",
-                                                                                  strict=strict))
+    data = prepare_inputs(real, synthetic, holdout, target=target, schema=schema, task=task, sensitive=tuple(sensitive))
+    run = gate_input(
+        data, loaded, seed=seed, progress=progress, command=command, ticket=ticket, params=params, today=today
+    )
+    result = GateResult(run=run, policy=loaded, out=out, exit_code=exit_code_for(run.verdict or "pass", strict=strict))
     result.files = write_outputs(run, out, strict=strict)
     if report:
         from .reports import render_reports
+
         written = render_reports(out, report, sign=sign, ticket=ticket, keys=keys)
         result.files.update({f"report.{fmt}": path for fmt, path in written.items()})
     if record:
@@ -119,6 +150,7 @@ def write_outputs(run: Run, out: Path, *, strict: bool = False) -> dict[str, Pat
             with open(step_summary, "a", encoding="utf-8") as handle:
                 handle.write(summary + "\n")
         except OSError as exc:
-            raise BadInputError(f"cannot append the summary: {exc.strerror or exc}",
-                                source=f"$GITHUB_STEP_SUMMARY={step_summary}") from None
+            raise BadInputError(
+                f"cannot append the summary: {exc.strerror or exc}", source=f"$GITHUB_STEP_SUMMARY={step_summary}"
+            ) from None
     return files

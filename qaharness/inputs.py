@@ -57,13 +57,30 @@ class EvalInput:
 
     def with_synthetic(self, synthetic: pd.DataFrame) -> EvalInput:
         """The same inputs with another table in the synthetic seat (the holdout baseline uses this)."""
-        return EvalInput(self.real, synthetic, self.schema, None, self.target, self.task,
-                         self.sensitive, self.inputs, self.notes, _real_n_unique=self._real_n_unique)
+        return EvalInput(
+            self.real,
+            synthetic,
+            self.schema,
+            None,
+            self.target,
+            self.task,
+            self.sensitive,
+            self.inputs,
+            self.notes,
+            _real_n_unique=self._real_n_unique,
+        )
 
 
-def prepare_inputs(real: Source, synthetic: Source, holdout: Source | None = None, *,
-                   target: str | None = None, schema: str | Path | dict | None = None,
-                   task: str | None = None, sensitive: tuple[str, ...] | list[str] = ()) -> EvalInput:
+def prepare_inputs(
+    real: Source,
+    synthetic: Source,
+    holdout: Source | None = None,
+    *,
+    target: str | None = None,
+    schema: str | Path | dict | None = None,
+    task: str | None = None,
+    sensitive: tuple[str, ...] | list[str] = (),
+) -> EvalInput:
     """Read, validate and align the tables. Raises ``BadInputError`` naming the culprit."""
     if task is not None and task not in TASKS:
         raise BadInputError(f"unknown task {task!r}; use one of {', '.join(TASKS)}", source="--task")
@@ -90,14 +107,28 @@ def prepare_inputs(real: Source, synthetic: Source, holdout: Source | None = Non
     sensitive = tuple(sensitive)
     for column in sensitive:
         _check_target(column, reference, tables["real"].source, option="--sensitive")
-    infos = {name: InputInfo(source=t.source, sha256=t.sha256, rows=t.n_rows, columns=t.frame.shape[1],
-                             fingerprint=fingerprints[name])
-             for name, t in tables.items()}
+    infos = {
+        name: InputInfo(
+            source=t.source, sha256=t.sha256, rows=t.n_rows, columns=t.frame.shape[1], fingerprint=fingerprints[name]
+        )
+        for name, t in tables.items()
+    }
     notes += _tag_notes(tags)
     n_unique = {c: int(frames["real"][c].nunique(dropna=True)) for c in reference}
-    return EvalInput(frames["real"], frames["synthetic"], inferred, frames.get("holdout"), target,
-                     task, sensitive, infos, tuple(_notes(n_unique, inferred) + notes),
-                     synthetic_manifest=manifest, synthetic_tags=tags.get("synthetic"), _real_n_unique=n_unique)
+    return EvalInput(
+        frames["real"],
+        frames["synthetic"],
+        inferred,
+        frames.get("holdout"),
+        target,
+        task,
+        sensitive,
+        infos,
+        tuple(_notes(n_unique, inferred) + notes),
+        synthetic_manifest=manifest,
+        synthetic_tags=tags.get("synthetic"),
+        _real_n_unique=n_unique,
+    )
 
 
 def _synthetic_manifest(synthetic: Source) -> tuple[dict | None, list[str]]:
@@ -148,8 +179,9 @@ def _check_same_columns(reference: list[str], table: Table, name: str) -> None:
             parts.append(f"missing in {name}: {', '.join(missing)}")
         if extra:
             parts.append(f"extra in {name} (not in real): {', '.join(extra)}")
-        raise SchemaMismatchError(f"{name} columns differ from real — {'; '.join(parts)}",
-                                  source=table.source, missing=missing, extra=extra)
+        raise SchemaMismatchError(
+            f"{name} columns differ from real — {'; '.join(parts)}", source=table.source, missing=missing, extra=extra
+        )
 
 
 def _aligned(frame: pd.DataFrame, reference: list[str]) -> pd.DataFrame:
@@ -167,15 +199,21 @@ def _schema_overrides(schema: str | Path | dict | None, columns: list[str]) -> d
         overrides, source = load_schema_file(schema), str(schema)
     unknown = [c for c in overrides if c not in columns]
     if unknown:
-        raise BadInputError(f"schema names columns the real table lacks: {', '.join(unknown)}; "
-                            f"columns: {', '.join(columns)}", source=source, column=unknown[0])
+        raise BadInputError(
+            f"schema names columns the real table lacks: {', '.join(unknown)}; columns: {', '.join(columns)}",
+            source=source,
+            column=unknown[0],
+        )
     return overrides
 
 
 def _check_target(target: str | None, columns: list[str], source: str, option: str = "--target") -> None:
     if target is not None and target not in columns:
-        raise BadInputError(f"{option} {target!r} is not a column of the real table; columns: "
-                            f"{', '.join(columns)}", source=option, column=target)
+        raise BadInputError(
+            f"{option} {target!r} is not a column of the real table; columns: {', '.join(columns)}",
+            source=option,
+            column=target,
+        )
 
 
 def _notes(n_unique: dict[str, int], schema: Schema) -> list[str]:

@@ -75,8 +75,9 @@ def _reader_for(suffixes: str, source: str):
         return _read_json
     if suffixes.endswith((".xlsx", ".xlsm")):
         return _read_xlsx
-    raise BadInputError("unknown file type; use .csv, .tsv, .parquet, .json, .jsonl, .xlsx or "
-                        "'duckdb:FILE::QUERY'", source=source)
+    raise BadInputError(
+        "unknown file type; use .csv, .tsv, .parquet, .json, .jsonl, .xlsx or 'duckdb:FILE::QUERY'", source=source
+    )
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -88,15 +89,18 @@ def _read_csv(path: Path) -> pd.DataFrame:
     _check_duplicate_names([h.strip() for h in header], str(path))
     if encoding == "utf-8":
         con = duckdb.connect()
-        rel = con.read_csv(str(path), delimiter=delimiter, header=True, null_padding=False,
-                           na_values=NULL_STRINGS, sample_size=-1)
+        rel = con.read_csv(
+            str(path), delimiter=delimiter, header=True, null_padding=False, na_values=NULL_STRINGS, sample_size=-1
+        )
         return _to_pandas(rel)
-    return pd.read_csv(path, sep=delimiter, encoding=encoding, na_values=NULL_STRINGS,
-                       keep_default_na=False, skipinitialspace=False)
+    return pd.read_csv(
+        path, sep=delimiter, encoding=encoding, na_values=NULL_STRINGS, keep_default_na=False, skipinitialspace=False
+    )
 
 
 def _open_bytes(path: Path) -> bytes:
     import gzip
+
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as fh:
         return fh.read(_SNIFF_BYTES)
@@ -115,7 +119,7 @@ def _detect_encoding(path: Path, head: bytes) -> str:
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                return _fallback_encoding(path, offset + exc.start, chunk[exc.start:exc.start + 1])
+                return _fallback_encoding(path, offset + exc.start, chunk[exc.start : exc.start + 1])
             offset += len(chunk)
     return "utf-8"
 
@@ -124,8 +128,11 @@ def _fallback_encoding(path: Path, position: int, byte: bytes) -> str:
     try:
         path.read_bytes().decode("cp1252")
     except UnicodeDecodeError:
-        raise BadInputError(f"not valid UTF-8 (byte 0x{byte.hex()} at offset {position}) and not "
-                            "Windows-1252 either; re-save the file as UTF-8", source=str(path)) from None
+        raise BadInputError(
+            f"not valid UTF-8 (byte 0x{byte.hex()} at offset {position}) and not "
+            "Windows-1252 either; re-save the file as UTF-8",
+            source=str(path),
+        ) from None
     return "cp1252"
 
 
@@ -139,6 +146,7 @@ def _sniff_delimiter(text: str) -> str:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
+
     names = pq.read_schema(path).names
     _check_duplicate_names(names, str(path))
     return _to_pandas(duckdb.connect().read_parquet(str(path)))
@@ -162,13 +170,14 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     frame = pd.read_excel(path, sheet_name=0, engine="openpyxl", header=0)
     mangled = [c for c in frame.columns if isinstance(c, str) and "." in c and c.rsplit(".", 1)[0] in frame.columns]
     if mangled:
-        raise BadInputError(f"duplicate column names: {', '.join(sorted({m.rsplit('.', 1)[0] for m in mangled}))}",
-                            source=str(path))
+        raise BadInputError(
+            f"duplicate column names: {', '.join(sorted({m.rsplit('.', 1)[0] for m in mangled}))}", source=str(path)
+        )
     return frame
 
 
 def _read_duckdb_query(spec: str) -> Table:
-    body = spec[len("duckdb:"):]
+    body = spec[len("duckdb:") :]
     if "::" not in body:
         raise BadInputError("a DuckDB source is 'duckdb:FILE.db::SELECT ...'", source=spec)
     db_path, query = body.split("::", 1)

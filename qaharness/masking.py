@@ -28,15 +28,18 @@ def rare_values(real: pd.Series, k: int = RARE_K) -> set[str]:
     return {str(v) for v, n in counts.items() if n <= k}
 
 
-def masked_counts(real: pd.Series, others: Iterable[pd.Series] = (), *, k: int = RARE_K,
-                  top: int = 20) -> dict[str, list]:
+def masked_counts(
+    real: pd.Series, others: Iterable[pd.Series] = (), *, k: int = RARE_K, top: int = 20
+) -> dict[str, list]:
     """Top-``top`` category shares of ``real`` and each other series, rare real values masked."""
     rare = rare_values(real, k)
+
     def shares(series: pd.Series) -> pd.Series:
         counts = series.value_counts(dropna=False)  # count first, relabel the few distinct values after
         labels = ["(missing)" if pd.isna(v) else (mask_label(v) if str(v) in rare else str(v)) for v in counts.index]
         grouped = pd.Series(counts.to_numpy(), index=labels).groupby(level=0, sort=False).sum()
         return (grouped / max(len(series), 1)).sort_values(ascending=False, kind="stable")
+
     real_share = shares(real)
     order = list(real_share.index[:top])
     out = {"categories": order, "real": [float(real_share.get(c, 0.0)) for c in order]}

@@ -28,7 +28,7 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
@@ -41,16 +41,35 @@ from .errors import PolicyError
 from .metrics import metric_ids
 from .results import Family, MetricResult, PolicyRef, RuleResult, Run, Status
 
-__all__ = ["Policy", "Rule", "Waiver", "LoadedPolicy", "Verdict", "OPS", "FIELDS",
-           "known_metric_ids", "bundled_policies", "load_policy", "parse_policy", "evaluate_rule", "evaluate_policy",
-           "verdict_of", "apply_policy", "DEFAULT_POLICY"]
+__all__ = [
+    "Policy",
+    "Rule",
+    "Waiver",
+    "LoadedPolicy",
+    "Verdict",
+    "OPS",
+    "FIELDS",
+    "known_metric_ids",
+    "bundled_policies",
+    "load_policy",
+    "parse_policy",
+    "evaluate_rule",
+    "evaluate_policy",
+    "verdict_of",
+    "apply_policy",
+    "DEFAULT_POLICY",
+]
 
 Verdict = Literal["pass", "warn", "fail"]
 DEFAULT_POLICY = "default"
 OPS: dict[str, Callable[[float, float], bool]] = {
-    "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
     "==": lambda a, b: math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12),
-    "!=": lambda a, b: not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)}
+    "!=": lambda a, b: not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12),
+}
 FIELDS = ("value", "ci_low", "ci_high", "baseline")
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
@@ -130,7 +149,7 @@ class Policy(_Model):
     @classmethod
     def _string_version(cls, value: Any) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            raise ValueError(f"version must be a string such as \"1.0.0\" (quote it); got the number {value!r}")
+            raise ValueError(f'version must be a string such as "1.0.0" (quote it); got the number {value!r}')
         return value
 
     def metric_ids(self) -> list[str]:
@@ -174,8 +193,9 @@ def load_policy(policy: str | Path | None = None) -> LoadedPolicy:
         if str(policy) in bundled:
             path = bundled[str(policy)]
         else:
-            raise PolicyError(f"no such policy file; bundled policies: {', '.join(sorted(bundled))}",
-                              source=str(policy))
+            raise PolicyError(
+                f"no such policy file; bundled policies: {', '.join(sorted(bundled))}", source=str(policy)
+            )
     if path.is_dir():
         raise PolicyError("is a folder, not a policy file", source=str(path))
     try:
@@ -198,8 +218,7 @@ def parse_policy(text: str | bytes, *, source: str = "<policy>") -> LoadedPolicy
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PolicyError(f"not valid YAML: {problem}", source=source,
-                          line=mark.line + 1 if mark else None) from None
+        raise PolicyError(f"not valid YAML: {problem}", source=source, line=mark.line + 1 if mark else None) from None
     if not isinstance(data, dict) or node is None:
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise PolicyError(f"a policy is a YAML mapping with id, version and rules; got {got}", source=source, line=1)
@@ -285,23 +304,32 @@ def _check_references(policy: Policy, lines: _LineIndex, source: str) -> None:
     seen: set[str] = set()
     for index, rule in enumerate(policy.rules):
         if rule.id in seen:
-            raise PolicyError(f"rules[{index}]: rule id {rule.id!r} is used twice", source=source,
-                              line=lines.line(("rules", index, "id")))
+            raise PolicyError(
+                f"rules[{index}]: rule id {rule.id!r} is used twice",
+                source=source,
+                line=lines.line(("rules", index, "id")),
+            )
         seen.add(rule.id)
     waived: set[str] = set()
     for index, waiver in enumerate(policy.waivers):
         if waiver.rule not in seen:
-            raise PolicyError(f"waivers[{index}]: no rule {waiver.rule!r}; rules: {', '.join(sorted(seen))}",
-                              source=source, line=lines.line(("waivers", index, "rule")))
+            raise PolicyError(
+                f"waivers[{index}]: no rule {waiver.rule!r}; rules: {', '.join(sorted(seen))}",
+                source=source,
+                line=lines.line(("waivers", index, "rule")),
+            )
         if waiver.rule in waived:
-            raise PolicyError(f"waivers[{index}]: rule {waiver.rule!r} has two waivers", source=source,
-                              line=lines.line(("waivers", index, "rule")))
+            raise PolicyError(
+                f"waivers[{index}]: rule {waiver.rule!r} has two waivers",
+                source=source,
+                line=lines.line(("waivers", index, "rule")),
+            )
         waived.add(waiver.rule)
 
 
 # -- evaluating -------------------------------------------------------------------------
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def _lookup(result: MetricResult, field: str) -> float | None:
@@ -331,8 +359,10 @@ def _num(value: float | None) -> str:
 
 def _missing_message(rule: Rule, result: MetricResult, name: str) -> str:
     if name == "baseline":
-        return (f"{rule.metric} has no baseline (the same metric on holdout vs real; it needs --holdout, and "
-                f"not every metric reports one); the rule cannot be checked without it")
+        return (
+            f"{rule.metric} has no baseline (the same metric on holdout vs real; it needs --holdout, and "
+            f"not every metric reports one); the rule cannot be checked without it"
+        )
     if name in ("ci_low", "ci_high"):
         return f"{rule.metric} reports no confidence interval, so {name} is undefined"
     return f"{rule.metric} has no numeric {name}"
@@ -358,9 +388,11 @@ def _check_rule(rule: Rule, run: Run) -> tuple[str, float | None, float | None, 
         return "error", observed, None, _missing_message(rule, result, exc.name), family
     except (ZeroDivisionError, ThresholdSyntaxError) as exc:
         return "error", observed, None, f"threshold {threshold.text!r} cannot be evaluated: {exc}", family
-    shown = _num(bound) + (f" = {threshold.text}" + (f", baseline {_num(result.baseline)}"
-                                                    if "baseline" in threshold.names() else "")
-                           if threshold.relative else "")
+    shown = _num(bound) + (
+        f" = {threshold.text}" + (f", baseline {_num(result.baseline)}" if "baseline" in threshold.names() else "")
+        if threshold.relative
+        else ""
+    )
     if OPS[rule.op](observed, bound):
         return "pass", observed, bound, f"{rule.field} {_num(observed)} {rule.op} {shown}", family
     return "fail", observed, bound, f"{rule.field} {_num(observed)} is not {rule.op} {shown}", family
@@ -381,10 +413,21 @@ def evaluate_rule(rule: Rule, run: Run, waiver: Waiver | None = None, *, today: 
         else:
             message += f"; waiver by {waiver.owner} (until {waiver.expires.isoformat()}) not needed"
     threshold = rule.parsed_threshold
-    return RuleResult(id=rule.id, metric=rule.metric, family=family, field=rule.field, op=rule.op,
-                      threshold=bound, threshold_expr=threshold.text if threshold.relative else None,
-                      observed=observed, severity=rule.severity, status=status, message=message,
-                      rationale=rule.rationale.strip(), waiver=waiver_info)
+    return RuleResult(
+        id=rule.id,
+        metric=rule.metric,
+        family=family,
+        field=rule.field,
+        op=rule.op,
+        threshold=bound,
+        threshold_expr=threshold.text if threshold.relative else None,
+        observed=observed,
+        severity=rule.severity,
+        status=status,
+        message=message,
+        rationale=rule.rationale.strip(),
+        waiver=waiver_info,
+    )
 
 
 def evaluate_policy(policy: Policy | LoadedPolicy, run: Run, *, today: date | None = None) -> list[RuleResult]:

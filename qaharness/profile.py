@@ -27,8 +27,9 @@ PROFILE_VERSION = 1
 _CLIP = (1.0, 99.0)  # percentiles of real bounding the histogram
 
 
-def column_profiles(data: EvalInput, *, max_columns: int = 60, rare_k: int = RARE_K,
-                    bins: int = 20, top: int = 12) -> dict[str, Any]:
+def column_profiles(
+    data: EvalInput, *, max_columns: int = 60, rare_k: int = RARE_K, bins: int = 20, top: int = 12
+) -> dict[str, Any]:
     """Profiles of the first ``max_columns`` distribution columns (schema order).
 
     Returns ``{"version", "rare_k", "n_columns", "truncated", "columns": {name: profile}}``;
@@ -38,8 +39,13 @@ def column_profiles(data: EvalInput, *, max_columns: int = 60, rare_k: int = RAR
     "other_synthetic", ...}`` with the top ``top`` real categories (rare ones masked).
     """
     columns = data.columns()
-    out: dict[str, Any] = {"version": PROFILE_VERSION, "rare_k": rare_k, "n_columns": len(columns),
-                           "truncated": len(columns) > max_columns, "columns": {}}
+    out: dict[str, Any] = {
+        "version": PROFILE_VERSION,
+        "rare_k": rare_k,
+        "n_columns": len(columns),
+        "truncated": len(columns) > max_columns,
+        "columns": {},
+    }
     for column in columns[:max_columns]:
         kind = data.schema[column]
         real, synthetic = data.real[column], data.synthetic[column]
@@ -65,8 +71,11 @@ def _numeric(real: pd.Series, synthetic: pd.Series, bins: int) -> dict[str, Any]
         low, high = low - 0.5, high + 0.5
         bins = 1
     edges = np.linspace(low, high, bins + 1)
-    return {"edges": [float(f"{e:.10g}") for e in edges], "real": _hist(real_values, edges),
-            "synthetic": _hist(synthetic_values, edges)}
+    return {
+        "edges": [float(f"{e:.10g}") for e in edges],
+        "real": _hist(real_values, edges),
+        "synthetic": _hist(synthetic_values, edges),
+    }
 
 
 def _hist(values: np.ndarray, edges: np.ndarray) -> list[float]:
@@ -81,8 +90,11 @@ def _categorical(real: pd.Series, synthetic: pd.Series, rare_k: int, top: int) -
     counts = masked_counts(real, [synthetic], k=rare_k, top=top)
     real_share = [round(v, 6) for v in counts["real"]]
     synthetic_share = [round(v, 6) for v in counts["other_0"]]
-    return {"categories": [str(c) for c in counts["categories"]], "real": real_share,
-            "synthetic": synthetic_share,
-            "other_real": round(max(0.0, 1.0 - sum(counts["real"])), 6),
-            "other_synthetic": round(max(0.0, 1.0 - sum(counts["other_0"])), 6),
-            "n_categories_real": int(real.nunique(dropna=True))}
+    return {
+        "categories": [str(c) for c in counts["categories"]],
+        "real": real_share,
+        "synthetic": synthetic_share,
+        "other_real": round(max(0.0, 1.0 - sum(counts["real"])), 6),
+        "other_synthetic": round(max(0.0, 1.0 - sum(counts["other_0"])), 6),
+        "n_categories_real": int(real.nunique(dropna=True)),
+    }

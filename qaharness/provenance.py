@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,8 +30,18 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._provenance_files import (
-    METADATA_KEY, TAG_COLUMN, TAG_PREFIX, atomic_write_text, data_fingerprint, file_kind, read_manifest_data,
-    sidecar_path, split_tags, tag_counts, tag_csv, tag_parquet,
+    METADATA_KEY,
+    TAG_COLUMN,
+    TAG_PREFIX,
+    atomic_write_text,
+    data_fingerprint,
+    file_kind,
+    read_manifest_data,
+    sidecar_path,
+    split_tags,
+    tag_counts,
+    tag_csv,
+    tag_parquet,
 )
 from ._version import __version__
 from .errors import BadInputError
@@ -41,10 +51,29 @@ if TYPE_CHECKING:
     from .inputs import EvalInput
 
 __all__ = [
-    "TAG_COLUMN", "TAG_PREFIX", "METADATA_KEY", "MANIFEST_FORMAT", "DPBudget", "Manifest", "Check",
-    "Assessment", "VerifyResult", "make_manifest", "hash_config", "write_tagged", "tag_file", "read_manifest",
-    "read_manifest_data", "sidecar_path", "verify", "assess", "assess_input", "run_provenance",
-    "data_fingerprint", "split_tags", "tag_counts",
+    "TAG_COLUMN",
+    "TAG_PREFIX",
+    "METADATA_KEY",
+    "MANIFEST_FORMAT",
+    "DPBudget",
+    "Manifest",
+    "Check",
+    "Assessment",
+    "VerifyResult",
+    "make_manifest",
+    "hash_config",
+    "write_tagged",
+    "tag_file",
+    "read_manifest",
+    "read_manifest_data",
+    "sidecar_path",
+    "verify",
+    "assess",
+    "assess_input",
+    "run_provenance",
+    "data_fingerprint",
+    "split_tags",
+    "tag_counts",
 ]
 
 MANIFEST_FORMAT = "qaharness.provenance/1"
@@ -74,9 +103,11 @@ class Manifest(BaseModel):
     seed: int | None = None
     dp: DPBudget | None = Field(default=None, description="null: not differentially private")
     preprocessing: Preprocessing | None = Field(
-        default=None, description="declared_schema: bounds/categories declared, not read from data; "
-                                  "data_dependent_budgeted: read from data under the DP budget; "
-                                  "data_dependent_not_private: read from data outside any budget")
+        default=None,
+        description="declared_schema: bounds/categories declared, not read from data; "
+        "data_dependent_budgeted: read from data under the DP budget; "
+        "data_dependent_not_private: read from data outside any budget",
+    )
     created_at: str
     qaharness_version: str = __version__
     n_rows: int | None = Field(default=None, ge=0)
@@ -131,13 +162,24 @@ def hash_config(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(_canonical(dict(config)).encode()).hexdigest()
 
 
-def make_manifest(*, generator: str, generator_version: str = "", config: Mapping[str, Any] | None = None,
-                  config_hash: str | None = None, source: pd.DataFrame | str | Path | None = None,
-                  source_fingerprint: str | None = None, seed: int | None = None,
-                  dp: DPBudget | Mapping[str, Any] | None = None, epsilon: float | None = None,
-                  delta: float | None = None, accountant: str | None = None,
-                  preprocessing: str | None = None, n_rows: int | None = None,
-                  rows_fingerprint: str | None = None, created_at: str | None = None) -> Manifest:
+def make_manifest(
+    *,
+    generator: str,
+    generator_version: str = "",
+    config: Mapping[str, Any] | None = None,
+    config_hash: str | None = None,
+    source: pd.DataFrame | str | Path | None = None,
+    source_fingerprint: str | None = None,
+    seed: int | None = None,
+    dp: DPBudget | Mapping[str, Any] | None = None,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    accountant: str | None = None,
+    preprocessing: str | None = None,
+    n_rows: int | None = None,
+    rows_fingerprint: str | None = None,
+    created_at: str | None = None,
+) -> Manifest:
     """Build a sealed manifest.
 
     ``config`` (a mapping) is hashed into ``config_hash``; ``source`` (the real training table, a
@@ -157,10 +199,18 @@ def make_manifest(*, generator: str, generator_version: str = "", config: Mappin
         if epsilon is None or delta is None:
             raise BadInputError("a DP budget needs both epsilon and delta", source="--epsilon/--delta")
         dp = {"epsilon": epsilon, "delta": delta, "accountant": accountant}
-    fields = {"generator": generator, "generator_version": generator_version, "config_hash": config_hash,
-              "source_fingerprint": source_fingerprint, "seed": seed, "dp": dp, "preprocessing": preprocessing,
-              "created_at": created_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "n_rows": n_rows, "rows_fingerprint": rows_fingerprint}
+    fields = {
+        "generator": generator,
+        "generator_version": generator_version,
+        "config_hash": config_hash,
+        "source_fingerprint": source_fingerprint,
+        "seed": seed,
+        "dp": dp,
+        "preprocessing": preprocessing,
+        "created_at": created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        "n_rows": n_rows,
+        "rows_fingerprint": rows_fingerprint,
+    }
     try:
         return Manifest.model_validate(_jsonable(fields)).sealed()
     except ValidationError as exc:
@@ -202,8 +252,10 @@ def tag_file(path: str | Path, manifest: Manifest, *, column: bool = True) -> Pa
     rows = read_table(path, name="synthetic").frame
     kind = file_kind(path)
     if column and kind == "other":
-        raise BadInputError("a tag column can be added only to .parquet or .csv/.tsv; use --no-column "
-                            "for a sidecar manifest alone", source=str(path))
+        raise BadInputError(
+            "a tag column can be added only to .parquet or .csv/.tsv; use --no-column for a sidecar manifest alone",
+            source=str(path),
+        )
     sealed = manifest.sealed(n_rows=len(rows), rows_fingerprint=data_fingerprint(rows))
     if kind == "parquet":
         tag_parquet(path, sealed.to_json(), sealed.tag if column else None)
@@ -255,8 +307,14 @@ class VerifyResult(Assessment):
     path: str
 
 
-def assess(manifest_data: Mapping[str, Any] | None, *, n_rows: int, rows_fingerprint: str,
-           tags: Mapping[str, int] | None = None, real_fingerprint: str | None = None) -> Assessment:
+def assess(
+    manifest_data: Mapping[str, Any] | None,
+    *,
+    n_rows: int,
+    rows_fingerprint: str,
+    tags: Mapping[str, int] | None = None,
+    real_fingerprint: str | None = None,
+) -> Assessment:
     """Check a manifest against the rows it travels with (and the real data, when given)."""
     tag_share = None if tags is None else _share(tags, lambda t: t.startswith(TAG_PREFIX), n_rows)
     try:
@@ -270,19 +328,38 @@ def assess(manifest_data: Mapping[str, Any] | None, *, n_rows: int, rows_fingerp
     rows_ok = manifest.rows_fingerprint == rows_fingerprint and manifest.n_rows == n_rows
     checks = [
         Check(name="manifest", ok=True, message=f"generator {manifest.generator} {manifest.generator_version}".strip()),
-        Check(name="seal", ok=manifest.intact, message="manifest sealed" if manifest.intact
-              else "manifest fields were changed after sealing (id or sha256 mismatch)"),
-        Check(name="rows", ok=rows_ok, message=f"{n_rows} rows match the manifest" if rows_ok else
-              f"rows differ from those the manifest describes ({n_rows} rows now, {manifest.n_rows} sealed)")]
+        Check(
+            name="seal",
+            ok=manifest.intact,
+            message="manifest sealed"
+            if manifest.intact
+            else "manifest fields were changed after sealing (id or sha256 mismatch)",
+        ),
+        Check(
+            name="rows",
+            ok=rows_ok,
+            message=f"{n_rows} rows match the manifest"
+            if rows_ok
+            else f"rows differ from those the manifest describes ({n_rows} rows now, {manifest.n_rows} sealed)",
+        ),
+    ]
     matching = None if tags is None else _share(tags, lambda t: t == manifest.tag, n_rows)
     if matching is not None:
         checks.append(Check(name="tags", ok=matching == 1.0, message=f"{matching:.1%} of rows tagged {manifest.tag}"))
     if real_fingerprint is not None:
         same = manifest.source_fingerprint == real_fingerprint
-        checks.append(Check(name="source", ok=same, message="the real data is the manifest's source" if same
-                            else "the real data's fingerprint differs from the manifest's source fingerprint"))
-    return Assessment(manifest=manifest, checks=tuple(checks), n_rows=n_rows, tag_share=tag_share,
-                      matching_tag_share=matching)
+        checks.append(
+            Check(
+                name="source",
+                ok=same,
+                message="the real data is the manifest's source"
+                if same
+                else "the real data's fingerprint differs from the manifest's source fingerprint",
+            )
+        )
+    return Assessment(
+        manifest=manifest, checks=tuple(checks), n_rows=n_rows, tag_share=tag_share, matching_tag_share=matching
+    )
 
 
 def _share(tags: Mapping[str, int], keep, n_rows: int) -> float:
@@ -302,8 +379,9 @@ def verify(path: str | Path, *, real: str | Path | pd.DataFrame | None = None) -
         data, broken = None, str(exc)
     real_fp = None if real is None else data_fingerprint(read_table(real, name="real").frame)
     data_only, tags = split_tags(frame)
-    result = assess(data, n_rows=len(frame), rows_fingerprint=data_fingerprint(data_only), tags=tags,
-                    real_fingerprint=real_fp)
+    result = assess(
+        data, n_rows=len(frame), rows_fingerprint=data_fingerprint(data_only), tags=tags, real_fingerprint=real_fp
+    )
     if broken:
         result = result.model_copy(update={"checks": (Check(name="manifest", ok=False, message=broken),)})
     return VerifyResult(path=str(path), **dict(result))
@@ -313,8 +391,13 @@ def assess_input(data: EvalInput) -> Assessment:
     """Assess the synthetic table of prepared inputs (``qaharness.inputs.prepare_inputs`` fills the fields)."""
     synthetic, real = data.inputs.get("synthetic"), data.inputs.get("real")
     rows_fp = getattr(synthetic, "fingerprint", None) or data_fingerprint(data.synthetic)
-    return assess(data.synthetic_manifest, n_rows=len(data.synthetic), rows_fingerprint=rows_fp,
-                  tags=data.synthetic_tags, real_fingerprint=getattr(real, "fingerprint", None))
+    return assess(
+        data.synthetic_manifest,
+        n_rows=len(data.synthetic),
+        rows_fingerprint=rows_fp,
+        tags=data.synthetic_tags,
+        real_fingerprint=getattr(real, "fingerprint", None),
+    )
 
 
 def run_provenance(data: EvalInput) -> dict[str, Any] | None:
@@ -325,5 +408,9 @@ def run_provenance(data: EvalInput) -> dict[str, Any] | None:
     if data.synthetic_manifest is None:
         return None
     assessment = assess_input(data)
-    return {**dict(data.synthetic_manifest), "checks": {c.name: c.ok for c in assessment.checks},
-            "verified": assessment.ok, "tag_share": assessment.tag_share}
+    return {
+        **dict(data.synthetic_manifest),
+        "checks": {c.name: c.ok for c in assessment.checks},
+        "verified": assessment.ok,
+        "tag_share": assessment.tag_share,
+    }

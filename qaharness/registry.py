@@ -37,8 +37,9 @@ class Registry(Generic[T]):
             raise TypeError(f"{item!r} has no string 'id' to register a {self.kind} under")
         existing = self._items.get(plugin_id)
         if existing is not None and existing is not item:
-            same = getattr(existing, "__qualname__", None) == getattr(item, "__qualname__", None) and \
-                getattr(existing, "__module__", None) == getattr(item, "__module__", None)
+            same = getattr(existing, "__qualname__", None) == getattr(item, "__qualname__", None) and getattr(
+                existing, "__module__", None
+            ) == getattr(item, "__module__", None)
             if not same:  # re-import of the same module (reload) is fine
                 raise ValueError(f"duplicate {self.kind} id {plugin_id!r}: {existing!r} and {item!r}")
         self._items[plugin_id] = item
@@ -83,5 +84,6 @@ def _load_entry_point(name: str, load: Callable[[], object], registry: Registry)
         if isinstance(obj, type) and getattr(obj, "id", None) and obj.id not in registry._items:
             registry.register(obj)
     except Exception as exc:  # a broken third-party plugin must not take the tool down
-        warnings.warn(f"{registry.kind} plugin {name!r} failed to load and is skipped: {exc}",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{registry.kind} plugin {name!r} failed to load and is skipped: {exc}", RuntimeWarning, stacklevel=2
+        )

@@ -14,7 +14,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
-    "Family", "Goal", "Status", "MetricResult", "InputInfo", "PolicyRef", "RuleResult", "Run",
+    "Family",
+    "Goal",
+    "Status",
+    "MetricResult",
+    "InputInfo",
+    "PolicyRef",
+    "RuleResult",
+    "Run",
     "SCHEMA_VERSION",
 ]
 
@@ -104,8 +111,10 @@ class InputInfo(_Frozen):
     sha256: str
     rows: int
     columns: int
-    fingerprint: str | None = Field(default=None, description="qaharness.provenance.data_fingerprint of the "
-                                    "table as read (before coercion, tag column left out)")
+    fingerprint: str | None = Field(
+        default=None,
+        description="qaharness.provenance.data_fingerprint of the table as read (before coercion, tag column left out)",
+    )
 
 
 class PolicyRef(_Frozen):
@@ -152,8 +161,9 @@ class Run(_Frozen):
     verdict: Literal["pass", "warn", "fail"] | None = None
     policy: PolicyRef | None = None
     rules: list[RuleResult] | None = None
-    profiles: dict[str, Any] | None = Field(default=None, description="per-column real vs synthetic "
-                                            "profiles for report plots (qaharness.profile)")
+    profiles: dict[str, Any] | None = Field(
+        default=None, description="per-column real vs synthetic profiles for report plots (qaharness.profile)"
+    )
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

@@ -53,8 +53,11 @@ class Schema(dict):
                 out[str(column)] = ColumnKind(str(kind).lower())
             except ValueError:
                 known = ", ".join(k.value for k in ColumnKind)
-                raise BadInputError(f"column {column!r} has unknown kind {kind!r}; known kinds: {known}",
-                                    source=source, column=str(column)) from None
+                raise BadInputError(
+                    f"column {column!r} has unknown kind {kind!r}; known kinds: {known}",
+                    source=source,
+                    column=str(column),
+                ) from None
         return out
 
 
@@ -158,11 +161,15 @@ def _to_numeric(series: pd.Series, *, source: str, column: str) -> pd.Series:
     values = pd.to_numeric(series, errors="coerce").astype("float64")
     bad = values.isna() & series.notna()
     if bad.any():
-        raise BadInputError(f"column {column!r} should be numeric but has {int(bad.sum())} non-numeric "
-                            "value(s)", source=source, column=column)
+        raise BadInputError(
+            f"column {column!r} should be numeric but has {int(bad.sum())} non-numeric value(s)",
+            source=source,
+            column=column,
+        )
     if np.isinf(values.to_numpy()).any():
-        raise BadInputError(f"column {column!r} has infinite values; replace them or mark them missing",
-                            source=source, column=column)
+        raise BadInputError(
+            f"column {column!r} has infinite values; replace them or mark them missing", source=source, column=column
+        )
     return values.reset_index(drop=True)
 
 
@@ -173,8 +180,11 @@ def _to_datetime(series: pd.Series, *, source: str, column: str) -> pd.Series:
     values = pd.to_datetime(series, errors="coerce", format="mixed")
     bad = values.isna() & series.notna()
     if bad.any():
-        raise BadInputError(f"column {column!r} should hold dates but has {int(bad.sum())} unparsable "
-                            "value(s)", source=source, column=column)
+        raise BadInputError(
+            f"column {column!r} should hold dates but has {int(bad.sum())} unparsable value(s)",
+            source=source,
+            column=column,
+        )
     if getattr(values.dt, "tz", None) is not None:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     return values.astype("datetime64[ns]").reset_index(drop=True)
@@ -185,8 +195,12 @@ def _to_boolean(series: pd.Series, *, source: str, column: str) -> pd.Series:
     mapping = {**{t: "True" for t in _TRUE | {"1", "1.0"}}, **{f: "False" for f in _FALSE | {"0", "0.0"}}}
     labels = pd.Series(uniques.astype(str)).str.strip().str.lower().map(mapping)
     if labels.isna().any():
-        raise BadInputError(f"column {column!r} should be boolean but has {int(labels.isna().sum())} distinct "
-                            "value(s) that are not true/false/yes/no/1/0", source=source, column=column)
+        raise BadInputError(
+            f"column {column!r} should be boolean but has {int(labels.isna().sum())} distinct "
+            "value(s) that are not true/false/yes/no/1/0",
+            source=source,
+            column=column,
+        )
     table = np.append(labels.to_numpy(dtype=object), None)  # code -1 (missing) → None
     return pd.Series(table[codes], dtype=object)
 
@@ -196,8 +210,11 @@ def _to_string(series: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(series.dtype):
         # 3.0 and 3 are one category: render integral floats without the ".0"
         vals = series.to_numpy()
-        text = np.where(np.mod(np.nan_to_num(vals), 1) == 0,
-                        pd.Series(np.nan_to_num(vals)).astype("int64").astype(str), series.astype(str))
+        text = np.where(
+            np.mod(np.nan_to_num(vals), 1) == 0,
+            pd.Series(np.nan_to_num(vals)).astype("int64").astype(str),
+            series.astype(str),
+        )
     else:
         text = series.astype(str).to_numpy()
     out = pd.Series(text, dtype=object)

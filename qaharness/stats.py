@@ -11,8 +11,16 @@ import numpy as np
 from scipy import stats as _sps
 
 __all__ = [
-    "ks_statistic", "js_distance", "wasserstein_1d", "wilson_interval", "roc_auc",
-    "delong_ci", "bootstrap_ci", "quantile_edges", "binned_codes", "Z95",
+    "ks_statistic",
+    "js_distance",
+    "wasserstein_1d",
+    "wilson_interval",
+    "roc_auc",
+    "delong_ci",
+    "bootstrap_ci",
+    "quantile_edges",
+    "binned_codes",
+    "Z95",
 ]
 
 Z95 = float(_sps.norm.ppf(0.975))
@@ -35,9 +43,11 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> float:
     p = p / p.sum()
     q = q / q.sum()
     m = 0.5 * (p + q)
+
     def kl(x: np.ndarray) -> float:
         mask = x > 0
         return float(np.sum(x[mask] * np.log2(x[mask] / m[mask])))
+
     value = 0.5 * kl(p) + 0.5 * kl(q)
     return float(math.sqrt(max(value, 0.0)))
 
@@ -95,8 +105,9 @@ def delong_ci(labels: np.ndarray, scores: np.ndarray, confidence: float = 0.95) 
     return float(auc), (max(0.0, auc - half), min(1.0, auc + half))
 
 
-def bootstrap_ci(statistic, n: int, rng: np.random.Generator, *, n_boot: int = 200,
-                 confidence: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    statistic, n: int, rng: np.random.Generator, *, n_boot: int = 200, confidence: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap: ``statistic(indices)`` is called on ``n_boot`` resamples of range(n)."""
     values = np.array([statistic(rng.integers(0, n, size=n)) for _ in range(n_boot)], dtype=float)
     values = values[np.isfinite(values)]

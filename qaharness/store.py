@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,7 +57,7 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class RunStore:
@@ -130,6 +130,7 @@ class RunStore:
             except Exception:
                 con.execute("ROLLBACK")
                 raise
+
         return self._retry(False, transaction)
 
     def _read(self, sql: str, params: list | None = None) -> pd.DataFrame:
@@ -138,25 +139,55 @@ class RunStore:
         return self._retry(True, lambda con: con.execute(sql, params or []).df())
 
     # -- writing ----------------------------------------------------------------------
-    def record_run(self, run: Run, *, kind: str = "evaluate", out_dir: str | Path | None = None,
-                   artifacts: dict[str, str | Path] | None = None) -> str:
+    def record_run(
+        self,
+        run: Run,
+        *,
+        kind: str = "evaluate",
+        out_dir: str | Path | None = None,
+        artifacts: dict[str, str | Path] | None = None,
+    ) -> str:
         """Append a run with its metrics, rules and artifacts; returns the new run id."""
         run_id = uuid.uuid4().hex[:12]
         inputs = run.inputs
         provenance = run.provenance or {}
-        row = [run_id, datetime.fromisoformat(run.created_at).replace(tzinfo=None), _now(), kind, run.verdict,
-               run.policy.id if run.policy else None, run.policy.version if run.policy else None,
-               run.policy.sha256 if run.policy else None,
-               inputs["real"].source if "real" in inputs else None,
-               inputs["real"].sha256 if "real" in inputs else None,
-               inputs["synthetic"].source if "synthetic" in inputs else None,
-               inputs["synthetic"].sha256 if "synthetic" in inputs else None,
-               provenance.get("generator"), run.seed, str(out_dir) if out_dir else None, run.ticket, run.to_json()]
-        metric_rows = [[run_id, m.id, m.family.value, m.status.value, m.value,
-                        m.ci[0] if m.ci else None, m.ci[1] if m.ci else None, m.baseline, m.message]
-                       for m in run.metrics]
-        rule_rows = [[run_id, r.id, r.metric, r.field, r.op, r.threshold, r.observed, r.severity, r.status,
-                      r.message] for r in (run.rules or [])]
+        row = [
+            run_id,
+            datetime.fromisoformat(run.created_at).replace(tzinfo=None),
+            _now(),
+            kind,
+            run.verdict,
+            run.policy.id if run.policy else None,
+            run.policy.version if run.policy else None,
+            run.policy.sha256 if run.policy else None,
+            inputs["real"].source if "real" in inputs else None,
+            inputs["real"].sha256 if "real" in inputs else None,
+            inputs["synthetic"].source if "synthetic" in inputs else None,
+            inputs["synthetic"].sha256 if "synthetic" in inputs else None,
+            provenance.get("generator"),
+            run.seed,
+            str(out_dir) if out_dir else None,
+            run.ticket,
+            run.to_json(),
+        ]
+        metric_rows = [
+            [
+                run_id,
+                m.id,
+                m.family.value,
+                m.status.value,
+                m.value,
+                m.ci[0] if m.ci else None,
+                m.ci[1] if m.ci else None,
+                m.baseline,
+                m.message,
+            ]
+            for m in run.metrics
+        ]
+        rule_rows = [
+            [run_id, r.id, r.metric, r.field, r.op, r.threshold, r.observed, r.severity, r.status, r.message]
+            for r in (run.rules or [])
+        ]
         artifact_rows = [[run_id, name, str(p), _sha256(p), _now()] for name, p in (artifacts or {}).items()]
 
         def work(con: duckdb.DuckDBPyConnection) -> str:
@@ -165,6 +196,7 @@ class RunStore:
                 if rows:
                     con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
             return run_id
+
         return self._write(work)
 
     def add_artifact(self, run_id: str, name: str, path: str | Path) -> None:
@@ -174,8 +206,9 @@ class RunStore:
     def add_review(self, run_id: str, *, reviewer: str, decision: str, comment: str = "") -> str:
         """Append a review (reviews are never edited). Returns its id."""
         if decision not in REVIEW_DECISIONS:
-            raise BadInputError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}; got {decision!r}",
-                                source="decision")
+            raise BadInputError(
+                f"decision must be one of {', '.join(REVIEW_DECISIONS)}; got {decision!r}", source="decision"
+            )
         if not reviewer.strip():
             raise BadInputError("a review needs the reviewer's name", source="reviewer")
         self.get_run(run_id)  # raises for an unknown run
@@ -186,8 +219,10 @@ class RunStore:
 
     # -- reading ----------------------------------------------------------------------
     def list_runs(self, limit: int | None = None) -> pd.DataFrame:
-        sql = ("SELECT run_id, created_at, kind, verdict, policy_id, policy_version, dataset, synthetic, "
-               "generator, seed, ticket, out_dir, real_sha256 FROM runs ORDER BY recorded_at DESC")
+        sql = (
+            "SELECT run_id, created_at, kind, verdict, policy_id, policy_version, dataset, synthetic, "
+            "generator, seed, ticket, out_dir, real_sha256 FROM runs ORDER BY recorded_at DESC"
+        )
         return self._read(sql + (f" LIMIT {int(limit)}" if limit else ""))
 
     def resolve(self, run_id: str) -> str:
@@ -196,8 +231,9 @@ class RunStore:
         if found.empty:
             raise BadInputError(f"no run {run_id!r} in the store", source=str(self.path))
         if len(found) > 1:
-            raise BadInputError(f"run id prefix {run_id!r} is ambiguous: {', '.join(found.run_id)}",
-                                source=str(self.path))
+            raise BadInputError(
+                f"run id prefix {run_id!r} is ambiguous: {', '.join(found.run_id)}", source=str(self.path)
+            )
         return str(found.run_id.iloc[0])
 
     def get_run(self, run_id: str) -> Run:
@@ -211,7 +247,9 @@ class RunStore:
 
     def metrics(self, run_id: str | None = None) -> pd.DataFrame:
         if run_id is None:
-            return self._read("SELECT m.*, r.created_at, r.dataset, r.generator FROM metrics m JOIN runs r USING (run_id)")
+            return self._read(
+                "SELECT m.*, r.created_at, r.dataset, r.generator FROM metrics m JOIN runs r USING (run_id)"
+            )
         return self._read("SELECT * FROM metrics WHERE run_id = ?", [self.resolve(run_id)])
 
     def rules(self, run_id: str) -> pd.DataFrame:

@@ -26,8 +26,9 @@ def check_ticket(ticket: str | None) -> str | None:
     if ticket is None:
         return None
     if not _TICKET.match(ticket):
-        raise BadInputError(f"ticket {ticket!r} must be 1–64 letters, digits, '.', '_' or '-' (e.g. DATA-123)",
-                            source="--ticket")
+        raise BadInputError(
+            f"ticket {ticket!r} must be 1–64 letters, digits, '.', '_' or '-' (e.g. DATA-123)", source="--ticket"
+        )
     return ticket
 
 
@@ -48,9 +49,15 @@ def _read_run(run_dir: Path) -> Run:
         raise BadInputError(f"not a qaharness results.json: {first}", source=str(path)) from None
 
 
-def render_reports(run_dir: str | Path, formats: Iterable[str] = FORMATS, *, sign: bool = False,
-                   ticket: str | None = None, keys: str | Path | None = None,
-                   out_dir: str | Path | None = None) -> dict[str, Path]:
+def render_reports(
+    run_dir: str | Path,
+    formats: Iterable[str] = FORMATS,
+    *,
+    sign: bool = False,
+    ticket: str | None = None,
+    keys: str | Path | None = None,
+    out_dir: str | Path | None = None,
+) -> dict[str, Path]:
     """Render the reports of the run in ``run_dir`` (its results.json) beside it, or into ``out_dir``.
 
     ``formats``: any of "html", "pdf". ``sign``: sign the PDF with the key under ``keys``
@@ -59,11 +66,13 @@ def render_reports(run_dir: str | Path, formats: Iterable[str] = FORMATS, *, sig
     """
     from .html import write_html
     from .pdf import write_pdf
+
     formats = [f.strip().lower() for f in formats if f.strip()]
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise BadInputError(f"unknown report format {', '.join(unknown) or '(none)'}; known: {', '.join(FORMATS)}",
-                            source="--format")
+        raise BadInputError(
+            f"unknown report format {', '.join(unknown) or '(none)'}; known: {', '.join(FORMATS)}", source="--format"
+        )
     if sign and "pdf" not in formats:
         raise BadInputError("--sign needs the pdf format", source="--sign")
     run_dir = Path(run_dir)
@@ -73,6 +82,7 @@ def render_reports(run_dir: str | Path, formats: Iterable[str] = FORMATS, *, sig
     written: dict[str, Path] = {}
     if sign:  # fail before rendering when there is no key
         from .sign import key_paths
+
         if not key_paths(keys).signer_key.exists():
             raise BadInputError("no signing key; run `qaharness keys init` first", source=str(key_paths(keys).folder))
     if "html" in formats:
@@ -81,5 +91,6 @@ def render_reports(run_dir: str | Path, formats: Iterable[str] = FORMATS, *, sig
         written["pdf"] = write_pdf(run, paths["pdf"], ticket=ticket, signed=sign)
         if sign:
             from .sign import sign_pdf
+
             sign_pdf(written["pdf"], keys=keys)
     return written

@@ -17,13 +17,33 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["REAL", "SYNTHETIC", "HOLDOUT", "histogram", "categories", "heatmap", "interval_bars",
-           "paired_bars", "roc_curve", "distance_histogram", "svg_uri"]
+__all__ = [
+    "REAL",
+    "SYNTHETIC",
+    "HOLDOUT",
+    "histogram",
+    "categories",
+    "heatmap",
+    "interval_bars",
+    "paired_bars",
+    "roc_curve",
+    "distance_histogram",
+    "svg_uri",
+]
 
 REAL, SYNTHETIC, HOLDOUT = "#1f4e79", "#e07b39", "#7f7f7f"
-_RC = {"svg.hashsalt": "qaharness", "svg.fonttype": "none", "font.family": "DejaVu Sans",
-       "font.size": 7.5, "text.parse_math": False, "axes.spines.top": False,
-       "axes.spines.right": False, "axes.titlesize": 8.5, "legend.fontsize": 7, "legend.frameon": False}
+_RC = {
+    "svg.hashsalt": "qaharness",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 7.5,
+    "text.parse_math": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 8.5,
+    "legend.fontsize": 7,
+    "legend.frameon": False,
+}
 
 
 def _short(label: object, width: int = 28) -> str:
@@ -43,8 +63,9 @@ def _figure(width: float, height: float) -> Figure:
         return Figure(figsize=(width, height), layout="constrained")
 
 
-def histogram(title: str, edges: Sequence[float], real: Sequence[float], synthetic: Sequence[float],
-              *, datetime: bool = False) -> str:
+def histogram(
+    title: str, edges: Sequence[float], real: Sequence[float], synthetic: Sequence[float], *, datetime: bool = False
+) -> str:
     """Real vs synthetic shares per bin (outline bars on shared edges)."""
     with matplotlib.rc_context(_RC):
         fig = _figure(2.6, 1.55)
@@ -86,8 +107,10 @@ def heatmap(columns: Sequence[str], real: Sequence[Sequence[float]], synthetic: 
         axes = fig.subplots(1, 3)
         labels = [_short(c, 16) for c in columns]
         for ax, matrix, name, cmap, limits in (
-                (axes[0], real_m, "real", "RdBu_r", (-1, 1)), (axes[1], synthetic_m, "synthetic", "RdBu_r", (-1, 1)),
-                (axes[2], diff, "|real − synthetic|", "Oranges", (0, max(0.5, float(diff.max()))))):
+            (axes[0], real_m, "real", "RdBu_r", (-1, 1)),
+            (axes[1], synthetic_m, "synthetic", "RdBu_r", (-1, 1)),
+            (axes[2], diff, "|real − synthetic|", "Oranges", (0, max(0.5, float(diff.max())))),
+        ):
             image = ax.imshow(matrix, cmap=cmap, vmin=limits[0], vmax=limits[1], interpolation="nearest")
             ax.set_title(name, loc="left")
             fontsize = 6 if k <= 20 else 4.5
@@ -99,10 +122,18 @@ def heatmap(columns: Sequence[str], real: Sequence[Sequence[float]], synthetic: 
         return svg_uri(fig)
 
 
-def interval_bars(title: str, labels: Sequence[str], values: Sequence[float],
-                  intervals: Sequence[tuple[float, float] | None], *, colors: Sequence[str] | None = None,
-                  reference: float | None = None, xlabel: str = "", limits: tuple[float, float] | None = None,
-                  width: float = 5.2) -> str:
+def interval_bars(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    intervals: Sequence[tuple[float, float] | None],
+    *,
+    colors: Sequence[str] | None = None,
+    reference: float | None = None,
+    xlabel: str = "",
+    limits: tuple[float, float] | None = None,
+    width: float = 5.2,
+) -> str:
     """Horizontal points with confidence-interval whiskers (one row per label)."""
     with matplotlib.rc_context(_RC):
         n = max(len(labels), 1)
@@ -126,8 +157,14 @@ def interval_bars(title: str, labels: Sequence[str], values: Sequence[float],
         return svg_uri(fig)
 
 
-def paired_bars(title: str, labels: Sequence[str], first: Sequence[float], second: Sequence[float],
-                names: tuple[str, str] = ("real", "synthetic"), xlabel: str = "") -> str:
+def paired_bars(
+    title: str,
+    labels: Sequence[str],
+    first: Sequence[float],
+    second: Sequence[float],
+    names: tuple[str, str] = ("real", "synthetic"),
+    xlabel: str = "",
+) -> str:
     """Two values per label side by side (e.g. feature importances real vs synthetic)."""
     with matplotlib.rc_context(_RC):
         n = max(len(labels), 1)
@@ -167,8 +204,15 @@ def distance_histogram(title: str, edges: Sequence[float], series: dict[str, Seq
         ax = fig.subplots()
         edges_arr = np.asarray(edges, dtype=float)
         for i, (name, shares) in enumerate(series.items()):
-            ax.stairs(shares, edges_arr, color=palette[i % 3], linewidth=1.3, label=name,
-                      fill=i == 0, alpha=0.35 if i == 0 else 1.0)
+            ax.stairs(
+                shares,
+                edges_arr,
+                color=palette[i % 3],
+                linewidth=1.3,
+                label=name,
+                fill=i == 0,
+                alpha=0.35 if i == 0 else 1.0,
+            )
         ax.set_xlabel("distance to closest synthetic record")
         ax.set_ylabel("share")
         ax.set_title(title, loc="left")

@@ -17,12 +17,16 @@ from . import _pillars
 __all__ = ["build_context", "fmt", "MAX_RULES", "MAX_PER_COLUMN", "MAX_SCHEMA_COLUMNS"]
 
 MAX_RULES = 150
-MAX_PER_COLUMN = 10        # worst columns listed under a metric
+MAX_PER_COLUMN = 10  # worst columns listed under a metric
 MAX_SCHEMA_COLUMNS = 60
 MAX_DETAIL_ITEMS = 12
 MAX_TABLE_ROWS = 50
-_FAMILY_TITLES = {Family.FIDELITY: "Fidelity", Family.UTILITY: "Utility", Family.PRIVACY: "Privacy",
-                  Family.PROVENANCE: "Provenance"}
+_FAMILY_TITLES = {
+    Family.FIDELITY: "Fidelity",
+    Family.UTILITY: "Utility",
+    Family.PRIVACY: "Privacy",
+    Family.PROVENANCE: "Provenance",
+}
 _FAMILY_QUESTIONS = {
     Family.FIDELITY: "Does the synthetic data look like the real data, column by column and pair by pair?",
     Family.UTILITY: "Do models trained on the synthetic data work as well as models trained on the real data?",
@@ -40,7 +44,7 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        if value != 0 and abs(value) < 10 ** -digits:
+        if value != 0 and abs(value) < 10**-digits:
             return f"{value:.2e}"
         if abs(value) >= 10_000:
             return f"{value:,.0f}"
@@ -58,6 +62,7 @@ def _ci(result: MetricResult) -> str:
 def description(metric_id: str) -> str:
     """The metric class's plain-language line, or '' when it isn't registered here."""
     from ..metrics import get_metric
+
     try:
         return get_metric(metric_id).description or (get_metric(metric_id).__doc__ or "").strip().split("\n")[0]
     except Exception:  # unknown id (a plugin absent on this machine) or a broken plugin
@@ -105,12 +110,19 @@ def _metric_block(result: MetricResult, grades: dict[str, str]) -> dict[str, Any
         ordered = sorted(result.per_column.items(), key=lambda kv: kv[1], reverse=reverse)
         worst = [(c, fmt(v)) for c, v in ordered[:MAX_PER_COLUMN]]
     return {
-        "id": result.id, "name": result.id.split(".", 1)[-1].replace("_", " "),
-        "status": result.status.value, "value": fmt(result.value), "ci": _ci(result),
+        "id": result.id,
+        "name": result.id.split(".", 1)[-1].replace("_", " "),
+        "status": result.status.value,
+        "value": fmt(result.value),
+        "ci": _ci(result),
         "baseline": fmt(result.baseline) if result.baseline is not None else "",
-        "message": result.message, "description": description(result.id), "direction": _direction(result),
-        "grade": grades.get(result.id, ""), "worst_columns": worst,
-        "n_columns": len(result.per_column or {}), "details": _detail_items(result.details),
+        "message": result.message,
+        "description": description(result.id),
+        "direction": _direction(result),
+        "grade": grades.get(result.id, ""),
+        "worst_columns": worst,
+        "n_columns": len(result.per_column or {}),
+        "details": _detail_items(result.details),
     }
 
 
@@ -133,10 +145,21 @@ def _rules(run: Run) -> tuple[list[dict[str, Any]], int]:
         if rule.waiver:
             parts = [f"{k}: {v}" for k, v in rule.waiver.items() if v not in (None, "")]
             waiver = "; ".join(parts)
-        rows.append({"id": rule.id, "metric": rule.metric, "field": rule.field, "op": rule.op,
-                     "threshold": threshold, "observed": fmt(rule.observed), "severity": rule.severity,
-                     "status": rule.status, "message": rule.message, "rationale": rule.rationale,
-                     "waiver": waiver})
+        rows.append(
+            {
+                "id": rule.id,
+                "metric": rule.metric,
+                "field": rule.field,
+                "op": rule.op,
+                "threshold": threshold,
+                "observed": fmt(rule.observed),
+                "severity": rule.severity,
+                "status": rule.status,
+                "message": rule.message,
+                "rationale": rule.rationale,
+                "waiver": waiver,
+            }
+        )
     return rows, max(0, len(run.rules or []) - MAX_RULES)
 
 
@@ -158,8 +181,11 @@ def _dp_line(dp: Any) -> str:
     parts = [f"ε = {fmt(dp.get('epsilon'))}", f"δ = {fmt(dp.get('delta'), 6) if dp.get('delta') else '0'}"]
     if dp.get("accountant"):
         parts.append(f"accountant {dp['accountant']}")
-    rest = [f"{k} {fmt(v)}" for k, v in dp.items() if k not in ("epsilon", "delta", "accountant")
-            and not isinstance(v, (dict, list))]
+    rest = [
+        f"{k} {fmt(v)}"
+        for k, v in dp.items()
+        if k not in ("epsilon", "delta", "accountant") and not isinstance(v, (dict, list))
+    ]
     return ", ".join(parts + rest)
 
 
@@ -174,12 +200,26 @@ def _provenance(run: Run) -> dict[str, Any]:
             continue
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             header = list(dict.fromkeys(k for row in value for k in row))[:10]
-            rows = [[fmt(row.get(h)) if not isinstance(row.get(h), (dict, list)) else
-                     json.dumps(row.get(h), default=str)[:80] for h in header] for row in value[:MAX_TABLE_ROWS]]
-            tables.append({"title": str(key).replace("_", " "), "header": header, "rows": rows,
-                           "more": max(0, len(value) - MAX_TABLE_ROWS)})
-        elif isinstance(value, dict) and any(isinstance(v, list) and v and all(isinstance(x, dict) for x in v)
-                                             for v in value.values()):
+            rows = [
+                [
+                    fmt(row.get(h))
+                    if not isinstance(row.get(h), (dict, list))
+                    else json.dumps(row.get(h), default=str)[:80]
+                    for h in header
+                ]
+                for row in value[:MAX_TABLE_ROWS]
+            ]
+            tables.append(
+                {
+                    "title": str(key).replace("_", " "),
+                    "header": header,
+                    "rows": rows,
+                    "more": max(0, len(value) - MAX_TABLE_ROWS),
+                }
+            )
+        elif isinstance(value, dict) and any(
+            isinstance(v, list) and v and all(isinstance(x, dict) for x in v) for v in value.values()
+        ):
             sub = _provenance(run.model_copy(update={"provenance": value}))
             items += [(f"{key}.{k}", v) for k, v in sub["rows"]]
             tables += [{**t, "title": f"{key} · {t['title']}"} for t in sub["tables"]]
@@ -193,17 +233,28 @@ def _inputs(run: Run) -> dict[str, Any]:
     for kind in run.schema_.values():
         kinds[kind] = kinds.get(kind, 0) + 1
     columns = list(run.schema_.items())
-    return {"tables": [{"name": name, **info.model_dump()} for name, info in run.inputs.items()],
-            "kinds": sorted(kinds.items()), "columns": columns[:MAX_SCHEMA_COLUMNS],
-            "more_columns": max(0, len(columns) - MAX_SCHEMA_COLUMNS), "target": run.target, "task": run.task}
+    return {
+        "tables": [{"name": name, **info.model_dump()} for name, info in run.inputs.items()],
+        "kinds": sorted(kinds.items()),
+        "columns": columns[:MAX_SCHEMA_COLUMNS],
+        "more_columns": max(0, len(columns) - MAX_SCHEMA_COLUMNS),
+        "target": run.target,
+        "task": run.task,
+    }
 
 
 def _reproducibility(run: Run) -> dict[str, Any]:
     command = " ".join(run.command) if run.command else ""
-    return {"qaharness_version": run.qaharness_version, "seed": run.seed, "command": command,
-            "created_at": run.created_at, "schema_version": run.schema_version,
-            "environment": sorted(run.environment.items()), "notes": list(run.notes),
-            "total_seconds": f"{sum(run.timings.values()):.2f}" if run.timings else ""}
+    return {
+        "qaharness_version": run.qaharness_version,
+        "seed": run.seed,
+        "command": command,
+        "created_at": run.created_at,
+        "schema_version": run.schema_version,
+        "environment": sorted(run.environment.items()),
+        "notes": list(run.notes),
+        "total_seconds": f"{sum(run.timings.values()):.2f}" if run.timings else "",
+    }
 
 
 def build_context(run: Run, *, ticket: str | None = None, signed: bool = False) -> dict[str, Any]:
@@ -219,13 +270,30 @@ def build_context(run: Run, *, ticket: str | None = None, signed: bool = False) 
         if not results and not charts:
             continue
         ok = sum(1 for m in results if m.status is Status.OK)
-        pillars.append({"id": family.value, "title": _FAMILY_TITLES[family], "question": _FAMILY_QUESTIONS[family],
-                        "metrics": blocks, "charts": charts, "chart_notes": notes,
-                        "summary": f"{ok} of {len(results)} metrics computed",
-                        "tables": _pillars.tables_for(family, run)})
+        pillars.append(
+            {
+                "id": family.value,
+                "title": _FAMILY_TITLES[family],
+                "question": _FAMILY_QUESTIONS[family],
+                "metrics": blocks,
+                "charts": charts,
+                "chart_notes": notes,
+                "summary": f"{ok} of {len(results)} metrics computed",
+                "tables": _pillars.tables_for(family, run),
+            }
+        )
     rules, more_rules = _rules(run)
     ticket = ticket or run.ticket
-    return {"run": run, "ticket": ticket, "signed": signed, "verdict": _verdict(run), "rules": rules,
-            "more_rules": more_rules, "pillars": pillars, "provenance": _provenance(run),
-            "inputs": _inputs(run), "repro": _reproducibility(run),
-            "title": f"qaharness report{f' {ticket}' if ticket else ''} — {run.created_at}"}
+    return {
+        "run": run,
+        "ticket": ticket,
+        "signed": signed,
+        "verdict": _verdict(run),
+        "rules": rules,
+        "more_rules": more_rules,
+        "pillars": pillars,
+        "provenance": _provenance(run),
+        "inputs": _inputs(run),
+        "repro": _reproducibility(run),
+        "title": f"qaharness report{f' {ticket}' if ticket else ''} — {run.created_at}",
+    }

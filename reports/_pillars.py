@@ -62,6 +62,7 @@ def _chart(title: str, uri: str, caption: str, size: str = "small") -> dict[str,
 
 # -- fidelity ----------------------------------------------------------------------------------
 
+
 def column_badness(run: Run) -> dict[str, float]:
     """Per column, the worst [0, 1]-bounded fidelity per-column value (1 = worst), for ordering."""
     out: dict[str, float] = {}
@@ -82,8 +83,12 @@ def _heatmap(run: Run) -> tuple[list[dict], list[str]]:
     if not isinstance(columns, list) or not isinstance(real, list) or not isinstance(synthetic, list):
         return [], []
     k = len(columns)
-    if k < 2 or len(real) != k or len(synthetic) != k or not all(
-            _numbers(r, k) and _numbers(s, k) for r, s in zip(real, synthetic)):
+    if (
+        k < 2
+        or len(real) != k
+        or len(synthetic) != k
+        or not all(_numbers(r, k) and _numbers(s, k) for r, s in zip(real, synthetic))
+    ):
         return [], []
     notes, keep = [], list(range(k))
     if k > MAX_HEATMAP:
@@ -93,9 +98,11 @@ def _heatmap(run: Run) -> tuple[list[dict], list[str]]:
     names = [str(columns[i]) for i in keep]
     pick = lambda m: [[m[i][j] for j in keep] for i in keep]  # noqa: E731
     uri = _charts.heatmap(names, pick(real), pick(synthetic))
-    caption = ("Pairwise associations (Pearson r, Cramér's V, correlation ratio) in the real and the "
-               "synthetic data, and their absolute difference: dark cells on the right are relationships "
-               "the generator did not reproduce.")
+    caption = (
+        "Pairwise associations (Pearson r, Cramér's V, correlation ratio) in the real and the "
+        "synthetic data, and their absolute difference: dark cells on the right are relationships "
+        "the generator did not reproduce."
+    )
     return [_chart("Associations between columns", uri, caption, size="wide")], notes
 
 
@@ -116,8 +123,10 @@ def _distributions(run: Run) -> tuple[list[dict], list[str]]:
         notes.append(f"Distributions: {len(charts)} of {total} columns shown, those that differ most first.")
     rare_k = (run.profiles or {}).get("rare_k")
     if rare_k:
-        notes.append(f"Categories seen at most {rare_k} times in the real data appear as rare#<hash>; "
-                     "numeric axes span the real 1st–99th percentiles (outliers fall in the end bins).")
+        notes.append(
+            f"Categories seen at most {rare_k} times in the real data appear as rare#<hash>; "
+            "numeric axes span the real 1st–99th percentiles (outliers fall in the end bins)."
+        )
     return charts, notes
 
 
@@ -128,7 +137,10 @@ def _distribution(column: str, profile: Any, bad: float | None) -> dict[str, Any
     caption = f"{kind}; worst per-column score {bad:.3f}" if bad is not None else str(kind)
     edges = _numbers(profile.get("edges"))
     if edges and len(edges) >= 2:
-        real, synthetic = _numbers(profile.get("real"), len(edges) - 1), _numbers(profile.get("synthetic"), len(edges) - 1)
+        real, synthetic = (
+            _numbers(profile.get("real"), len(edges) - 1),
+            _numbers(profile.get("synthetic"), len(edges) - 1),
+        )
         if real and synthetic:
             uri = _charts.histogram(column, edges, real, synthetic, datetime=kind == "datetime")
             return _chart(column, uri, caption)
@@ -148,13 +160,23 @@ def _per_column_table(run: Run) -> list[dict[str, Any]]:
     columns = list(dict.fromkeys(c for m in metrics for c in m.per_column))
     columns.sort(key=lambda c: -badness.get(c, 0.0))
     from ._context import fmt
-    rows = [[c] + [fmt(m.per_column.get(c)) if c in m.per_column else "" for m in metrics]
-            for c in columns[:MAX_PER_COLUMN_ROWS]]
-    return [{"title": "Per-column scores (worst first)", "header": ["column"] + [m.id for m in metrics],
-             "rows": rows, "more": max(0, len(columns) - MAX_PER_COLUMN_ROWS)}]
+
+    rows = [
+        [c] + [fmt(m.per_column.get(c)) if c in m.per_column else "" for m in metrics]
+        for c in columns[:MAX_PER_COLUMN_ROWS]
+    ]
+    return [
+        {
+            "title": "Per-column scores (worst first)",
+            "header": ["column"] + [m.id for m in metrics],
+            "rows": rows,
+            "more": max(0, len(columns) - MAX_PER_COLUMN_ROWS),
+        }
+    ]
 
 
 # -- utility -----------------------------------------------------------------------------------
+
 
 def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -175,14 +197,17 @@ def _model_scores(details: dict[str, Any], score_name: str) -> dict[str, float]:
 
 def _utility_scores(run: Run) -> list[dict]:
     rows, colors, values, intervals, score_name = [], [], [], [], ""
-    for metric_id, label, color in (("utility.trtr", "TRTR", _charts.REAL),
-                                    ("utility.tstr", "TSTR", _charts.SYNTHETIC),
-                                    ("utility.trts", "TRTS", _charts.HOLDOUT)):
+    for metric_id, label, color in (
+        ("utility.trtr", "TRTR", _charts.REAL),
+        ("utility.tstr", "TSTR", _charts.SYNTHETIC),
+        ("utility.trts", "TRTS", _charts.HOLDOUT),
+    ):
         m = _metric(run, metric_id)
         if m is None:
             continue
-        name = next((str(m.details[k]) for k in ("score", "score_name", "scorer")
-                     if isinstance(m.details.get(k), str)), "")
+        name = next(
+            (str(m.details[k]) for k in ("score", "score_name", "scorer") if isinstance(m.details.get(k), str)), ""
+        )
         score_name = score_name or name
         per_model = _model_scores(m.details, name)
         headline_model = next((k for k, v in per_model.items() if abs(v - m.value) < 1e-12), None)
@@ -193,11 +218,19 @@ def _utility_scores(run: Run) -> list[dict]:
                 rows.append(f"{label} · {model}"), colors.append(color), values.append(value), intervals.append(None)
     if not rows:
         return []
-    uri = _charts.interval_bars("Model quality: trained on real vs on synthetic", rows, values, intervals,
-                                colors=colors, xlabel=score_name.replace("_", " ") or "score")
-    caption = ("TRTR: trained on real, tested on the real holdout (the baseline); TSTR: trained on synthetic, "
-               "tested on the same holdout; TRTS: trained on real, tested on synthetic. Bars are 95% bootstrap "
-               "intervals of the headline model. TSTR close to TRTR means the synthetic data is about as useful.")
+    uri = _charts.interval_bars(
+        "Model quality: trained on real vs on synthetic",
+        rows,
+        values,
+        intervals,
+        colors=colors,
+        xlabel=score_name.replace("_", " ") or "score",
+    )
+    caption = (
+        "TRTR: trained on real, tested on the real holdout (the baseline); TSTR: trained on synthetic, "
+        "tested on the same holdout; TRTS: trained on real, tested on synthetic. Bars are 95% bootstrap "
+        "intervals of the headline model. TSTR close to TRTR means the synthetic data is about as useful."
+    )
     return [_chart("Train on real vs train on synthetic", uri, caption, size="wide")]
 
 
@@ -239,34 +272,50 @@ def _importance_chart(run: Run) -> list[dict]:
         return []
     features, real, synthetic = parsed
     kind = str(m.details.get("importance", "")).replace("_", " ")
-    uri = _charts.paired_bars("Feature importance: model trained on real vs on synthetic", features, real,
-                              synthetic, xlabel=f"{kind} importance".strip())
-    caption = ("Which columns the model relies on, when trained on real and on synthetic data; similar bars "
-               "mean the synthetic data preserves what drives the target.")
+    uri = _charts.paired_bars(
+        "Feature importance: model trained on real vs on synthetic",
+        features,
+        real,
+        synthetic,
+        xlabel=f"{kind} importance".strip(),
+    )
+    caption = (
+        "Which columns the model relies on, when trained on real and on synthetic data; similar bars "
+        "mean the synthetic data preserves what drives the target."
+    )
     return [_chart("Feature importances side by side", uri, caption, size="wide")]
 
 
 # -- privacy -----------------------------------------------------------------------------------
 
+
 def _dcr_chart(run: Run) -> list[dict]:
     m = _metric(run, "privacy.dcr")
     if m is None:
         return []
-    hist = next((m.details[k] for k in ("histogram", "histograms", "dcr_histogram") if isinstance(m.details.get(k), dict)), None)
+    hist = next(
+        (m.details[k] for k in ("histogram", "histograms", "dcr_histogram") if isinstance(m.details.get(k), dict)), None
+    )
     edges = _numbers(hist.get("edges")) if hist else None
-    series = {str(k): s for k, v in hist.items() if k != "edges" and (s := _numbers(v, len(edges) - 1))} if edges else {}
+    series = (
+        {str(k): s for k, v in hist.items() if k != "edges" and (s := _numbers(v, len(edges) - 1))} if edges else {}
+    )
     if edges and len(edges) >= 2 and series:
         uri = _charts.distance_histogram("Distance to closest record", edges, series)
-        caption = ("How close synthetic rows come to real rows. If training rows are much closer than holdout "
-                   "rows the generator has memorised its training data.")
+        caption = (
+            "How close synthetic rows come to real rows. If training rows are much closer than holdout "
+            "rows the generator has memorised its training data."
+        )
         return [_chart("Distance to closest record (DCR)", uri, caption, size="half")]
     return _dcr_summary(m)
 
 
-_DCR_SUMMARY = (("dcr_p5_synthetic_to_training", "5th pct: synthetic → training", _charts.SYNTHETIC),
-                ("dcr_p5_holdout_to_training", "5th pct: holdout → training", _charts.HOLDOUT),
-                ("dcr_median_synthetic_to_training", "median: synthetic → training", _charts.SYNTHETIC),
-                ("dcr_median_synthetic_to_holdout", "median: synthetic → holdout", _charts.HOLDOUT))
+_DCR_SUMMARY = (
+    ("dcr_p5_synthetic_to_training", "5th pct: synthetic → training", _charts.SYNTHETIC),
+    ("dcr_p5_holdout_to_training", "5th pct: holdout → training", _charts.HOLDOUT),
+    ("dcr_median_synthetic_to_training", "median: synthetic → training", _charts.SYNTHETIC),
+    ("dcr_median_synthetic_to_holdout", "median: synthetic → holdout", _charts.HOLDOUT),
+)
 
 
 def _dcr_summary(m: MetricResult) -> list[dict]:
@@ -274,10 +323,19 @@ def _dcr_summary(m: MetricResult) -> list[dict]:
     rows = [(label, float(m.details[key]), color) for key, label, color in _DCR_SUMMARY if _finite(m.details.get(key))]
     if len(rows) < 2:
         return []
-    uri = _charts.interval_bars("Distance to closest record", [r[0] for r in rows], [r[1] for r in rows],
-                                [None] * len(rows), colors=[r[2] for r in rows], xlabel="distance", width=3.4)
-    caption = ("Distances to the nearest real row. Synthetic rows much closer to training rows than unseen "
-               "(holdout) rows suggest memorisation.")
+    uri = _charts.interval_bars(
+        "Distance to closest record",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [None] * len(rows),
+        colors=[r[2] for r in rows],
+        xlabel="distance",
+        width=3.4,
+    )
+    caption = (
+        "Distances to the nearest real row. Synthetic rows much closer to training rows than unseen "
+        "(holdout) rows suggest memorisation."
+    )
     return [_chart("Distance to closest record (DCR)", uri, caption, size="half")]
 
 
@@ -294,8 +352,10 @@ def _roc_chart(run: Run) -> list[dict]:
     fpr, tpr = fpr[::step] + fpr[-1:], tpr[::step] + tpr[-1:]
     auc = m.details.get("auc", m.value)
     uri = _charts.roc_curve("Membership inference attack", fpr, tpr, float(auc) if _finite(auc) else None)
-    caption = ("An attacker scores real records as 'in the training data' or not. A curve on the diagonal "
-               "means the attack is no better than guessing.")
+    caption = (
+        "An attacker scores real records as 'in the training data' or not. A curve on the diagonal "
+        "means the attack is no better than guessing."
+    )
     return [_chart("Membership inference ROC", uri, caption, size="half")]
 
 
@@ -304,21 +364,36 @@ def _attack_aucs(m: MetricResult) -> list[dict]:
     attacks = m.details.get("attacks")
     if not isinstance(attacks, dict):
         return []
-    rows = [(str(name), float(a["auc"])) for name, a in attacks.items() if isinstance(a, dict) and _finite(a.get("auc"))]
+    rows = [
+        (str(name), float(a["auc"])) for name, a in attacks.items() if isinstance(a, dict) and _finite(a.get("auc"))
+    ]
     if not rows:
         return []
     best = m.details.get("best_attack")
     intervals = [m.ci if name == best else None for name, _ in rows]
-    uri = _charts.interval_bars("Membership inference attacks", [r[0] for r in rows], [r[1] for r in rows],
-                                intervals, colors=[_charts.SYNTHETIC] * len(rows), reference=0.5,
-                                limits=(0.0, 1.0), xlabel="ROC-AUC (0.5 = guessing)", width=3.4)
-    caption = ("How well each attack tells training rows from unseen rows, as ROC-AUC; 0.5 (dashed) is "
-               "guessing. The bar is the 95% interval of the strongest attack.")
+    uri = _charts.interval_bars(
+        "Membership inference attacks",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        intervals,
+        colors=[_charts.SYNTHETIC] * len(rows),
+        reference=0.5,
+        limits=(0.0, 1.0),
+        xlabel="ROC-AUC (0.5 = guessing)",
+        width=3.4,
+    )
+    caption = (
+        "How well each attack tells training rows from unseen rows, as ROC-AUC; 0.5 (dashed) is "
+        "guessing. The bar is the 95% interval of the strongest attack."
+    )
     return [_chart("Membership inference", uri, caption, size="half")]
 
 
-_ANONYMETER = (("privacy.singling_out", "singling out"), ("privacy.linkability", "linkability"),
-               ("privacy.attribute_inference", "attribute inference"))
+_ANONYMETER = (
+    ("privacy.singling_out", "singling out"),
+    ("privacy.linkability", "linkability"),
+    ("privacy.attribute_inference", "attribute inference"),
+)
 
 
 def _attack_rates_chart(run: Run) -> list[dict]:
@@ -339,22 +414,32 @@ def _attack_rates_chart(run: Run) -> list[dict]:
                 intervals.append(_interval(rates.get(f"{part}_rate_ci")))
     if not labels:
         return []
-    uri = _charts.interval_bars("Attack success rates", labels, values, intervals, colors=colors,
-                                limits=(0.0, 1.0), xlabel="success rate")
-    caption = ("Anonymeter-style attacks: the main attack uses the synthetic data against training rows, the "
-               "control the same attack against unseen rows, the baseline random guesses. Risk is how far main "
-               "exceeds control.")
+    uri = _charts.interval_bars(
+        "Attack success rates", labels, values, intervals, colors=colors, limits=(0.0, 1.0), xlabel="success rate"
+    )
+    caption = (
+        "Anonymeter-style attacks: the main attack uses the synthetic data against training rows, the "
+        "control the same attack against unseen rows, the baseline random guesses. Risk is how far main "
+        "exceeds control."
+    )
     return [_chart("Attack success rates", uri, caption, size="wide")]
 
 
 def _risk_chart(run: Run) -> list[dict]:
-    rows = [m for m in run.metrics if m.family is Family.PRIVACY and m.ok and m.ci is not None
-            and m.bounds == (0.0, 1.0)]
+    rows = [
+        m for m in run.metrics if m.family is Family.PRIVACY and m.ok and m.ci is not None and m.bounds == (0.0, 1.0)
+    ]
     if not rows:
         return []
-    uri = _charts.interval_bars("Privacy risks with confidence intervals", [m.id for m in rows],
-                                [m.value for m in rows], [m.ci for m in rows],
-                                colors=[_charts.SYNTHETIC] * len(rows), limits=(0.0, 1.0), xlabel="risk / score")
+    uri = _charts.interval_bars(
+        "Privacy risks with confidence intervals",
+        [m.id for m in rows],
+        [m.value for m in rows],
+        [m.ci for m in rows],
+        colors=[_charts.SYNTHETIC] * len(rows),
+        limits=(0.0, 1.0),
+        xlabel="risk / score",
+    )
     caption = "Each privacy measure with its confidence interval; see each metric below for its ideal value."
     return [_chart("Privacy risks", uri, caption, size="wide")]
 
@@ -365,16 +450,28 @@ def _secret_risks_chart(run: Run) -> list[dict]:
     per = m.details.get("per_column") if m else None
     if not isinstance(per, dict):
         return []
-    rows = [(str(c), float(d["risk"]), _interval(d.get("risk_ci"))) for c, d in per.items()
-            if isinstance(d, dict) and _finite(d.get("risk"))]
+    rows = [
+        (str(c), float(d["risk"]), _interval(d.get("risk_ci")))
+        for c, d in per.items()
+        if isinstance(d, dict) and _finite(d.get("risk"))
+    ]
     if len(rows) < 2:
         return []
     rows = sorted(rows, key=lambda r: -r[1])[:MAX_FEATURES]
-    uri = _charts.interval_bars("Attribute inference risk per secret column", [r[0] for r in rows],
-                                [r[1] for r in rows], [r[2] for r in rows], colors=[_charts.SYNTHETIC] * len(rows),
-                                limits=(0.0, 1.0), xlabel="risk", width=3.4)
-    caption = ("For each column treated as a secret: how much better than chance an attacker who knows the "
-               "other columns guesses it from the synthetic data (0 = no better).")
+    uri = _charts.interval_bars(
+        "Attribute inference risk per secret column",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        colors=[_charts.SYNTHETIC] * len(rows),
+        limits=(0.0, 1.0),
+        xlabel="risk",
+        width=3.4,
+    )
+    caption = (
+        "For each column treated as a secret: how much better than chance an attacker who knows the "
+        "other columns guesses it from the synthetic data (0 = no better)."
+    )
     return [_chart("Attribute inference by column", uri, caption, size="half")]
 
 
@@ -387,8 +484,9 @@ def charts_for(family: Family, run: Run) -> tuple[list[dict[str, Any]], list[str
     if family is Family.UTILITY:
         return _utility_scores(run) + _importance_chart(run), []
     if family is Family.PRIVACY:
-        return (_risk_chart(run) + _dcr_chart(run) + _roc_chart(run) + _secret_risks_chart(run)
-                + _attack_rates_chart(run)), []
+        return (
+            _risk_chart(run) + _dcr_chart(run) + _roc_chart(run) + _secret_risks_chart(run) + _attack_rates_chart(run)
+        ), []
     return [], []
 
 

@@ -18,6 +18,7 @@ __all__ = ["write_pdf", "render_pdf"]
 def render_pdf(html: str) -> bytes:
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
+
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     fetcher = URLFetcher(allowed_protocols={"data"})
     return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf(custom_metadata=True)

@@ -19,8 +19,16 @@ from pathlib import Path
 from ..errors import BadInputError
 from ..paths import keys_dir as default_keys_dir
 
-__all__ = ["KeyPaths", "Verification", "SIGNATURE_REASON", "init_keys", "ensure_keys", "key_paths", "sign_pdf",
-           "verify_pdf"]
+__all__ = [
+    "KeyPaths",
+    "Verification",
+    "SIGNATURE_REASON",
+    "init_keys",
+    "ensure_keys",
+    "key_paths",
+    "sign_pdf",
+    "verify_pdf",
+]
 
 SIGNATURE_REASON = "qaharness release gate"
 _FIELD = "QAHarnessSignature"
@@ -64,27 +72,49 @@ def key_paths(keys: str | Path | None = None) -> KeyPaths:
 def _name(common_name: str):
     from cryptography import x509
     from cryptography.x509.oid import NameOID
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "qaharness (local)"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "qaharness (local)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
 def _certificate(subject: str, issuer: str, public_key, issuer_key, *, ca: bool, years: int):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
-               .public_key(public_key).serial_number(x509.random_serial_number())
-               .not_valid_before(now - dt.timedelta(minutes=5))
-               .not_valid_after(now + dt.timedelta(days=365 * years))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-               .add_extension(x509.KeyUsage(
-                   digital_signature=True, content_commitment=not ca, key_encipherment=False,
-                   data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                   encipher_only=False, decipher_only=False), critical=True))
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(_name(issuer))
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365 * years))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=not ca,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    )
     if not ca:
         builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+        )
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -94,26 +124,29 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def init_keys(keys: str | Path | None = None, *, force: bool = False,
-              common_name: str = "qaharness report signer") -> KeyPaths:
+def init_keys(
+    keys: str | Path | None = None, *, force: bool = False, common_name: str = "qaharness report signer"
+) -> KeyPaths:
     """Create the local signing CA and signer certificate; refuse to overwrite unless ``force``."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
+
     paths = key_paths(keys)
     existing = [p for p in (paths.ca_cert, paths.ca_key, paths.signer_cert, paths.signer_key) if p.exists()]
     if existing and not force:
-        raise BadInputError(f"signing keys already exist ({existing[0].name}); pass --force to replace them",
-                            source=str(paths.folder))
+        raise BadInputError(
+            f"signing keys already exist ({existing[0].name}); pass --force to replace them", source=str(paths.folder)
+        )
     paths.folder.mkdir(parents=True, exist_ok=True)
     os.chmod(paths.folder, 0o700)
     ca_key, signer_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = "qaharness local signing CA"
     ca_cert = _certificate(ca_name, ca_name, ca_key.public_key(), ca_key, ca=True, years=_CA_YEARS)
-    signer_cert = _certificate(common_name, ca_name, signer_key.public_key(), ca_key, ca=False,
-                               years=_SIGNER_YEARS)
+    signer_cert = _certificate(common_name, ca_name, signer_key.public_key(), ca_key, ca=False, years=_SIGNER_YEARS)
     pem = serialization.Encoding.PEM
-    private = dict(encoding=pem, format=serialization.PrivateFormat.PKCS8,
-                   encryption_algorithm=serialization.NoEncryption())
+    private = dict(
+        encoding=pem, format=serialization.PrivateFormat.PKCS8, encryption_algorithm=serialization.NoEncryption()
+    )
     _write_private(paths.ca_key, ca_key.private_bytes(**private))
     _write_private(paths.signer_key, signer_key.private_bytes(**private))
     paths.ca_cert.write_bytes(ca_cert.public_bytes(pem))
@@ -129,23 +162,28 @@ def ensure_keys(keys: str | Path | None = None) -> KeyPaths:
     return init_keys(keys)
 
 
-def sign_pdf(source: str | Path, output: str | Path | None = None, *, keys: str | Path | None = None,
-             location: str | None = None) -> Path:
+def sign_pdf(
+    source: str | Path, output: str | Path | None = None, *, keys: str | Path | None = None, location: str | None = None
+) -> Path:
     """Sign ``source`` (PAdES, reason "qaharness release gate"); write ``output`` (default: in place)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
+
     paths = key_paths(keys)
     for needed in (paths.signer_key, paths.signer_cert, paths.ca_cert):
         if not needed.exists():
-            raise BadInputError(f"no signing key material at {needed}; run `qaharness keys init` first",
-                                source=str(paths.folder))
-    signer = signers.SimpleSigner.load(str(paths.signer_key), str(paths.signer_cert),
-                                       ca_chain_files=(str(paths.ca_cert),))
+            raise BadInputError(
+                f"no signing key material at {needed}; run `qaharness keys init` first", source=str(paths.folder)
+            )
+    signer = signers.SimpleSigner.load(
+        str(paths.signer_key), str(paths.signer_cert), ca_chain_files=(str(paths.ca_cert),)
+    )
     if signer is None:
         raise BadInputError("could not load the signing key or certificate", source=str(paths.folder))
     source, output = Path(source), Path(output or source)
-    meta = signers.PdfSignatureMetadata(field_name=_FIELD, reason=SIGNATURE_REASON, location=location,
-                                        subfilter=fields.SigSeedSubFilter.PADES)
+    meta = signers.PdfSignatureMetadata(
+        field_name=_FIELD, reason=SIGNATURE_REASON, location=location, subfilter=fields.SigSeedSubFilter.PADES
+    )
     with source.open("rb") as handle:
         writer = IncrementalPdfFileWriter(handle, strict=False)
         signed = signers.sign_pdf(writer, meta, signer=signer)
@@ -158,6 +196,7 @@ def sign_pdf(source: str | Path, output: str | Path | None = None, *, keys: str 
 def _load_trust(trust: str | Path | None):
     from asn1crypto import pem as asn1_pem
     from asn1crypto import x509 as asn1_x509
+
     path = Path(trust) if trust else key_paths().ca_cert
     if not path.exists():
         hint = "" if trust else "; pass --trust CA.pem or run `qaharness keys init`"
@@ -167,7 +206,7 @@ def _load_trust(trust: str | Path | None):
         blobs = [der for _, _, der in asn1_pem.unarmor(data, multiple=True)] if asn1_pem.detect(data) else [data]
         roots = [asn1_x509.Certificate.load(der) for der in blobs]
         for root in roots:
-            root.native  # parse eagerly so garbage fails here
+            _ = root.native  # parse eagerly so garbage fails here
     except Exception as exc:  # asn1crypto raises several types for garbage
         raise BadInputError(f"not a PEM or DER certificate: {exc}", source=str(path)) from None
     if not roots:
@@ -177,11 +216,13 @@ def _load_trust(trust: str | Path | None):
 
 def verify_pdf(path: str | Path, trust: str | Path | None = None) -> Verification:
     """Check the PDF's signatures against ``trust`` (default: the local CA). Never raises for a bad signature."""
+    import logging
+
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
-    import logging
+
     for name in ("pyhanko", "pyhanko_certvalidator"):  # they log tracebacks for expected failures
         logging.getLogger(name).setLevel(logging.CRITICAL)
     path = Path(path)
@@ -213,6 +254,7 @@ def verify_pdf(path: str | Path, trust: str | Path | None = None) -> Verificatio
 
 def _check_one(signature, context, last: bool, validate) -> Verification:
     from pyhanko.sign.validation import SignatureCoverageLevel
+
     try:
         status = validate(signature, context)
     except Exception as exc:  # pyHanko raises for structurally broken signatures
@@ -224,8 +266,12 @@ def _check_one(signature, context, last: bool, validate) -> Verification:
     if not status.valid:
         return Verification(False, "the signature value does not match the signer's key", signer, signed_at)
     if last and status.coverage is not SignatureCoverageLevel.ENTIRE_FILE:
-        return Verification(False, f"the signature does not cover the whole file ({status.coverage.name}): "
-                                   "content was appended after signing", signer, signed_at)
+        return Verification(
+            False,
+            f"the signature does not cover the whole file ({status.coverage.name}): content was appended after signing",
+            signer,
+            signed_at,
+        )
     if not status.trusted:
         return Verification(False, "the signer certificate does not chain to the trust root", signer, signed_at)
     return Verification(True, "signature intact, covers the whole file, signer trusted", signer, signed_at)

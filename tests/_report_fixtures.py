@@ -6,8 +6,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-
 from conftest import make_mixed_frame
+
 from qaharness.api import evaluate
 from qaharness.results import Family, Goal, MetricResult, PolicyRef, RuleResult, Run
 
@@ -25,8 +25,9 @@ def evil_frames(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
 
 
 def _result(metric_id: str, family: Family, value: float, goal: Goal = Goal.MINIMIZE, **fields) -> MetricResult:
-    return MetricResult(id=metric_id, family=family, goal=goal, value=value,
-                        bounds=fields.pop("bounds", (0.0, 1.0)), **fields)
+    return MetricResult(
+        id=metric_id, family=family, goal=goal, value=value, bounds=fields.pop("bounds", (0.0, 1.0)), **fields
+    )
 
 
 def extra_results() -> list[MetricResult]:
@@ -36,53 +37,154 @@ def extra_results() -> list[MetricResult]:
     edges = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
     fpr = list(np.linspace(0, 1, 11))
     return [
-        _result("utility.trtr", Family.UTILITY, 0.91, Goal.MAXIMIZE, bounds=(None, 1.0), ci=(0.88, 0.94),
-                ci_level=0.95, details={**util, "per_model": per_model}),
-        _result("utility.tstr", Family.UTILITY, 0.86, Goal.MAXIMIZE, bounds=(None, 1.0), ci=(0.82, 0.9),
-                ci_level=0.95, details={**util, "per_model": {"xgboost": {"roc_auc": 0.86},
-                                                             "logistic_regression": {"error": "failed"}}}),
-        _result("utility.feature_importance_corr", Family.UTILITY, 0.8, Goal.MAXIMIZE, bounds=(-1.0, 1.0),
-                details={"importance": "permutation", "importances": {
-                    "feature": ["age", "income", EVIL], "permutation_real": [0.1, 0.3, 0.05],
-                    "permutation_synthetic": [0.12, 0.2, 0.01], "gain_real": [1, 2, 3], "gain_synthetic": [1, 2, 3]}}),
-        _result("privacy.dcr", Family.PRIVACY, 0.52, ci=(0.47, 0.57), ci_level=0.95, details={
-            "histogram": {"edges": edges, "train": [0.1, 0.3, 0.3, 0.2, 0.1], "holdout": [0.1, 0.2, 0.3, 0.3, 0.1]}}),
-        _result("privacy.mia", Family.PRIVACY, 0.55, ci=(0.5, 0.6), ci_level=0.95, details={
-            "auc": 0.55, "roc": {"fpr": fpr, "tpr": [min(1.0, f * 1.1) for f in fpr]}}),
+        _result(
+            "utility.trtr",
+            Family.UTILITY,
+            0.91,
+            Goal.MAXIMIZE,
+            bounds=(None, 1.0),
+            ci=(0.88, 0.94),
+            ci_level=0.95,
+            details={**util, "per_model": per_model},
+        ),
+        _result(
+            "utility.tstr",
+            Family.UTILITY,
+            0.86,
+            Goal.MAXIMIZE,
+            bounds=(None, 1.0),
+            ci=(0.82, 0.9),
+            ci_level=0.95,
+            details={**util, "per_model": {"xgboost": {"roc_auc": 0.86}, "logistic_regression": {"error": "failed"}}},
+        ),
+        _result(
+            "utility.feature_importance_corr",
+            Family.UTILITY,
+            0.8,
+            Goal.MAXIMIZE,
+            bounds=(-1.0, 1.0),
+            details={
+                "importance": "permutation",
+                "importances": {
+                    "feature": ["age", "income", EVIL],
+                    "permutation_real": [0.1, 0.3, 0.05],
+                    "permutation_synthetic": [0.12, 0.2, 0.01],
+                    "gain_real": [1, 2, 3],
+                    "gain_synthetic": [1, 2, 3],
+                },
+            },
+        ),
+        _result(
+            "privacy.dcr",
+            Family.PRIVACY,
+            0.52,
+            ci=(0.47, 0.57),
+            ci_level=0.95,
+            details={
+                "histogram": {"edges": edges, "train": [0.1, 0.3, 0.3, 0.2, 0.1], "holdout": [0.1, 0.2, 0.3, 0.3, 0.1]}
+            },
+        ),
+        _result(
+            "privacy.mia",
+            Family.PRIVACY,
+            0.55,
+            ci=(0.5, 0.6),
+            ci_level=0.95,
+            details={"auc": 0.55, "roc": {"fpr": fpr, "tpr": [min(1.0, f * 1.1) for f in fpr]}},
+        ),
         _result("privacy.singling_out", Family.PRIVACY, 0.02, ci=(0.0, 0.05), ci_level=0.95),
-        MetricResult(id="privacy.linkability", family=Family.PRIVACY, goal=Goal.MINIMIZE, bounds=(0.0, 1.0),
-                     value=None, status="skipped", message="needs a holdout"),
+        MetricResult(
+            id="privacy.linkability",
+            family=Family.PRIVACY,
+            goal=Goal.MINIMIZE,
+            bounds=(0.0, 1.0),
+            value=None,
+            status="skipped",
+            message="needs a holdout",
+        ),
     ]
 
 
 def gate_parts(n_rules: int = 4) -> dict:
-    rules = [RuleResult(id="fidelity-ks", metric="fidelity.ks", op="<=", threshold=0.2, observed=0.09,
-                        status="pass", rationale="marginals close"),
-             RuleResult(id="utility-tstr", metric="utility.tstr_ratio", op=">=", threshold=0.9,
-                        threshold_expr="0.95 * baseline", observed=0.8, status="fail", message="below threshold"),
-             RuleResult(id="privacy-dcr", metric="privacy.dcr", op="<=", threshold=0.6, observed=0.52,
-                        status="waived", waiver={"by": "dpo@example.org", "reason": "approved " + EVIL,
-                                                 "expires": "2027-01-01"}),
-             RuleResult(id="corr", metric="fidelity.corr_diff", op="<=", threshold=0.05, observed=0.07,
-                        severity="warn", status="fail")]
-    rules += [RuleResult(id=f"extra-{i}", metric="fidelity.js", op="<=", threshold=0.5, observed=0.1, status="pass")
-              for i in range(max(0, n_rules - len(rules)))]
-    return {"verdict": "fail", "rules": rules,
-            "policy": PolicyRef(id="release-default", version="2026.11", sha256="ab" * 32),
-            "provenance": {"generator": "ctgan", "dp": {"epsilon": 3.0, "delta": 1e-5, "accountant": "prv"},
-                           "checks": {"seal": True, "rows": True}, "verified": True,
-                           "ledger": [{"step": 1, "epsilon": 1.5}, {"step": 2, "epsilon": 3.0}]}}
+    rules = [
+        RuleResult(
+            id="fidelity-ks",
+            metric="fidelity.ks",
+            op="<=",
+            threshold=0.2,
+            observed=0.09,
+            status="pass",
+            rationale="marginals close",
+        ),
+        RuleResult(
+            id="utility-tstr",
+            metric="utility.tstr_ratio",
+            op=">=",
+            threshold=0.9,
+            threshold_expr="0.95 * baseline",
+            observed=0.8,
+            status="fail",
+            message="below threshold",
+        ),
+        RuleResult(
+            id="privacy-dcr",
+            metric="privacy.dcr",
+            op="<=",
+            threshold=0.6,
+            observed=0.52,
+            status="waived",
+            waiver={"by": "dpo@example.org", "reason": "approved " + EVIL, "expires": "2027-01-01"},
+        ),
+        RuleResult(
+            id="corr",
+            metric="fidelity.corr_diff",
+            op="<=",
+            threshold=0.05,
+            observed=0.07,
+            severity="warn",
+            status="fail",
+        ),
+    ]
+    rules += [
+        RuleResult(id=f"extra-{i}", metric="fidelity.js", op="<=", threshold=0.5, observed=0.1, status="pass")
+        for i in range(max(0, n_rules - len(rules)))
+    ]
+    return {
+        "verdict": "fail",
+        "rules": rules,
+        "policy": PolicyRef(id="release-default", version="2026.11", sha256="ab" * 32),
+        "provenance": {
+            "generator": "ctgan",
+            "dp": {"epsilon": 3.0, "delta": 1e-5, "accountant": "prv"},
+            "checks": {"seal": True, "rows": True},
+            "verified": True,
+            "ledger": [{"step": 1, "epsilon": 1.5}, {"step": 2, "epsilon": 3.0}],
+        },
+    }
 
 
-FAST_FIDELITY = ["fidelity.ks", "fidelity.js", "fidelity.wasserstein", "fidelity.corr_diff", "fidelity.coverage",
-                 "fidelity.missingness"]
+FAST_FIDELITY = [
+    "fidelity.ks",
+    "fidelity.js",
+    "fidelity.wasserstein",
+    "fidelity.corr_diff",
+    "fidelity.coverage",
+    "fidelity.missingness",
+]
 
 
 @lru_cache(maxsize=1)
 def _evaluated() -> Run:
     real, synthetic, holdout = evil_frames()
-    return evaluate(real, synthetic, holdout, target="label", metrics=FAST_FIDELITY, seed=0,
-                    command=["qaharness", "evaluate", "--real", "real.csv"])
+    return evaluate(
+        real,
+        synthetic,
+        holdout,
+        target="label",
+        metrics=FAST_FIDELITY,
+        seed=0,
+        command=["qaharness", "evaluate", "--real", "real.csv"],
+    )
 
 
 def build_run(ticket: str | None = None, gate: bool = True) -> Run:

@@ -23,8 +23,7 @@ def make_mixed_frame(n_rows: int, seed: int) -> pd.DataFrame:
     flag = np.where(income > np.median(income), "yes", "no")
     day = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n_rows), unit="D")
     label = np.where(income + rng.normal(0, 8000, n_rows) > np.median(income), ">50K", "<=50K")
-    return pd.DataFrame({"age": age, "group": group, "income": income, "flag": flag, "day": day,
-                         "label": label})
+    return pd.DataFrame({"age": age, "group": group, "income": income, "flag": flag, "day": day, "label": label})
 
 
 @pytest.fixture

@@ -9,19 +9,21 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from conftest import make_mixed_frame
+from qaharness.app._data import Identity, allowed_reviewers, dataset_version, identity, may_review
 from streamlit.testing.v1 import AppTest
 
-from conftest import make_mixed_frame
 from qaharness.api import evaluate
-from qaharness.app._data import Identity, allowed_reviewers, dataset_version, identity, may_review
 from qaharness.results import Family, Goal, MetricResult, PolicyRef, RuleResult, Run
 from qaharness.store import RunStore
 
 MAIN = str(resources.files("qaharness.app") / "main.py")
 PAGES = ("page_runs.py", "page_run.py", "page_compare.py", "page_policies.py", "page_review.py")
-_RULES = [("detection-auc", "fidelity.detection", "<=", 0.6, "A classifier must not tell real from synthetic."),
-          ("ks-max", "fidelity.ks", "<=", 0.05, "Every numeric marginal stays close to the real one."),
-          ("singling-out", "privacy.singling_out", "<=", 0.05, "Singling out must not beat the control set.")]
+_RULES = [
+    ("detection-auc", "fidelity.detection", "<=", 0.6, "A classifier must not tell real from synthetic."),
+    ("ks-max", "fidelity.ks", "<=", 0.05, "Every numeric marginal stays close to the real one."),
+    ("singling-out", "privacy.singling_out", "<=", 0.05, "Singling out must not beat the control set."),
+]
 
 
 _POLICY_YAML = """\
@@ -29,49 +31,103 @@ id: release-default
 version: "1"
 description: Default release policy for synthetic tabular data.
 rules:
-""" + "".join(f"  - id: {r}\n    metric: {m}\n    op: \"{o}\"\n    threshold: {t}\n    severity: error\n"
-              f"    rationale: {why}\n" for r, m, o, t, why in _RULES)
+""" + "".join(
+    f'  - id: {r}\n    metric: {m}\n    op: "{o}"\n    threshold: {t}\n    severity: error\n    rationale: {why}\n'
+    for r, m, o, t, why in _RULES
+)
 
 
 def _privacy(value: float) -> MetricResult:
-    return MetricResult(id="privacy.singling_out", family=Family.PRIVACY, value=value, goal=Goal.MINIMIZE,
-                        bounds=(0.0, 1.0), ci=(max(0.0, value - 0.02), value + 0.03), ci_level=0.95,
-                        baseline=0.01, details={"main_rate": value + 0.01, "control_rate": 0.01, "n_attacks": 500})
+    return MetricResult(
+        id="privacy.singling_out",
+        family=Family.PRIVACY,
+        value=value,
+        goal=Goal.MINIMIZE,
+        bounds=(0.0, 1.0),
+        ci=(max(0.0, value - 0.02), value + 0.03),
+        ci_level=0.95,
+        baseline=0.01,
+        details={"main_rate": value + 0.01, "control_rate": 0.01, "n_attacks": 500},
+    )
 
 
 def _detection(auc: float) -> MetricResult:
     """Hand-made: the real detection metric trains a classifier, too slow for a fixture."""
-    return MetricResult(id="fidelity.detection", family=Family.FIDELITY, value=auc, goal=Goal.MINIMIZE,
-                        bounds=(0.5, 1.0), ci=(0.5, auc + 0.04), ci_level=0.95, baseline=0.52)
+    return MetricResult(
+        id="fidelity.detection",
+        family=Family.FIDELITY,
+        value=auc,
+        goal=Goal.MINIMIZE,
+        bounds=(0.5, 1.0),
+        ci=(0.5, auc + 0.04),
+        ci_level=0.95,
+        baseline=0.52,
+    )
 
 
 def _gated(base: Run, *, verdict: str, generator: str, real_sha: str, hour: int, policy: Path) -> Run:
     worse = verdict == "fail"
-    metrics = [m.model_copy(update={"value": min(1.0, 2 * m.value),
-                                    "per_column": {c: min(1.0, 2 * v) for c, v in m.per_column.items()}})
-               if worse and m.id == "fidelity.ks" else m for m in base.metrics]
+    metrics = [
+        m.model_copy(
+            update={"value": min(1.0, 2 * m.value), "per_column": {c: min(1.0, 2 * v) for c, v in m.per_column.items()}}
+        )
+        if worse and m.id == "fidelity.ks"
+        else m
+        for m in base.metrics
+    ]
     metrics += [_detection(0.58 if worse else 0.53), _privacy(0.09 if worse else 0.02)]
     by_id = {m.id: m for m in metrics}
-    rules = [RuleResult(id=rule_id, metric=metric, op=op, threshold=threshold, observed=by_id[metric].value,
-                        status="fail" if worse and by_id[metric].value > threshold else "pass",
-                        message=f"{by_id[metric].value:.3f} {op} {threshold}", rationale=why)
-             for rule_id, metric, op, threshold, why in _RULES]
+    rules = [
+        RuleResult(
+            id=rule_id,
+            metric=metric,
+            op=op,
+            threshold=threshold,
+            observed=by_id[metric].value,
+            status="fail" if worse and by_id[metric].value > threshold else "pass",
+            message=f"{by_id[metric].value:.3f} {op} {threshold}",
+            rationale=why,
+        )
+        for rule_id, metric, op, threshold, why in _RULES
+    ]
     if worse:  # accepted risk on one failing rule
-        rules[2] = rules[2].model_copy(update={"status": "waived", "waiver": {
-            "rule": "singling-out", "owner": "dpo", "reason": "internal use only", "expires": "2026-12-31",
-            "active": True}})
+        rules[2] = rules[2].model_copy(
+            update={
+                "status": "waived",
+                "waiver": {
+                    "rule": "singling-out",
+                    "owner": "dpo",
+                    "reason": "internal use only",
+                    "expires": "2026-12-31",
+                    "active": True,
+                },
+            }
+        )
     real = base.inputs["real"].model_copy(update={"source": "data/adult.parquet", "sha256": real_sha})
-    return base.model_copy(update={
-        "metrics": metrics, "rules": rules, "verdict": verdict, "inputs": {**base.inputs, "real": real},
-        "created_at": f"2026-11-2{hour % 10}T{hour:02d}:00:00+00:00", "ticket": "REL-7",
-        "policy": PolicyRef(id="release-default", version="1", sha256="ab" * 32, source=str(policy)),
-        "provenance": {"generator": generator, "epochs": 10, "dp": {"epsilon": 3.0, "delta": 1e-5}}})
+    return base.model_copy(
+        update={
+            "metrics": metrics,
+            "rules": rules,
+            "verdict": verdict,
+            "inputs": {**base.inputs, "real": real},
+            "created_at": f"2026-11-2{hour % 10}T{hour:02d}:00:00+00:00",
+            "ticket": "REL-7",
+            "policy": PolicyRef(id="release-default", version="1", sha256="ab" * 32, source=str(policy)),
+            "provenance": {"generator": generator, "epochs": 10, "dp": {"epsilon": 3.0, "delta": 1e-5}},
+        }
+    )
 
 
 def build_store(folder: Path) -> tuple[Path, dict[str, str]]:
     """A store of three runs: an ungated evaluate run, a passing and a failing gate (two dataset versions)."""
-    base = evaluate(make_mixed_frame(150, 1), make_mixed_frame(150, 2), make_mixed_frame(100, 3), target="label",
-                    seed=0, metrics=["fidelity.ks", "fidelity.js", "fidelity.coverage"])
+    base = evaluate(
+        make_mixed_frame(150, 1),
+        make_mixed_frame(150, 2),
+        make_mixed_frame(100, 3),
+        target="label",
+        seed=0,
+        metrics=["fidelity.ks", "fidelity.js", "fidelity.coverage"],
+    )
     base = base.model_copy(update={"created_at": "2026-11-20T09:00:00+00:00"})
     policy = folder / "release-default.yaml"
     policy.write_text(_POLICY_YAML, encoding="utf-8")
@@ -82,8 +138,16 @@ def build_store(folder: Path) -> tuple[Path, dict[str, str]]:
     (out / "report.html").write_text("<html><body><h1>qaharness report</h1></body></html>", encoding="utf-8")
     (out / "report.pdf").write_bytes(b"%PDF-1.4\n% a stand-in for the signed report /ByteRange [0 1 2 3]\n")
     passing = _gated(base, verdict="pass", generator="ctgan", real_sha="1" * 64, hour=11, policy=policy)
-    ids["pass"] = store.record_run(passing, kind="gate", out_dir=out, artifacts={
-        "results.json": passing.write(out), "report.html": out / "report.html", "report.pdf": out / "report.pdf"})
+    ids["pass"] = store.record_run(
+        passing,
+        kind="gate",
+        out_dir=out,
+        artifacts={
+            "results.json": passing.write(out),
+            "report.html": out / "report.html",
+            "report.pdf": out / "report.pdf",
+        },
+    )
     failing = _gated(base, verdict="fail", generator="gaussian_copula", real_sha="2" * 64, hour=12, policy=policy)
     ids["fail"] = store.record_run(failing, kind="gate")
     return store.path, ids
@@ -163,9 +227,19 @@ def test_runs_page_opens_a_run(store):
 def test_pages_wait_for_a_gate_holding_the_write_lock(store):
     """Another process holds the store read-write (as a gate does); the page retries and then shows the runs."""
     runs, ids = store
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
-        "time.sleep(3); con.close()"), str(runs.path)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); "
+                "time.sleep(3); con.close()"
+            ),
+            str(runs.path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         at = _app("page_run.py", run=ids["pass"])
@@ -220,8 +294,11 @@ def test_run_page_finds_reports_beside_results_json(store, tmp_path):
     (out / "report-REL-7.pdf").write_bytes(b"%PDF-1.4\n% not signed\n")
     run_id = runs.record_run(runs.get_run(ids["fail"]), kind="gate", out_dir=out)
     at = _app("page_run.py", run=run_id)
-    assert [d.proto.label for d in at.get("download_button")] == ["results.json", "HTML report",
-                                                                 "PDF report (unsigned)"]
+    assert [d.proto.label for d in at.get("download_button")] == [
+        "results.json",
+        "HTML report",
+        "PDF report (unsigned)",
+    ]
 
 
 def test_run_page_names_an_unknown_run(store):
@@ -269,7 +346,10 @@ def test_review_without_login_is_submitted_and_persisted(store):
     assert not at.exception
     reviews = runs.reviews(ids["fail"])
     assert list(reviews[["reviewer", "decision", "comment"]].iloc[0]) == [
-        "Ana Ruiz", "request_changes", "KS on income too high; retrain."]
+        "Ana Ruiz",
+        "request_changes",
+        "KS on income too high; retrain.",
+    ]
     assert "recorded" in _text(at)
     assert at.dataframe[-1].value["reviewer"].tolist() == ["Ana Ruiz"]
 

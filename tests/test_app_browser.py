@@ -10,14 +10,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from test_app import build_store
 from qaharness.app._serve import serve_env, streamlit_command
+from test_app import build_store
+
 from qaharness.store import RunStore
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 _IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -66,8 +71,9 @@ def served(chromium, tmp_path):
     env = serve_env(path)
     env.pop("QAHARNESS_REVIEWERS", None)
     with log.open("w") as out:
-        server = subprocess.Popen(streamlit_command(port, "127.0.0.1"), env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, cwd=tmp_path)
+        server = subprocess.Popen(
+            streamlit_command(port, "127.0.0.1"), env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, server, log)
@@ -109,5 +115,6 @@ def test_open_a_run_and_sign_it_off(chromium, served, tmp_path):
             browser.close()
     reviews = store.reviews(run_id)
     assert reviews[["reviewer", "decision", "comment"]].values.tolist() == [
-        ["Ana Ruiz", "request_changes", "KS on income too high; retrain the generator."]]
+        ["Ana Ruiz", "request_changes", "KS on income too high; retrain the generator."]
+    ]
     assert (tmp_path / "review.png").stat().st_size > 10_000

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 import pytest
+from qaharness.app._serve import MAIN_SCRIPT, streamlit_command
 from typer.testing import CliRunner
 
-from qaharness.app._serve import MAIN_SCRIPT, streamlit_command
 from qaharness.cli import app, dashboard
 
 
@@ -18,6 +18,7 @@ def calls(monkeypatch):
     def fake_run(command, env):
         seen.append((command, env))
         return 0
+
     monkeypatch.setattr(dashboard, "_run", fake_run)
     return seen
 
@@ -26,10 +27,9 @@ def test_app_runs_streamlit_headless_on_the_given_store(calls, tmp_path):
     store = tmp_path / "demo" / "runs.duckdb"
     store.parent.mkdir()
     store.touch()
-    result = CliRunner().invoke(app, ["app", "--store", str(store.parent), "--port", "8765",
-                                      "--reviewers", "a@b.org"])
+    result = CliRunner().invoke(app, ["app", "--store", str(store.parent), "--port", "8765", "--reviewers", "a@b.org"])
     assert result.exit_code == 0, result.output
-    (command, env), = calls
+    ((command, env),) = calls
     assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(MAIN_SCRIPT)]
     assert MAIN_SCRIPT.is_file()
     flags = dict(zip(command[5::2], command[6::2]))

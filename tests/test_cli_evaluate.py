@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_mixed_frame
 from typer.testing import CliRunner
 
-from conftest import make_mixed_frame
 from qaharness.cli import app
 
 runner = CliRunner()
@@ -31,25 +32,65 @@ def files(tmp_path):
 
 
 def run_eval(files, tmp_path, *extra, real=None, synthetic=None):
-    return invoke("evaluate", "--real", real or files["real"], "--synthetic", synthetic or files["synthetic"],
-                  "--out", tmp_path / "out", "--metrics", "fidelity.ks,fidelity.js", *extra)
+    return invoke(
+        "evaluate",
+        "--real",
+        real or files["real"],
+        "--synthetic",
+        synthetic or files["synthetic"],
+        "--out",
+        tmp_path / "out",
+        "--metrics",
+        "fidelity.ks,fidelity.js",
+        *extra,
+    )
 
 
 def test_evaluate_writes_the_results_contract(files, tmp_path):
-    result = invoke("evaluate", "--real", files["real"], "--synthetic", files["synthetic"], "--holdout",
-                    files["holdout"], "--target", "label", "--metrics", "fidelity", "--out", tmp_path / "out")
+    result = invoke(
+        "evaluate",
+        "--real",
+        files["real"],
+        "--synthetic",
+        files["synthetic"],
+        "--holdout",
+        files["holdout"],
+        "--target",
+        "label",
+        "--metrics",
+        "fidelity",
+        "--out",
+        tmp_path / "out",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "out" / "results.json").read_text())
     assert data["schema_version"] == 1 and data["seed"] == 0
     assert set(data["inputs"]) == {"real", "synthetic", "holdout"}
     assert data["inputs"]["real"]["rows"] == 300 and len(data["inputs"]["real"]["sha256"]) == 64
-    assert data["schema"] == {"age": "numeric", "group": "categorical", "income": "numeric", "flag": "boolean",
-                              "day": "datetime", "label": "categorical"}
+    assert data["schema"] == {
+        "age": "numeric",
+        "group": "categorical",
+        "income": "numeric",
+        "flag": "boolean",
+        "day": "datetime",
+        "label": "categorical",
+    }
     ids = [m["id"] for m in data["metrics"]]
     assert "fidelity.ks" in ids and all(i.startswith("fidelity.") for i in ids)
     for m in data["metrics"]:
-        assert set(m) >= {"id", "family", "value", "goal", "bounds", "status", "message", "per_column", "ci",
-                          "baseline", "details"}
+        assert set(m) >= {
+            "id",
+            "family",
+            "value",
+            "goal",
+            "bounds",
+            "status",
+            "message",
+            "per_column",
+            "ci",
+            "baseline",
+            "details",
+        }
         assert m["status"] == "ok" and m["baseline"] is not None
     assert "recorded as run" in result.output
 
@@ -57,8 +98,21 @@ def test_evaluate_writes_the_results_contract(files, tmp_path):
 def test_same_seed_identical_results_json(files, tmp_path):
     outputs = []
     for name in ("a", "b"):
-        assert invoke("evaluate", "--real", files["real"], "--synthetic", files["synthetic"], "--seed", 5,
-                      "--out", tmp_path / name, "--no-store").exit_code == 0
+        assert (
+            invoke(
+                "evaluate",
+                "--real",
+                files["real"],
+                "--synthetic",
+                files["synthetic"],
+                "--seed",
+                5,
+                "--out",
+                tmp_path / name,
+                "--no-store",
+            ).exit_code
+            == 0
+        )
         data = json.loads((tmp_path / name / "results.json").read_text())
         data.pop("created_at"), data.pop("timings")
         outputs.append(data)
@@ -77,15 +131,34 @@ def test_readers_agree_across_formats(tmp_path):
     con.close()
     sources = ["t.parquet", "t.jsonl", "t.xlsx", "t.tsv"]
     for source in sources:
-        result = invoke("evaluate", "--real", tmp_path / "t.parquet", "--synthetic", tmp_path / source,
-                        "--metrics", "fidelity.ks,fidelity.js", "--out", tmp_path / source.replace(".", "_"),
-                        "--no-store")
+        result = invoke(
+            "evaluate",
+            "--real",
+            tmp_path / "t.parquet",
+            "--synthetic",
+            tmp_path / source,
+            "--metrics",
+            "fidelity.ks,fidelity.js",
+            "--out",
+            tmp_path / source.replace(".", "_"),
+            "--no-store",
+        )
         assert result.exit_code == 0, (source, result.output)
         data = json.loads((tmp_path / source.replace(".", "_") / "results.json").read_text())
         assert data["metrics"][0]["value"] == pytest.approx(0.0, abs=1e-9), source
     query = f"duckdb:{tmp_path / 'w.db'}::SELECT * FROM training_entity_view"
-    result = invoke("evaluate", "--real", query, "--synthetic", tmp_path / "t.parquet", "--metrics", "fidelity.ks",
-                    "--out", tmp_path / "q", "--no-store")
+    result = invoke(
+        "evaluate",
+        "--real",
+        query,
+        "--synthetic",
+        tmp_path / "t.parquet",
+        "--metrics",
+        "fidelity.ks",
+        "--out",
+        tmp_path / "q",
+        "--no-store",
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -93,8 +166,18 @@ def test_cp1252_csv_reads_correctly(tmp_path):
     text = "name,city\n" + "\n".join(f"r{i},{'Zürich' if i % 2 else 'Malmö'}" for i in range(30)) + "\n"
     (tmp_path / "latin.csv").write_bytes(text.encode("cp1252"))
     (tmp_path / "utf.csv").write_text(text, encoding="utf-8")
-    result = invoke("evaluate", "--real", tmp_path / "utf.csv", "--synthetic", tmp_path / "latin.csv",
-                    "--metrics", "fidelity.js", "--out", tmp_path / "o", "--no-store")
+    result = invoke(
+        "evaluate",
+        "--real",
+        tmp_path / "utf.csv",
+        "--synthetic",
+        tmp_path / "latin.csv",
+        "--metrics",
+        "fidelity.js",
+        "--out",
+        tmp_path / "o",
+        "--no-store",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "o" / "results.json").read_text())
     assert data["metrics"][0]["value"] == pytest.approx(0.0)
@@ -132,7 +215,9 @@ def test_column_mismatch_names_missing_and_extra(files, tmp_path):
     frame.to_csv(tmp_path / "s.csv", index=False)
     result = run_eval(files, tmp_path, synthetic=tmp_path / "s.csv")
     assert result.exit_code == 2
-    assert "missing in synthetic: age, group" in result.output and "extra in synthetic (not in real): grp" in result.output
+    assert (
+        "missing in synthetic: age, group" in result.output and "extra in synthetic (not in real): grp" in result.output
+    )
 
 
 def test_unknown_target_lists_columns(files, tmp_path):
@@ -162,8 +247,18 @@ def test_all_missing_and_constant_columns_are_recorded_not_fatal(files, tmp_path
     for name in ("real", "synthetic"):
         frame = pd.read_csv(files[name]).assign(empty=np.nan, const=1.5)
         frame.to_csv(tmp_path / f"{name}2.csv", index=False)
-    result = invoke("evaluate", "--real", tmp_path / "real2.csv", "--synthetic", tmp_path / "synthetic2.csv",
-                    "--metrics", "fidelity", "--out", tmp_path / "o", "--no-store")
+    result = invoke(
+        "evaluate",
+        "--real",
+        tmp_path / "real2.csv",
+        "--synthetic",
+        tmp_path / "synthetic2.csv",
+        "--metrics",
+        "fidelity",
+        "--out",
+        tmp_path / "o",
+        "--no-store",
+    )
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "o" / "results.json").read_text())
     assert any("all-missing in real" in n and "empty" in n for n in data["notes"])
@@ -182,8 +277,17 @@ def test_schema_override_and_bad_schema(files, tmp_path):
 
 
 def test_unknown_metric_lists_known(files, tmp_path):
-    result = invoke("evaluate", "--real", files["real"], "--synthetic", files["synthetic"], "--out", tmp_path / "o",
-                    "--metrics", "fidelity.nope")
+    result = invoke(
+        "evaluate",
+        "--real",
+        files["real"],
+        "--synthetic",
+        files["synthetic"],
+        "--out",
+        tmp_path / "o",
+        "--metrics",
+        "fidelity.nope",
+    )
     assert result.exit_code == 2 and "fidelity.nope" in result.output and "fidelity.ks" in result.output
 
 
@@ -196,20 +300,22 @@ def test_internal_error_exits_3_with_log(files, tmp_path, monkeypatch):
 
     def boom(*args, **kwargs):
         raise RuntimeError("kaboom")
+
     monkeypatch.setattr(command, "evaluate_api", boom)
     result = run_eval(files, tmp_path)
     assert result.exit_code == 3
     assert "internal error: RuntimeError: kaboom" in result.output
     log = result.output.split("the traceback is in ")[1].split(";")[0]
-    assert "Traceback" in open(log).read()
+    assert "Traceback" in Path(log).read_text()
 
 
 def test_every_command_has_help_with_example():
     from typer.main import get_command
+
     group = get_command(app)
     for name, command in group.commands.items():
         sub = getattr(command, "commands", None)
-        for leaf_name, leaf in ((sub or {}).items() if sub else [(name, command)]):
+        for leaf_name, _leaf in (sub or {}).items() if sub else [(name, command)]:
             result = invoke(*([name, leaf_name] if sub else [name]), "--help")
             assert result.exit_code == 0, (name, leaf_name)
             assert "Example" in result.output, f"{name} {leaf_name if sub else ''}: --help has no example"

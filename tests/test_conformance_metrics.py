@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import make_mixed_frame
+
 from qaharness.engine import run_metric
 from qaharness.inputs import prepare_inputs
 from qaharness.metrics import get_metric, metric_ids

@@ -13,10 +13,29 @@ from qaharness.schema import ColumnKind, infer_schema
 from qaharness.store import RunStore
 
 PUBLIC = {
-    "__version__", "evaluate", "evaluate_input", "prepare_inputs", "EvalInput", "Metric", "register_metric",
-    "get_metric", "metric_ids", "MetricResult", "Run", "Family", "Goal", "Status", "ColumnKind", "Schema",
-    "infer_schema", "QAHarnessError", "BadInputError", "SchemaMismatchError", "UnknownPluginError",
-    "PolicyError", "GeneratorError",
+    "__version__",
+    "evaluate",
+    "evaluate_input",
+    "prepare_inputs",
+    "EvalInput",
+    "Metric",
+    "register_metric",
+    "get_metric",
+    "metric_ids",
+    "MetricResult",
+    "Run",
+    "Family",
+    "Goal",
+    "Status",
+    "ColumnKind",
+    "Schema",
+    "infer_schema",
+    "QAHarnessError",
+    "BadInputError",
+    "SchemaMismatchError",
+    "UnknownPluginError",
+    "PolicyError",
+    "GeneratorError",
 }
 
 
@@ -40,6 +59,7 @@ def test_registry_rejects_duplicate_ids():
 
     class B:
         id = "x.a"
+
     registry.register(A)
     with pytest.raises(ValueError, match="duplicate thing id 'x.a'"):
         registry.register(B)
@@ -53,26 +73,36 @@ def test_register_metric_requires_family_prefix():
         id = "utility.wrong"
         family = Family.FIDELITY
         goal = Goal.MINIMIZE
+
     with pytest.raises(ValueError, match="must start with its family"):
         register_metric(Wrong)
 
 
 def test_schema_inference_kinds():
     n = 40
-    frame = pd.DataFrame({
-        "customer_id": range(n),
-        "email": [f"user{i}@example.com" for i in range(n)],
-        "note": [f"the customer called about order {i} and was happy" for i in range(n)],
-        "age": [20.5 + i for i in range(n)],
-        "flag": ["yes", "no"] * (n // 2),
-        "bit": [0, 1] * (n // 2),
-        "city": ["a", "b", "c", "d"] * (n // 4),
-        "when": pd.date_range("2024-01-01", periods=n).astype(str),
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": range(n),
+            "email": [f"user{i}@example.com" for i in range(n)],
+            "note": [f"the customer called about order {i} and was happy" for i in range(n)],
+            "age": [20.5 + i for i in range(n)],
+            "flag": ["yes", "no"] * (n // 2),
+            "bit": [0, 1] * (n // 2),
+            "city": ["a", "b", "c", "d"] * (n // 4),
+            "when": pd.date_range("2024-01-01", periods=n).astype(str),
+        }
+    )
     kinds = infer_schema(frame)
-    assert kinds == {"customer_id": ColumnKind.IDENTIFIER, "email": ColumnKind.IDENTIFIER, "note": ColumnKind.TEXT,
-                     "age": ColumnKind.NUMERIC, "flag": ColumnKind.BOOLEAN, "bit": ColumnKind.BOOLEAN,
-                     "city": ColumnKind.CATEGORICAL, "when": ColumnKind.DATETIME}
+    assert kinds == {
+        "customer_id": ColumnKind.IDENTIFIER,
+        "email": ColumnKind.IDENTIFIER,
+        "note": ColumnKind.TEXT,
+        "age": ColumnKind.NUMERIC,
+        "flag": ColumnKind.BOOLEAN,
+        "bit": ColumnKind.BOOLEAN,
+        "city": ColumnKind.CATEGORICAL,
+        "when": ColumnKind.DATETIME,
+    }
 
 
 def test_identifiers_are_left_out_of_distribution_metrics():

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_mixed_frame
 from scipy import stats
 from typer.testing import CliRunner
 
-from conftest import make_mixed_frame
 from qaharness.cli import app
 from qaharness.drift import compare, verdict_line, write_diff
 from qaharness.errors import BadInputError
@@ -84,8 +84,9 @@ def test_identical_versions_do_not_drift(tmp_path):
 
 def test_kind_change_and_identifier_are_skipped_not_fatal():
     rng = np.random.default_rng(0)
-    old = pd.DataFrame({"x": rng.normal(size=50), "amount": rng.normal(size=50),
-                        "user_id": [f"u{i}" for i in range(50)]})
+    old = pd.DataFrame(
+        {"x": rng.normal(size=50), "amount": rng.normal(size=50), "user_id": [f"u{i}" for i in range(50)]}
+    )
     new = old.assign(amount=["n/a-" + str(i) for i in range(50)])
     result, _ = compare(old, new)
     assert set(result.columns) == {"x"}
@@ -108,7 +109,7 @@ def test_cli_diff_writes_report_and_exit_codes(versions, tmp_path):
     folder, _, _ = versions
     out = tmp_path / "diff"
     args = ["diff", str(folder / "v1.parquet"), str(folder / "v2.csv"), "--out", str(out)]
-    res = runner.invoke(app, args + ["--drift-share", "0.1", "--fail-on-drift"])
+    res = runner.invoke(app, [*args, "--drift-share", "0.1", "--fail-on-drift"])
     assert res.exit_code == 1, res.output
     assert "DRIFT:" in res.output and "age" in res.output and "Hamlet-7" not in res.output
     assert (out / "drift.html").is_file() and (out / "drift.json").is_file()

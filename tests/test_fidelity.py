@@ -140,6 +140,7 @@ def test_baseline_is_holdout_vs_real(mixed_frames):
 def test_quality_report_reference_agrees_on_ks_complement(mixed_frames):
     """SDMetrics' KSComplement is 1 − KS on the same column."""
     from sdmetrics.single_column import KSComplement
+
     real, synthetic, _ = mixed_frames
     result = compute("fidelity.ks", real, synthetic)
     assert 1 - result.per_column["age"] == pytest.approx(KSComplement.compute(real.age, synthetic.age), abs=1e-6)
@@ -158,6 +159,7 @@ def test_vectorised_associations_match_pairwise_definitions():
     """The matrix-product Pearson and η equal the one-pair formulas, with missing values."""
     from qaharness.metrics.fidelity_corr_diff import association_matrix, pearson
     from qaharness.schema import ColumnKind
+
     rng = np.random.default_rng(3)
     n = 400
     x = rng.normal(size=n)

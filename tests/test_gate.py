@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import make_mixed_frame
 from typer.testing import CliRunner
 
-from conftest import make_mixed_frame
 from qaharness.cli import app
 from qaharness.gate import run_gate
 from qaharness.policy import parse_policy
@@ -85,8 +85,18 @@ def test_passing_gate_writes_every_output_and_records_the_run(frames, tmp_path):
     assert len(data["policy"]["sha256"]) == 64
     assert [r["id"] for r in data["rules"]] == ["numeric", "categories", "covered"]
     for rule in data["rules"]:
-        assert {"id", "metric", "family", "field", "op", "threshold", "observed", "severity", "status",
-                "message"} <= set(rule)
+        assert {
+            "id",
+            "metric",
+            "family",
+            "field",
+            "op",
+            "threshold",
+            "observed",
+            "severity",
+            "status",
+            "message",
+        } <= set(rule)
     # only the metrics the policy needs were computed
     assert [m["id"] for m in data["metrics"]] == ["fidelity.ks", "fidelity.js", "fidelity.coverage"]
     store = RunStore(tmp_path / "runs.duckdb")
@@ -126,8 +136,9 @@ def test_warning_passes_but_is_visible_and_strict_fails_it(frames, tmp_path):
     assert cases["categories"].find("failure") is not None
 
 
-@pytest.mark.parametrize(("expires", "verdict", "status"), [(FUTURE, "pass", "waived"), (PAST, "fail", "fail")],
-                         ids=["active", "expired"])
+@pytest.mark.parametrize(
+    ("expires", "verdict", "status"), [(FUTURE, "pass", "waived"), (PAST, "fail", "fail")], ids=["active", "expired"]
+)
 def test_waivers_show_in_every_output(frames, tmp_path, expires, verdict, status):
     waiver = f"waivers:\n  - {{rule: numeric, owner: ana, reason: tracked in DATA-9, expires: {expires}}}\n"
     result = gate(frames, tmp_path, policy_text(ks="0.0001", waiver=waiver))
@@ -145,7 +156,9 @@ def test_waivers_show_in_every_output(frames, tmp_path, expires, verdict, status
 
 def test_a_metric_that_cannot_run_fails_its_rule_as_a_junit_error(frames, tmp_path):
     real, synthetic, _ = frames
-    text = policy_text() + """\
+    text = (
+        policy_text()
+        + """\
   - id: memorisation
     metric: privacy.dcr
     field: ci_low
@@ -153,6 +166,7 @@ def test_a_metric_that_cannot_run_fails_its_rule_as_a_junit_error(frames, tmp_pa
     threshold: 0.55
     rationale: needs a holdout
 """
+    )
     (tmp_path / "p.yaml").write_text(text)
     result = run_gate(real, synthetic, None, out=tmp_path / "out", policy=tmp_path / "p.yaml", record=False)
     assert (result.verdict, result.exit_code) == ("fail", 1)
@@ -191,15 +205,28 @@ def files(frames, tmp_path):
 
 
 def cli(files, tmp_path, *extra: str):
-    args = ["gate", "--real", str(files["real"]), "--synthetic", str(files["synthetic"]),
-            "--holdout", str(files["holdout"]), "--out", str(tmp_path / "gate"),
-            "--store", str(tmp_path / "runs.duckdb"), *extra]
+    args = [
+        "gate",
+        "--real",
+        str(files["real"]),
+        "--synthetic",
+        str(files["synthetic"]),
+        "--holdout",
+        str(files["holdout"]),
+        "--out",
+        str(tmp_path / "gate"),
+        "--store",
+        str(tmp_path / "runs.duckdb"),
+        *extra,
+    ]
     return CliRunner().invoke(app, args)
 
 
-@pytest.mark.parametrize(("ks", "js", "extra", "code"), [
-    ("0.5", "0.5", (), 0), ("0.0001", "0.5", (), 1), ("0.5", "0.0001", (), 0), ("0.5", "0.0001", ("--strict",), 1)],
-    ids=["pass", "fail", "warn", "warn-strict"])
+@pytest.mark.parametrize(
+    ("ks", "js", "extra", "code"),
+    [("0.5", "0.5", (), 0), ("0.0001", "0.5", (), 1), ("0.5", "0.0001", (), 0), ("0.5", "0.0001", ("--strict",), 1)],
+    ids=["pass", "fail", "warn", "warn-strict"],
+)
 def test_cli_exit_codes(files, tmp_path, ks, js, extra, code):
     policy = tmp_path / "p.yaml"
     policy.write_text(policy_text(ks=ks, js=js))
@@ -210,8 +237,18 @@ def test_cli_exit_codes(files, tmp_path, ks, js, extra, code):
 
 
 def test_cli_bad_input_exits_2_naming_the_file(files, tmp_path):
-    result = CliRunner().invoke(app, ["gate", "--real", str(tmp_path / "nope.csv"), "--synthetic",
-                                      str(files["synthetic"]), "--out", str(tmp_path / "g")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "gate",
+            "--real",
+            str(tmp_path / "nope.csv"),
+            "--synthetic",
+            str(files["synthetic"]),
+            "--out",
+            str(tmp_path / "g"),
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert "nope.csv" in result.output and "Traceback" not in result.output
 
@@ -226,6 +263,7 @@ def test_cli_internal_error_exits_3_with_a_log(files, tmp_path, monkeypatch):
 
     def boom(*args, **kwargs):
         raise RuntimeError("simulated bug")
+
     monkeypatch.setattr(gate_cli, "run_gate", boom)
     result = cli(files, tmp_path)
     assert result.exit_code == 3 and "simulated bug" in result.output and "crash-" in result.output
@@ -259,6 +297,7 @@ def test_default_policy_is_applied_when_omitted(frames, tmp_path):
     result = run_gate(real, synthetic, holdout, out=tmp_path / "o", policy=loaded, record=False)
     assert result.run.policy.id == "small"
     from qaharness.policy import load_policy
+
     assert load_policy(None).policy.id == "default"
 
 
@@ -274,8 +313,9 @@ rules:
     rationale: every released row carries a synthetic tag
 """
     (tmp_path / "p.yaml").write_text(text)
-    result = run_gate(files["real"], files["synthetic"], None, out=tmp_path / "o", policy=tmp_path / "p.yaml",
-                      record=False)
+    result = run_gate(
+        files["real"], files["synthetic"], None, out=tmp_path / "o", policy=tmp_path / "p.yaml", record=False
+    )
     rule = result.run.rules[0]
     assert (rule.family.value, rule.observed, rule.status) == ("provenance", 0.0, "fail")
     assert result.exit_code == 1
@@ -284,6 +324,7 @@ rules:
 
 def test_runs_list_filters_by_kind(frames, tmp_path):
     from qaharness.api import evaluate
+
     real, synthetic, _ = frames
     store = RunStore(tmp_path / "runs.duckdb")
     evaluate_id = store.record_run(evaluate(real, synthetic, metrics=["fidelity.ks"]), kind="evaluate")
@@ -295,6 +336,7 @@ def test_runs_list_filters_by_kind(frames, tmp_path):
 def test_out_that_is_a_file_is_bad_input(frames, tmp_path):
     (tmp_path / "out").write_text("not a folder")
     from qaharness.errors import BadInputError
+
     with pytest.raises(BadInputError, match="--out .*not a folder"):
         gate(frames, tmp_path, policy_text())
 
@@ -302,5 +344,6 @@ def test_out_that_is_a_file_is_bad_input(frames, tmp_path):
 def test_unwritable_step_summary_is_bad_input(frames, tmp_path, monkeypatch):
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "missing-dir" / "step.md"))
     from qaharness.errors import BadInputError
+
     with pytest.raises(BadInputError, match="GITHUB_STEP_SUMMARY"):
         gate(frames, tmp_path, policy_text())

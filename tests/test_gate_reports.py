@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import make_mixed_frame
 from typer.testing import CliRunner
 
-from conftest import make_mixed_frame
 from qaharness.cli import app
 from qaharness.store import RunStore
 
@@ -24,9 +24,26 @@ def inputs(tmp_path):
 def test_gate_writes_signed_reports_and_records_them(inputs, tmp_path):
     assert runner.invoke(app, ["keys", "init"]).exit_code == 0
     store = tmp_path / "runs.duckdb"
-    args = ["gate", "--real", inputs["real"], "--synthetic", inputs["synthetic"], "--holdout", inputs["holdout"],
-            "--target", "label", "--out", tmp_path / "gate", "--store", store, "--report", "html,pdf", "--sign",
-            "--ticket", "DATA-7"]
+    args = [
+        "gate",
+        "--real",
+        inputs["real"],
+        "--synthetic",
+        inputs["synthetic"],
+        "--holdout",
+        inputs["holdout"],
+        "--target",
+        "label",
+        "--out",
+        tmp_path / "gate",
+        "--store",
+        store,
+        "--report",
+        "html,pdf",
+        "--sign",
+        "--ticket",
+        "DATA-7",
+    ]
     result = runner.invoke(app, [str(a) for a in args])
     assert result.exit_code in (0, 1), result.output
     pdf = tmp_path / "gate" / "report-DATA-7.pdf"
@@ -40,6 +57,17 @@ def test_gate_writes_signed_reports_and_records_them(inputs, tmp_path):
 
 
 def test_sign_without_pdf_report_is_bad_usage(inputs, tmp_path):
-    result = runner.invoke(app, ["gate", "--real", str(inputs["real"]), "--synthetic", str(inputs["synthetic"]),
-                                 "--out", str(tmp_path / "g"), "--sign"])
+    result = runner.invoke(
+        app,
+        [
+            "gate",
+            "--real",
+            str(inputs["real"]),
+            "--synthetic",
+            str(inputs["synthetic"]),
+            "--out",
+            str(tmp_path / "g"),
+            "--sign",
+        ],
+    )
     assert result.exit_code == 2 and "--sign" in result.output

@@ -6,15 +6,25 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+import pydantic
 import pytest
 import torch
-
 from conftest import make_mixed_frame
-from qaharness.errors import BadInputError, GeneratorError, UnknownPluginError
-from qaharness.generators import (FitReport, Generator, fit_and_sample, generate_file, generator_ids,
-                                  generator_registry, get_generator, load_generator, make_generator)
+from qaharness.generators import (
+    FitReport,
+    Generator,
+    fit_and_sample,
+    generate_file,
+    generator_ids,
+    generator_registry,
+    get_generator,
+    load_generator,
+    make_generator,
+)
 from qaharness.generators._domain import _cell_edges, _grid_cell, fit_domains, load_domain_file
 from qaharness.generators._transform import TableEncoder
+
+from qaharness.errors import BadInputError, GeneratorError, UnknownPluginError
 from qaharness.schema import ColumnKind, Schema, infer_schema
 
 FAST = {"epochs": 1, "device": "cpu"}
@@ -66,7 +76,7 @@ def test_conformance_categories_and_ranges_from_training_domain(gid, fitted, rea
         assert synthetic[column].min() >= real[column].min()
         assert synthetic[column].max() <= real[column].max()
     assert (synthetic["day"] == synthetic["day"].dt.normalize()).all()  # dates stay dates
-    assert (synthetic["age"] % 1 == 0).all()                            # integral stays integral
+    assert (synthetic["age"] % 1 == 0).all()  # integral stays integral
 
 
 @pytest.mark.parametrize("gid", generator_ids())
@@ -96,7 +106,7 @@ def test_conformance_input_not_mutated_and_report(gid, real):
     assert _digest(frame) == before
     assert isinstance(report, FitReport) and report.generator == gid and report.rows == 200
     assert report.preprocessing == "data_dependent_not_private" and report.epsilon is None
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError):
         report.epochs = 5  # frozen
 
 
@@ -151,8 +161,13 @@ def test_boolean_condition_accepts_the_raw_spelling(fitted):
 
 def test_text_column_is_rejected_and_identifiers_are_surrogates():
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"customer_id": np.arange(100, 130), "x": rng.normal(size=30),
-                          "note": [f"free text number {i} with several words" for i in range(30)]})
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.arange(100, 130),
+            "x": rng.normal(size=30),
+            "note": [f"free text number {i} with several words" for i in range(30)],
+        }
+    )
     schema = infer_schema(frame)
     assert schema["note"] is ColumnKind.TEXT and schema["customer_id"] is ColumnKind.IDENTIFIER
     with pytest.raises(BadInputError, match="'note' is text"):
@@ -184,7 +199,7 @@ def test_fit_and_sample_ignores_epochs_for_baselines(real):
 
 # -- encoder and domains: known answers ----------------------------------------------------
 def test_encoder_round_trip_is_exact_for_one_hot_input():
-    x = np.concatenate([np.zeros(40), np.linspace(1, 60, 59), [np.nan]])        # 40 % zeros: a point mass
+    x = np.concatenate([np.zeros(40), np.linspace(1, 60, 59), [np.nan]])  # 40 % zeros: a point mass
     frame = pd.DataFrame({"x": x, "c": (["a", "b", None, "a"] * 25)})
     schema = Schema({"x": ColumnKind.NUMERIC, "c": ColumnKind.CATEGORICAL})
     domains, _, _ = fit_domains(frame, schema)
@@ -201,7 +216,7 @@ def test_encoder_round_trip_is_exact_for_one_hot_input():
 def test_signed_grid_cells():
     x = np.array([0.0, 1e-9, 1.0, 1.5, 2.0, -3.0, 100.0])
     cells = _grid_cell(x)
-    assert cells[0] == cells[1]                                    # both inside the zero cell
+    assert cells[0] == cells[1]  # both inside the zero cell
     assert _cell_edges(cells[2]) == (1.0, 2.0) and _cell_edges(cells[3]) == (1.0, 2.0)
     assert _cell_edges(cells[4]) == (2.0, 4.0) and _cell_edges(cells[5]) == (-4.0, -2.0)
     assert _cell_edges(cells[6]) == (64.0, 128.0)
@@ -209,8 +224,10 @@ def test_signed_grid_cells():
 
 def test_domain_file_kinds_and_declared_bounds(tmp_path):
     path = tmp_path / "schema.yaml"
-    path.write_text("columns:\n  age: {kind: numeric, min: 18, max: 80, integral: true}\n"
-                    "  group: {categories: [a, b, c]}\n  note: text\n")
+    path.write_text(
+        "columns:\n  age: {kind: numeric, min: 18, max: 80, integral: true}\n"
+        "  group: {categories: [a, b, c]}\n  note: text\n"
+    )
     kinds, declared = load_domain_file(path)
     assert kinds == {"age": ColumnKind.NUMERIC, "note": ColumnKind.TEXT}
     assert declared == {"age": {"min": 18, "max": 80, "integral": True}, "group": {"categories": ["a", "b", "c"]}}
@@ -252,14 +269,30 @@ def test_missing_and_all_missing_columns_are_handled(gid, real):
 
 def test_public_names_are_pinned():
     import qaharness.generators as package
-    assert sorted(package.__all__) == sorted([
-        "Generator", "GeneratorConfig", "FitReport", "Capabilities", "Progress", "register_generator",
-        "generator_registry", "get_generator", "generator_ids", "load_generator", "resolve_device",
-        "make_generator", "fit_and_sample", "generate_file"])
+
+    assert sorted(package.__all__) == sorted(
+        [
+            "Generator",
+            "GeneratorConfig",
+            "FitReport",
+            "Capabilities",
+            "Progress",
+            "register_generator",
+            "generator_registry",
+            "get_generator",
+            "generator_ids",
+            "load_generator",
+            "resolve_device",
+            "make_generator",
+            "fit_and_sample",
+            "generate_file",
+        ]
+    )
 
 
 def test_generate_file_writes_a_tagged_table(real, tmp_path):
     from qaharness.provenance import read_manifest
+
     path, report = generate_file("independent", real, 25, tmp_path / "s.parquet", seed=4)
     manifest = read_manifest(path)
     assert manifest.generator == "independent" and manifest.seed == 4 and manifest.n_rows == 25

@@ -25,7 +25,7 @@ def planted_defects(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict
     rng = np.random.default_rng(seed)
     adult = load_adult()
     order = rng.permutation(len(adult))
-    train, holdout, unseen = (adult.iloc[order[i * n:(i + 1) * n]].reset_index(drop=True) for i in range(3))
+    train, holdout, unseen = (adult.iloc[order[i * n : (i + 1) * n]].reset_index(drop=True) for i in range(3))
     cases = {"honest": unseen, "copies": train.copy()}
     mix = unseen.copy()
     n_copies = int(0.3 * n)
@@ -38,8 +38,7 @@ def planted_defects(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict
     collapse = unseen.copy()
     collapse["occupation"] = train["occupation"].mode().iloc[0]
     cases["mode-collapse"] = collapse
-    cases["independent-columns"] = pd.DataFrame(
-        {c: train[c].to_numpy()[rng.integers(0, n, n)] for c in train.columns})
+    cases["independent-columns"] = pd.DataFrame({c: train[c].to_numpy()[rng.integers(0, n, n)] for c in train.columns})
     shuffled = unseen.copy()
     shuffled[ADULT_TARGET] = rng.permutation(shuffled[ADULT_TARGET].to_numpy())
     cases["shuffled-target"] = shuffled
@@ -53,13 +52,19 @@ PRIVACY = {"exact-copies", "closer-to-training", "membership-inference", "singli
 # case → (rules that must fail, pillars whose rules must all pass)
 EXPECTED = {
     "honest": (set(), {"fidelity": FIDELITY, "utility": UTILITY, "privacy": PRIVACY}),
-    "copies": ({"exact-copies", "closer-to-training", "membership-inference"},
-               {"fidelity": FIDELITY, "utility": UTILITY}),
-    "copies-30pct": ({"exact-copies", "closer-to-training", "membership-inference"},
-                     {"fidelity": FIDELITY, "utility": UTILITY}),
+    "copies": (
+        {"exact-copies", "closer-to-training", "membership-inference"},
+        {"fidelity": FIDELITY, "utility": UTILITY},
+    ),
+    "copies-30pct": (
+        {"exact-copies", "closer-to-training", "membership-inference"},
+        {"fidelity": FIDELITY, "utility": UTILITY},
+    ),
     # no row is an exact copy any more: distances and membership inference must catch it
-    "copies-jittered": ({"closer-to-training", "membership-inference"},
-                        {"utility": UTILITY, "exact match": {"exact-copies"}}),
+    "copies-jittered": (
+        {"closer-to-training", "membership-inference"},
+        {"utility": UTILITY, "exact match": {"exact-copies"}},
+    ),
     "mode-collapse": ({"marginals-categorical", "detectability"}, {"privacy": PRIVACY, "utility": UTILITY}),
     "independent-columns": ({"dependence", "detectability"}, {"privacy": PRIVACY}),
     "shuffled-target": ({"ml-utility"}, {"privacy": PRIVACY}),
@@ -74,9 +79,12 @@ def gates(tmp_path_factory) -> dict[str, GateResult]:
     # One thread for the OpenMP learners: on a shared 2-core machine oversubscribed OpenMP made the
     # detection classifier 25x slower; results don't depend on the thread count.
     with threadpool_limits(1):
-        return {name: run_gate(train, synthetic, holdout, out=out / name, policy=policy, target=ADULT_TARGET,
-                               seed=0, record=False)
-                for name, synthetic in cases.items()}
+        return {
+            name: run_gate(
+                train, synthetic, holdout, out=out / name, policy=policy, target=ADULT_TARGET, seed=0, record=False
+            )
+            for name, synthetic in cases.items()
+        }
 
 
 @pytest.mark.slow

@@ -12,19 +12,41 @@ from qaharness.results import Family, Goal, MetricResult, RuleResult, Run, Statu
 TODAY = date(2026, 11, 22)
 
 
-def metric(metric_id: str = "fidelity.ks", value: float | None = 0.10, *, ci=(0.08, 0.12), baseline=0.05,
-           status: Status = Status.OK, message: str = "", details: dict | None = None) -> MetricResult:
+def metric(
+    metric_id: str = "fidelity.ks",
+    value: float | None = 0.10,
+    *,
+    ci=(0.08, 0.12),
+    baseline=0.05,
+    status: Status = Status.OK,
+    message: str = "",
+    details: dict | None = None,
+) -> MetricResult:
     family = Family(metric_id.split(".")[0])
-    return MetricResult(id=metric_id, family=family, value=value if status is Status.OK else None,
-                        goal=Goal.MINIMIZE, bounds=(0.0, 1.0), status=status, message=message,
-                        ci=ci if status is Status.OK else None, ci_level=0.95 if ci and status is Status.OK else None,
-                        baseline=baseline if status is Status.OK else None,
-                        details=details if details is not None else {"mean": 0.04, "nested": {"share": 0.3}})
+    return MetricResult(
+        id=metric_id,
+        family=family,
+        value=value if status is Status.OK else None,
+        goal=Goal.MINIMIZE,
+        bounds=(0.0, 1.0),
+        status=status,
+        message=message,
+        ci=ci if status is Status.OK else None,
+        ci_level=0.95 if ci and status is Status.OK else None,
+        baseline=baseline if status is Status.OK else None,
+        details=details if details is not None else {"mean": 0.04, "nested": {"share": 0.3}},
+    )
 
 
 def run_of(*metrics: MetricResult) -> Run:
-    return Run(qaharness_version="0.0", created_at="2026-11-22T22:00:00+00:00", seed=0, inputs={}, schema={},
-               metrics=list(metrics))
+    return Run(
+        qaharness_version="0.0",
+        created_at="2026-11-22T22:00:00+00:00",
+        seed=0,
+        inputs={},
+        schema={},
+        metrics=list(metrics),
+    )
 
 
 def rule(**fields) -> Rule:
@@ -34,12 +56,18 @@ def rule(**fields) -> Rule:
 
 # every op, on both sides of the threshold (observed value 0.10)
 OPS = [
-    ("<=", 0.10, "pass"), ("<=", 0.09, "fail"),
-    ("<", 0.11, "pass"), ("<", 0.10, "fail"),
-    (">=", 0.10, "pass"), (">=", 0.11, "fail"),
-    (">", 0.09, "pass"), (">", 0.10, "fail"),
-    ("==", 0.10, "pass"), ("==", 0.1000001, "fail"),
-    ("!=", 0.2, "pass"), ("!=", 0.10, "fail"),
+    ("<=", 0.10, "pass"),
+    ("<=", 0.09, "fail"),
+    ("<", 0.11, "pass"),
+    ("<", 0.10, "fail"),
+    (">=", 0.10, "pass"),
+    (">=", 0.11, "fail"),
+    (">", 0.09, "pass"),
+    (">", 0.10, "fail"),
+    ("==", 0.10, "pass"),
+    ("==", 0.1000001, "fail"),
+    ("!=", 0.2, "pass"),
+    ("!=", 0.10, "fail"),
 ]
 
 
@@ -51,8 +79,12 @@ def test_every_op(op, threshold, expected):
 
 
 FIELDS = [
-    ("value", 0.10), ("ci_low", 0.08), ("ci_high", 0.12), ("baseline", 0.05),
-    ("details.mean", 0.04), ("details.nested.share", 0.3),
+    ("value", 0.10),
+    ("ci_low", 0.08),
+    ("ci_high", 0.12),
+    ("baseline", 0.05),
+    ("details.mean", 0.04),
+    ("details.nested.share", 0.3),
 ]
 
 
@@ -92,8 +124,9 @@ RELATIVE = [
 ]
 
 
-@pytest.mark.parametrize(("expr", "baseline", "observed", "expected", "resolved"), RELATIVE,
-                         ids=[f"{e}@{b}" for e, b, *_ in RELATIVE])
+@pytest.mark.parametrize(
+    ("expr", "baseline", "observed", "expected", "resolved"), RELATIVE, ids=[f"{e}@{b}" for e, b, *_ in RELATIVE]
+)
 def test_relative_thresholds(expr, baseline, observed, expected, resolved):
     result = evaluate_rule(rule(threshold=expr), run_of(metric(value=observed, baseline=baseline)))
     assert result.status == expected, result.message
@@ -141,8 +174,10 @@ VERDICTS = [
 
 @pytest.mark.parametrize(("rules", "verdict"), VERDICTS, ids=[v + str(i) for i, (_, v) in enumerate(VERDICTS)])
 def test_verdict(rules, verdict):
-    results = [RuleResult(id=f"r{i}", metric="fidelity.ks", op="<=", severity=sev, status=st)
-               for i, (sev, st) in enumerate(rules)]
+    results = [
+        RuleResult(id=f"r{i}", metric="fidelity.ks", op="<=", severity=sev, status=st)
+        for i, (sev, st) in enumerate(rules)
+    ]
     assert verdict_of(results) == verdict
 
 
@@ -163,8 +198,9 @@ WAIVERS = [
 ]
 
 
-@pytest.mark.parametrize(("observed", "expires", "expected", "phrase"), WAIVERS,
-                         ids=["active", "expires-today", "expired", "unneeded"])
+@pytest.mark.parametrize(
+    ("observed", "expires", "expected", "phrase"), WAIVERS, ids=["active", "expires-today", "expired", "unneeded"]
+)
 def test_waivers(observed, expires, expected, phrase):
     waiver = Waiver(rule="r", owner="ana", reason="known gap, fix in DATA-7", expires=expires)
     result = evaluate_rule(rule(threshold=0.05), run_of(metric(value=observed)), waiver, today=TODAY)
@@ -174,8 +210,12 @@ def test_waivers(observed, expires, expected, phrase):
 
 
 def test_waived_error_rule_keeps_the_verdict_passing_and_shows_the_waiver():
-    policy = Policy(id="p", version="1", rules=[rule(threshold=0.05)],
-                    waivers=[Waiver(rule="r", owner="ana", reason="r", expires=date(2030, 1, 1))])
+    policy = Policy(
+        id="p",
+        version="1",
+        rules=[rule(threshold=0.05)],
+        waivers=[Waiver(rule="r", owner="ana", reason="r", expires=date(2030, 1, 1))],
+    )
     judged = apply_policy(run_of(metric(value=0.10)), _loaded(policy), today=TODAY)
     assert judged.verdict == "pass" and judged.rules[0].status == "waived"
     assert "ana" in judged.to_json()
@@ -195,10 +235,21 @@ def test_apply_policy_round_trips_through_json():
     assert again == judged
     data = judged.to_dict()
     assert data["verdict"] == "pass" and data["policy"]["id"] == "p" and data["policy"]["version"] == "1.2.0"
-    assert set(data["rules"][0]) >= {"id", "metric", "family", "field", "op", "threshold", "observed",
-                                     "severity", "status", "message"}
+    assert set(data["rules"][0]) >= {
+        "id",
+        "metric",
+        "family",
+        "field",
+        "op",
+        "threshold",
+        "observed",
+        "severity",
+        "status",
+        "message",
+    }
 
 
 def _loaded(policy: Policy):
     from qaharness.policy import LoadedPolicy
+
     return LoadedPolicy(policy=policy, source="<test>", sha256="0" * 64)

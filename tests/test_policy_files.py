@@ -52,7 +52,12 @@ def test_a_good_policy_loads_with_its_hash():
 
 # (name, text, line expected in the error, phrase expected in the error)
 MALFORMED = [
-    ("yaml-syntax", _replace('    op: "<="\n    threshold: 0.2', '    op: "<=\n    threshold: 0.2'), None, "not valid YAML"),
+    (
+        "yaml-syntax",
+        _replace('    op: "<="\n    threshold: 0.2', '    op: "<=\n    threshold: 0.2'),
+        None,
+        "not valid YAML",
+    ),
     ("not-a-mapping", "- just\n- a list\n", 1, "a policy is a YAML mapping"),
     ("empty", "", 1, "got an empty file"),
     ("unknown-metric", _replace("metric: fidelity.js", "metric: fidelity.jss"), 11, "unknown metric id 'fidelity.jss'"),
@@ -143,8 +148,10 @@ def test_default_policy_is_used_when_none_is_given():
 def test_cli_gate_with_a_malformed_policy_exits_2_naming_file_and_line(tmp_path):
     policy = tmp_path / "bad.yaml"
     policy.write_text(textwrap.dedent(_replace("threshold: 0.2", "threshold: {times: 2}")))
-    result = CliRunner().invoke(app, ["gate", "--real", "r.csv", "--synthetic", "s.csv", "--policy", str(policy),
-                                      "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        app,
+        ["gate", "--real", "r.csv", "--synthetic", "s.csv", "--policy", str(policy), "--out", str(tmp_path / "out")],
+    )
     assert result.exit_code == 2, result.output
     assert f"{policy}:14" in result.output and "threshold must be a number" in result.output
     assert "Traceback" not in result.output

@@ -12,8 +12,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import make_mixed_frame
+
 from qaharness.engine import run_metric
 from qaharness.inputs import prepare_inputs
 from qaharness.metrics import get_metric, metric_ids
@@ -59,14 +59,16 @@ def test_unseen_real_rows_are_not_flagged(frames, metric_id):
     assert not _flags(result), (result.value, result.ci)
 
 
-@pytest.mark.parametrize("metric_id, flagged", [("privacy.dcr", True), ("privacy.mia", True),
-                                                 ("privacy.exact_match", False)])
+@pytest.mark.parametrize(
+    "metric_id, flagged", [("privacy.dcr", True), ("privacy.mia", True), ("privacy.exact_match", False)]
+)
 def test_jittered_copies(frames, metric_id, flagged):
     assert _flags(_run(metric_id, _data(frames, "jitter"))) is flagged
 
 
-@pytest.mark.parametrize("metric_id", ["privacy.singling_out", "privacy.linkability", "privacy.attribute_inference",
-                                       "privacy.nndr"])
+@pytest.mark.parametrize(
+    "metric_id", ["privacy.singling_out", "privacy.linkability", "privacy.attribute_inference", "privacy.nndr"]
+)
 def test_anonymeter_style_risks_flag_copies(frames, metric_id):
     assert _flags(_run(metric_id, _data(frames, "copies")))
 
@@ -96,16 +98,20 @@ def test_dcr_known_answer_and_sampling_reported():
     assert result.value == 0.5
     assert result.details["share_exact_zero_to_training"] == 0.5
     assert result.details["dcr_p5_synthetic_to_training"] == 0.0
-    sampled = _run("privacy.dcr", prepare_inputs(make_mixed_frame(300, 1), make_mixed_frame(300, 2),
-                                                 make_mixed_frame(300, 3)), max_queries=50)
+    sampled = _run(
+        "privacy.dcr",
+        prepare_inputs(make_mixed_frame(300, 1), make_mixed_frame(300, 2), make_mixed_frame(300, 3)),
+        max_queries=50,
+    )
     assert sampled.details["synthetic_rows_used"] == 50
-    full = _run("privacy.dcr", prepare_inputs(make_mixed_frame(300, 1), make_mixed_frame(300, 2),
-                                              make_mixed_frame(300, 3)))
+    full = _run(
+        "privacy.dcr", prepare_inputs(make_mixed_frame(300, 1), make_mixed_frame(300, 2), make_mixed_frame(300, 3))
+    )
     assert sampled.ci[1] - sampled.ci[0] > full.ci[1] - full.ci[0]  # fewer rows, wider interval
 
 
 def test_mia_known_answer_on_copies():
-    real = pd.DataFrame({"a": np.arange(0.0, 40.0, 2.0)})     # even numbers: members
+    real = pd.DataFrame({"a": np.arange(0.0, 40.0, 2.0)})  # even numbers: members
     holdout = pd.DataFrame({"a": np.arange(1.0, 81.0, 2.0)})  # odd numbers: non-members and reference
     result = _run("privacy.mia", prepare_inputs(real, real.copy(), holdout))
     assert result.value == 1.0 and result.details["attacks"]["distance"]["tpr_at_1pct_fpr"] == 1.0
@@ -114,10 +120,16 @@ def test_mia_known_answer_on_copies():
 
 def test_linkability_and_inference_known_answer_on_copies():
     rng = np.random.default_rng(0)
-    real = pd.DataFrame({"a": rng.permutation(50).astype(float), "b": rng.permutation(50).astype(float),
-                         "c": [f"k{i}" for i in rng.permutation(50)]})
-    holdout = pd.DataFrame({"a": rng.permutation(50) + 0.5, "b": rng.permutation(50) + 0.5,
-                            "c": [f"k{i}" for i in rng.permutation(50)]})
+    real = pd.DataFrame(
+        {
+            "a": rng.permutation(50).astype(float),
+            "b": rng.permutation(50).astype(float),
+            "c": [f"k{i}" for i in rng.permutation(50)],
+        }
+    )
+    holdout = pd.DataFrame(
+        {"a": rng.permutation(50) + 0.5, "b": rng.permutation(50) + 0.5, "c": [f"k{i}" for i in rng.permutation(50)]}
+    )
     data = prepare_inputs(real, real.copy(), holdout, schema={"c": "categorical"})
     link = _run("privacy.linkability", data)
     assert link.details["main_successes"] == 50
@@ -128,8 +140,9 @@ def test_linkability_and_inference_known_answer_on_copies():
 
 
 def test_attribute_inference_uses_sensitive_columns(frames):
-    data = prepare_inputs(frames["train"], frames["unseen"], frames["holdout"], target="label",
-                          sensitive=["group", "income"])
+    data = prepare_inputs(
+        frames["train"], frames["unseen"], frames["holdout"], target="label", sensitive=["group", "income"]
+    )
     result = _run("privacy.attribute_inference", data, n_attacks=100)
     assert set(result.per_column) == {"group", "income"}
     assert result.details["per_column"]["income"]["regression"] is True
@@ -154,17 +167,25 @@ def test_rare_real_values_never_appear_in_outputs(frames):
 
 def test_pii_metric_counts_and_masks():
     n = 40
-    real = pd.DataFrame({
-        "customer_id": [f"C{1000 + i}" for i in range(n)],
-        "note": [f"client number {i} asked about the weekly plan again" for i in range(n)],
-        "city": ["Oslo", "Rome"] * (n // 2),
-    })
+    real = pd.DataFrame(
+        {
+            "customer_id": [f"C{1000 + i}" for i in range(n)],
+            "note": [f"client number {i} asked about the weekly plan again" for i in range(n)],
+            "city": ["Oslo", "Rome"] * (n // 2),
+        }
+    )
     synthetic = real.copy()
     synthetic["customer_id"] = [f"C{1000 + i}" if i < 4 else f"S{i}" for i in range(n)]
-    synthetic["note"] = ["mail jane.doe@example.org now please" if i == 0 else
-                         "card 4111 1111 1111 1111 on file thanks" if i == 1 else
-                         "iban GB82 WEST 1234 5698 7654 32 was given" if i == 2 else
-                         f"quiet row {i} with nothing personal in it" for i in range(n)]
+    synthetic["note"] = [
+        "mail jane.doe@example.org now please"
+        if i == 0
+        else "card 4111 1111 1111 1111 on file thanks"
+        if i == 1
+        else "iban GB82 WEST 1234 5698 7654 32 was given"
+        if i == 2
+        else f"quiet row {i} with nothing personal in it"
+        for i in range(n)
+    ]
     result = _run("privacy.pii", prepare_inputs(real, synthetic))
     assert result.details["replayed_real_values"]["customer_id"]["rows"] == 4
     hits = result.details["pattern_hits"]["note"]

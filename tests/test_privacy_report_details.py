@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import make_mixed_frame
+
 from qaharness import evaluate
 
 

@@ -10,13 +10,24 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import cdist
 
-from qaharness.metrics._anonymeter_style import (AttackCounts, count_links, guesses_correct, residual_risk,
-                                                 success_rate)
+from qaharness.metrics._anonymeter_style import AttackCounts, count_links, guesses_correct, residual_risk, success_rate
 from qaharness.metrics._nn import MixedEncoder, closer_share, knn
 from qaharness.metrics._pii import find_pii, iban_ok, luhn_ok, shape
-from qaharness.metrics._singling_out import (EQ, GE, ISNULL, LE, NE, NOTNULL, GT, LT, QueryTable,
-                                             count_matches, generate_queries, random_queries,
-                                             shared_categories)
+from qaharness.metrics._singling_out import (
+    EQ,
+    GE,
+    GT,
+    ISNULL,
+    LE,
+    LT,
+    NE,
+    NOTNULL,
+    QueryTable,
+    count_matches,
+    generate_queries,
+    random_queries,
+    shared_categories,
+)
 from qaharness.metrics.privacy_nndr import nndr
 from qaharness.schema import ColumnKind, Schema
 
@@ -28,9 +39,9 @@ def test_encoding_known_distances():
     encoder = MixedEncoder(real, SCHEMA, ["x", "c"])
     rows = encoder.transform(real)
     d = cdist(rows.astype(float), rows.astype(float))
-    assert d[0, 1] == pytest.approx(math.sqrt(1.0 + 1.0))   # full range on x (1) + category mismatch (1)
-    assert d[0, 2] == pytest.approx(0.5)                     # half the range, same category
-    assert d[2, 3] == pytest.approx(1.0)                     # present vs missing: indicator only (x at median)
+    assert d[0, 1] == pytest.approx(math.sqrt(1.0 + 1.0))  # full range on x (1) + category mismatch (1)
+    assert d[0, 2] == pytest.approx(0.5)  # half the range, same category
+    assert d[2, 3] == pytest.approx(1.0)  # present vs missing: indicator only (x at median)
     assert d[3, 3] == 0.0
 
 
@@ -45,6 +56,7 @@ def test_encoding_unseen_category_goes_to_other():
 @pytest.mark.parametrize("k", [1, 3])
 def test_knn_matches_brute_force(k, monkeypatch):
     import qaharness.metrics._nn as nn
+
     monkeypatch.setattr(nn, "BLOCK_ELEMENTS", 997)  # force many small blocks
     rng = np.random.default_rng(0)
     queries, candidates = rng.random((60, 5)).astype(np.float32), rng.random((700, 5)).astype(np.float32)
@@ -72,6 +84,7 @@ def test_nndr_known_values():
 
 def test_success_rate_and_risk_match_anonymeter():
     from anonymeter.stats.confidence import EvaluationResults
+
     for n, main, control in [(500, 120, 40), (2000, 30, 35), (300, 300, 10), (100, 0, 0)]:
         ours = AttackCounts(main, n, control, n, 5, n).risk()
         theirs = EvaluationResults(n_attacks=n, n_success=main, n_baseline=5, n_control=control).risk()
@@ -103,8 +116,16 @@ def _brute_count(frame: pd.DataFrame, columns, cols, ops, vals, categories) -> i
             x = pd.Series(categories[name].get_indexer(x.astype(object)).astype(float)).where(x.notna().to_numpy())
         x = x.to_numpy(dtype=float)
         present = ~np.isnan(x)
-        test = {EQ: x == v, NE: present & (x != v), GT: x > v, LT: x < v, GE: x >= v, LE: x <= v,
-                ISNULL: ~present, NOTNULL: present}[op]
+        test = {
+            EQ: x == v,
+            NE: present & (x != v),
+            GT: x > v,
+            LT: x < v,
+            GE: x >= v,
+            LE: x <= v,
+            ISNULL: ~present,
+            NOTNULL: present,
+        }[op]
         mask &= test
     return int(mask.sum())
 
@@ -143,26 +164,34 @@ def test_generated_queries_single_out_synthetic_and_are_distinct():
     assert len(keys) == 20
 
 
-@pytest.mark.parametrize("text, kind", [
-    ("write to jane.doe@example.org today", "email"),
-    ("call (555) 123-4567", "phone"),
-    ("call +1 555-123-4567", "phone"),
-    ("ssn 123-45-6789", "ssn"),
-    ("card 4111 1111 1111 1111", "card_luhn"),
-    ("card 5555-5555-5555-4444", "card_luhn"),
-    ("iban GB82 WEST 1234 5698 7654 32", "iban"),
-    ("iban DE89370400440532013000", "iban"),
-])
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("write to jane.doe@example.org today", "email"),
+        ("call (555) 123-4567", "phone"),
+        ("call +1 555-123-4567", "phone"),
+        ("ssn 123-45-6789", "ssn"),
+        ("card 4111 1111 1111 1111", "card_luhn"),
+        ("card 5555-5555-5555-4444", "card_luhn"),
+        ("iban GB82 WEST 1234 5698 7654 32", "iban"),
+        ("iban DE89370400440532013000", "iban"),
+    ],
+)
 def test_pii_patterns_found(text, kind):
     assert kind in find_pii(text)
 
 
-@pytest.mark.parametrize("text", [
-    "card 4111 1111 1111 1112",          # fails Luhn
-    "iban GB82 WEST 1234 5698 7654 33",  # fails mod 97
-    "ssn 000-45-6789",                   # invalid area number
-    "order 12345 shipped", "age 42, income 50000", "2024-01-15",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "card 4111 1111 1111 1112",  # fails Luhn
+        "iban GB82 WEST 1234 5698 7654 33",  # fails mod 97
+        "ssn 000-45-6789",  # invalid area number
+        "order 12345 shipped",
+        "age 42, income 50000",
+        "2024-01-15",
+    ],
+)
 def test_pii_patterns_not_found(text):
     assert find_pii(text) == {}
 
@@ -176,6 +205,7 @@ def test_checksums_and_shape():
 def test_weighted_auc_equals_auc_of_resample():
     from qaharness.metrics.privacy_mia import _weighted_auc
     from qaharness.stats import roc_auc
+
     rng = np.random.default_rng(4)
     pos, neg = np.round(rng.normal(0.3, 1, 40), 1), np.round(rng.normal(0, 1, 50), 1)
     ip, ineg = rng.integers(0, 40, 40), rng.integers(0, 50, 50)
@@ -188,6 +218,7 @@ def test_weighted_auc_equals_auc_of_resample():
 
 def test_numpy_fallback_counts_like_numba(monkeypatch):
     import qaharness.metrics._singling_out as engine
+
     frame = _query_frame(400, 7)
     columns = ["x", "y", "c"]
     kinds = {"x": ColumnKind.NUMERIC, "y": ColumnKind.NUMERIC, "c": ColumnKind.CATEGORICAL}

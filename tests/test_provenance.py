@@ -7,13 +7,21 @@ import json
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import make_mixed_frame
+
 from qaharness.errors import BadInputError
 from qaharness.io import read_table
 from qaharness.provenance import (
-    METADATA_KEY, TAG_COLUMN, Manifest, data_fingerprint, make_manifest, read_manifest, sidecar_path,
-    tag_file, verify, write_tagged,
+    METADATA_KEY,
+    TAG_COLUMN,
+    Manifest,
+    data_fingerprint,
+    make_manifest,
+    read_manifest,
+    sidecar_path,
+    tag_file,
+    verify,
+    write_tagged,
 )
 
 
@@ -26,9 +34,17 @@ def real_csv(tmp_path):
 
 @pytest.fixture
 def manifest(real_csv):
-    return make_manifest(generator="gaussian_copula", generator_version="0.1", config={"epochs": 3},
-                         source=real_csv, seed=7, epsilon=2.0, delta=1e-5, accountant="prv",
-                         preprocessing="declared_schema")
+    return make_manifest(
+        generator="gaussian_copula",
+        generator_version="0.1",
+        config={"epochs": 3},
+        source=real_csv,
+        seed=7,
+        epsilon=2.0,
+        delta=1e-5,
+        accountant="prv",
+        preprocessing="declared_schema",
+    )
 
 
 @pytest.fixture
@@ -88,7 +104,10 @@ def test_tampered_rows_are_detected_parquet(tmp_path, manifest, synthetic):
     frame = table.to_pandas()
     frame.loc[3, "income"] += 1.0
     import pyarrow as pa
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(table.schema.metadata), path)
+
+    pq.write_table(
+        pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(table.schema.metadata), path
+    )
     checks = _checks(verify(path))
     assert checks == {"manifest": True, "seal": True, "rows": False, "tags": True}
 
@@ -168,13 +187,16 @@ def test_untagged_and_malformed(tmp_path, synthetic):
         verify(tmp_path / "missing.csv")
 
 
-@pytest.mark.parametrize("fields, match", [
-    ({"epsilon": 1.0}, "both epsilon and delta"),
-    ({"epsilon": -1.0, "delta": 1e-5}, "epsilon"),
-    ({"epsilon": 1.0, "delta": 1.5}, "delta"),
-    ({"preprocessing": "guessed"}, "preprocessing"),
-    ({"generator": ""}, "generator"),
-])
+@pytest.mark.parametrize(
+    "fields, match",
+    [
+        ({"epsilon": 1.0}, "both epsilon and delta"),
+        ({"epsilon": -1.0, "delta": 1e-5}, "epsilon"),
+        ({"epsilon": 1.0, "delta": 1.5}, "delta"),
+        ({"preprocessing": "guessed"}, "preprocessing"),
+        ({"generator": ""}, "generator"),
+    ],
+)
 def test_make_manifest_rejects_bad_fields(fields, match):
     with pytest.raises(BadInputError, match=match):
         make_manifest(**{"generator": "g", **fields})
@@ -202,11 +224,23 @@ def test_fingerprint_agrees_between_frame_csv_and_parquet(tmp_path):
     assert data_fingerprint(frame.assign(**{TAG_COLUMN: "synthetic:x"})) == expected
 
 
-@pytest.mark.parametrize("field, value", [
-    ("generator", "other"), ("generator_version", "9"), ("config_hash", "0" * 64), ("source_fingerprint", "f" * 64),
-    ("seed", 99), ("dp", None), ("preprocessing", "data_dependent_not_private"), ("created_at", "2020-01-01T00:00:00"),
-    ("qaharness_version", "0.0.1"), ("n_rows", 3), ("rows_fingerprint", "a" * 64), ("manifest_id", "0" * 16),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("generator", "other"),
+        ("generator_version", "9"),
+        ("config_hash", "0" * 64),
+        ("source_fingerprint", "f" * 64),
+        ("seed", 99),
+        ("dp", None),
+        ("preprocessing", "data_dependent_not_private"),
+        ("created_at", "2020-01-01T00:00:00"),
+        ("qaharness_version", "0.0.1"),
+        ("n_rows", 3),
+        ("rows_fingerprint", "a" * 64),
+        ("manifest_id", "0" * 16),
+    ],
+)
 def test_changing_any_field_breaks_the_seal(manifest, field, value):
     assert not manifest.model_copy(update={field: value}).intact
     assert manifest.sealed(**{field: value}).intact  # re-sealing makes it consistent again

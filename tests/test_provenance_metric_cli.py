@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_mixed_frame
 from typer.testing import CliRunner
 
-from conftest import make_mixed_frame
 from qaharness.api import evaluate
 from qaharness.cli import app
 from qaharness.engine import run_metric
@@ -31,12 +31,15 @@ def _tagged(data):
     return run_metric(get_metric("provenance.tagged")(), data, seed=0)
 
 
-@pytest.mark.parametrize("tags, expected", [
-    (["synthetic:ab", "synthetic:ab", "synthetic:ab", "synthetic:ab"], 1.0),
-    (["synthetic:ab", "synthetic:cd", None, ""], 0.5),
-    (["synthetic:ab", "real", None, "synthetic"], 0.25),  # only 'synthetic:<id>' counts
-    (None, 0.0),
-])
+@pytest.mark.parametrize(
+    "tags, expected",
+    [
+        (["synthetic:ab", "synthetic:ab", "synthetic:ab", "synthetic:ab"], 1.0),
+        (["synthetic:ab", "synthetic:cd", None, ""], 0.5),
+        (["synthetic:ab", "real", None, "synthetic"], 0.25),  # only 'synthetic:<id>' counts
+        (None, 0.0),
+    ],
+)
 def test_known_answers_from_the_tag_column(tags, expected):
     data = prepare_inputs(_tiny(None), _tiny(tags))
     assert TAG_COLUMN not in data.synthetic.columns  # metrics never see the tag column
@@ -50,8 +53,9 @@ def test_known_answers_from_the_tag_column(tags, expected):
 def files(tmp_path):
     real = tmp_path / "real.csv"
     make_mixed_frame(80, 1).to_csv(real, index=False)
-    manifest = make_manifest(generator="ctgan", generator_version="2", source=real, seed=3,
-                             epsilon=1.0, delta=1e-6, accountant="rdp")
+    manifest = make_manifest(
+        generator="ctgan", generator_version="2", source=real, seed=3, epsilon=1.0, delta=1e-6, accountant="rdp"
+    )
     return tmp_path, real, manifest
 
 
@@ -88,7 +92,7 @@ def test_manifest_only_counts_all_rows_unless_rows_changed(files):
 
 
 def test_source_mismatch_is_reported_not_hidden(files):
-    tmp, real, manifest = files
+    tmp, _real, manifest = files
     synth = write_tagged(make_mixed_frame(50, 2), tmp / "s.parquet", manifest)
     other = tmp / "other.csv"
     make_mixed_frame(80, 5).to_csv(other, index=False)
@@ -129,8 +133,24 @@ def test_cli_tag_show_verify(files):
     tmp, real, _ = files
     synth = tmp / "s.parquet"
     make_mixed_frame(30, 2).to_parquet(synth, index=False)
-    res = runner.invoke(app, ["provenance", "tag", str(synth), "--generator", "gc", "--source", str(real),
-                              "--seed", "4", "--epsilon", "3", "--delta", "1e-5"])
+    res = runner.invoke(
+        app,
+        [
+            "provenance",
+            "tag",
+            str(synth),
+            "--generator",
+            "gc",
+            "--source",
+            str(real),
+            "--seed",
+            "4",
+            "--epsilon",
+            "3",
+            "--delta",
+            "1e-5",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "tagged" in res.output and TAG_COLUMN in res.output
     res = runner.invoke(app, ["provenance", "show", str(synth), "--json"])
@@ -150,11 +170,11 @@ def test_cli_exit_codes_for_untagged_and_bad_input(files):
     assert runner.invoke(app, ["provenance", "show", str(plain)]).exit_code == 1
     assert runner.invoke(app, ["provenance", "verify", str(plain)]).exit_code == 1
     assert runner.invoke(app, ["provenance", "verify", str(tmp / "missing.csv")]).exit_code == 2
-    res = runner.invoke(app, ["provenance", "tag", str(plain), "--generator", "g", "--source", str(real),
-                              "--epsilon", "1"])
+    res = runner.invoke(
+        app, ["provenance", "tag", str(plain), "--generator", "g", "--source", str(real), "--epsilon", "1"]
+    )
     assert res.exit_code == 2 and "delta" in res.output
-    res = runner.invoke(app, ["provenance", "tag", str(plain), "--generator", "g", "--source",
-                              str(tmp / "nope.csv")])
+    res = runner.invoke(app, ["provenance", "tag", str(plain), "--generator", "g", "--source", str(tmp / "nope.csv")])
     assert res.exit_code == 2 and "nope.csv" in res.output
 
 

@@ -11,14 +11,13 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-
 from _report_fixtures import EVIL, build_run, evil_frames
+from qaharness.reports import _charts, render_reports, report_paths
+from qaharness.reports.html import render_html
+
 from qaharness.errors import BadInputError
 from qaharness.inputs import prepare_inputs
 from qaharness.profile import column_profiles
-from qaharness.reports import render_reports, report_paths
-from qaharness.reports import _charts
-from qaharness.reports.html import render_html
 from qaharness.results import Family, Goal, MetricResult, Run
 
 
@@ -40,8 +39,10 @@ def rendered(gate_run, tmp_path_factory):
 
 
 def _svgs(html: str) -> list[str]:
-    return [base64.b64decode(uri).decode("utf-8")
-            for uri in re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', html)]
+    return [
+        base64.b64decode(uri).decode("utf-8")
+        for uri in re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', html)
+    ]
 
 
 def test_html_is_self_contained(gate_html):
@@ -73,6 +74,7 @@ def test_content_verdict_policy_rules_and_pillars(gate_run, gate_html):
         assert title in text
     # a plain-language line per registered metric, from the metric class
     from qaharness.metrics import get_metric
+
     for m in gate_run.metrics:
         if m.family is Family.FIDELITY:
             assert get_metric(m.id).description in gate_html
@@ -87,9 +89,16 @@ def test_content_verdict_policy_rules_and_pillars(gate_run, gate_html):
 
 def test_charts_drawn_where_details_exist(gate_html):
     alts = re.findall(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="([^"]*)"', gate_html)
-    for expected in ("Associations between columns", "Train on real vs train on synthetic",
-                     "Feature importances side by side", "Distance to closest record (DCR)",
-                     "Membership inference ROC", "Privacy risks", "age", "income"):
+    for expected in (
+        "Associations between columns",
+        "Train on real vs train on synthetic",
+        "Feature importances side by side",
+        "Distance to closest record (DCR)",
+        "Membership inference ROC",
+        "Privacy risks",
+        "age",
+        "income",
+    ):
         assert expected in alts, expected
     assert any("&lt;script&gt;" in a for a in alts)  # the hostile column's distribution
 
@@ -107,22 +116,67 @@ def test_same_run_same_html(gate_run, gate_html):
 
 def test_odd_details_never_crash():
     weird = [
-        MetricResult(id="fidelity.corr_diff", family=Family.FIDELITY, goal=Goal.MINIMIZE, bounds=(0, 2), value=0.1,
-                     details={"columns": ["a", "b"], "real_matrix": [[1, 0.2]], "synthetic_matrix": "x"}),
-        MetricResult(id="utility.trtr", family=Family.UTILITY, goal=Goal.MAXIMIZE, bounds=(None, 1), value=0.5,
-                     details={"per_model": "garbage", "score": 3}),
-        MetricResult(id="utility.feature_importance_corr", family=Family.UTILITY, goal=Goal.MAXIMIZE,
-                     bounds=(-1, 1), value=0.1, details={"importances": {"feature": ["a"], "permutation_real": ["?"]}}),
-        MetricResult(id="privacy.dcr", family=Family.PRIVACY, goal=Goal.MINIMIZE, bounds=(0, 1), value=0.1,
-                     details={"histogram": {"edges": [1], "train": []}}),
-        MetricResult(id="privacy.mia", family=Family.PRIVACY, goal=Goal.MINIMIZE, bounds=(0, 1), value=0.5,
-                     details={"roc": {"fpr": [0, 1], "tpr": [0]}}),
-        MetricResult(id="thirdparty.unknown", family=Family.PRIVACY, goal=Goal.MINIMIZE, bounds=(None, None),
-                     value=None, status="error", message="boom", details={"nested": {"deep": [1, 2]}}),
+        MetricResult(
+            id="fidelity.corr_diff",
+            family=Family.FIDELITY,
+            goal=Goal.MINIMIZE,
+            bounds=(0, 2),
+            value=0.1,
+            details={"columns": ["a", "b"], "real_matrix": [[1, 0.2]], "synthetic_matrix": "x"},
+        ),
+        MetricResult(
+            id="utility.trtr",
+            family=Family.UTILITY,
+            goal=Goal.MAXIMIZE,
+            bounds=(None, 1),
+            value=0.5,
+            details={"per_model": "garbage", "score": 3},
+        ),
+        MetricResult(
+            id="utility.feature_importance_corr",
+            family=Family.UTILITY,
+            goal=Goal.MAXIMIZE,
+            bounds=(-1, 1),
+            value=0.1,
+            details={"importances": {"feature": ["a"], "permutation_real": ["?"]}},
+        ),
+        MetricResult(
+            id="privacy.dcr",
+            family=Family.PRIVACY,
+            goal=Goal.MINIMIZE,
+            bounds=(0, 1),
+            value=0.1,
+            details={"histogram": {"edges": [1], "train": []}},
+        ),
+        MetricResult(
+            id="privacy.mia",
+            family=Family.PRIVACY,
+            goal=Goal.MINIMIZE,
+            bounds=(0, 1),
+            value=0.5,
+            details={"roc": {"fpr": [0, 1], "tpr": [0]}},
+        ),
+        MetricResult(
+            id="thirdparty.unknown",
+            family=Family.PRIVACY,
+            goal=Goal.MINIMIZE,
+            bounds=(None, None),
+            value=None,
+            status="error",
+            message="boom",
+            details={"nested": {"deep": [1, 2]}},
+        ),
     ]
-    run = Run(qaharness_version="0", created_at="2026-01-01T00:00:00+00:00", seed=1, inputs={}, schema={},
-              metrics=weird, profiles={"columns": {"a": {"kind": "numeric", "edges": "bad"}, "b": 3}},
-              provenance={"dp": None, "odd": [1, {"x": 2}]})
+    run = Run(
+        qaharness_version="0",
+        created_at="2026-01-01T00:00:00+00:00",
+        seed=1,
+        inputs={},
+        schema={},
+        metrics=weird,
+        profiles={"columns": {"a": {"kind": "numeric", "edges": "bad"}, "b": 3}},
+        provenance={"dp": None, "odd": [1, {"x": 2}]},
+    )
     html = render_html(run)
     assert "NO VERDICT" in html and "boom" in html and "not differentially private" in html
     alts = re.findall(r'<img src="data:[^"]+" alt="([^"]*)"', html)
@@ -132,9 +186,17 @@ def test_odd_details_never_crash():
 def test_long_tables_are_capped():
     from _report_fixtures import gate_parts
     from qaharness.reports._context import MAX_RULES
+
     parts = gate_parts(n_rules=MAX_RULES + 30)
-    run = Run(qaharness_version="0", created_at="2026-01-01T00:00:00+00:00", seed=1, inputs={},
-              schema={f"c{i}": "numeric" for i in range(150)}, metrics=[], **parts)
+    run = Run(
+        qaharness_version="0",
+        created_at="2026-01-01T00:00:00+00:00",
+        seed=1,
+        inputs={},
+        schema={f"c{i}": "numeric" for i in range(150)},
+        metrics=[],
+        **parts,
+    )
     html = render_html(run)
     assert "30 more rules are not shown" in html
     assert "90 more columns are not listed" in html
@@ -147,15 +209,20 @@ def test_pdf_page_one_not_blank_and_ticket_everywhere(rendered, tmp_path):
     assert pdf.name == "report-DATA-123.pdf" and pdf == report_paths(folder, "DATA-123")["pdf"]
     if shutil.which("pdftoppm") is None:
         pytest.skip("poppler-utils (pdftoppm) is not installed: apt-get install poppler-utils")
-    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", "-singlefile", str(pdf),
-                    str(tmp_path / "page1")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(tmp_path / "page1")],
+        check=True,
+    )
     from PIL import Image
+
     pixels = np.asarray(Image.open(tmp_path / "page1.png").convert("L"))
     assert (pixels < 200).mean() > 0.02, "page 1 is (nearly) blank"
-    first_page = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
-                                text=True, check=True).stdout
+    first_page = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "DATA-123" in first_page and "FAIL" in first_page
     from pyhanko.pdf_utils.reader import PdfFileReader
+
     with pdf.open("rb") as handle:
         info = PdfFileReader(handle).trailer_view["/Info"]
         assert "DATA-123" in str(info["/Title"]) and "DATA-123" in str(info["/Keywords"])
@@ -188,6 +255,7 @@ def test_bad_input(tmp_path, gate_run):
 
 # -- profiles -----------------------------------------------------------------------------------
 
+
 def test_profiles_mask_rare_categories_and_clip_numeric_edges():
     rng = np.random.default_rng(0)
     n = 200
@@ -216,13 +284,16 @@ def test_profiles_cap_columns_and_round_trip(gate_run):
 @pytest.mark.slow
 def test_200_column_report_renders_to_pdf_quickly(tmp_path):
     import time
+
     from qaharness.api import evaluate
+
     rng = np.random.default_rng(7)
 
     def frame(n: int) -> pd.DataFrame:
         cols = {f"num_{i}": rng.normal(i % 5, 1 + i % 3, n) for i in range(150)}
         cols.update({f"cat_{i}": rng.choice(["a", "b", "c", "d"], n) for i in range(50)})
         return pd.DataFrame(cols)
+
     run = evaluate(frame(150), frame(150), metrics=["fidelity.ks", "fidelity.js", "fidelity.corr_diff"], seed=0)
     run.write(tmp_path)
     start, cpu_start = time.perf_counter(), time.process_time()

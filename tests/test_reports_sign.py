@@ -7,20 +7,22 @@ import shutil
 import subprocess
 
 import pytest
+from _report_fixtures import build_run
+from qaharness.reports.sign import SIGNATURE_REASON, init_keys, sign_pdf, verify_pdf
 from typer.testing import CliRunner
 
-from _report_fixtures import build_run
 from qaharness.cli import app
 from qaharness.paths import keys_dir
-from qaharness.reports.sign import SIGNATURE_REASON, init_keys, sign_pdf, verify_pdf
 
 runner = CliRunner()
 
 
 def _tiny_pdf(path):
     from weasyprint import HTML
-    HTML(string="<html><head><title>t</title></head><body><h1>Release report</h1><p>body text</p></body></html>"
-         ).write_pdf(path)
+
+    HTML(
+        string="<html><head><title>t</title></head><body><h1>Release report</h1><p>body text</p></body></html>"
+    ).write_pdf(path)
     return path
 
 
@@ -41,6 +43,7 @@ def signed(tmp_path, keys):
 def test_keys_init_makes_ca_and_non_repudiation_p256_signer(keys):
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec
+
     signer = x509.load_pem_x509_certificate((keys / "signer.pem").read_bytes())
     ca = x509.load_pem_x509_certificate((keys / "ca.pem").read_bytes())
     usage = signer.extensions.get_extension_for_class(x509.KeyUsage).value
@@ -67,6 +70,7 @@ def test_signed_pdf_verifies(signed, keys):
     assert result.exit_code == 0, result.output
     assert "OK" in result.output
     from pyhanko.pdf_utils.reader import PdfFileReader
+
     with signed.open("rb") as handle:
         signature = PdfFileReader(handle).embedded_signatures[0]
         assert str(signature.sig_object["/Reason"]) == SIGNATURE_REASON
@@ -138,13 +142,18 @@ def test_report_command_bad_input(tmp_path):
     result = runner.invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2 and "results.json" in result.output
     build_run().write(tmp_path)
-    assert runner.invoke(app, ["report", str(tmp_path), "--format", "pdf", "--sign",
-                               "--keys", str(tmp_path / "none")]).exit_code == 2
+    assert (
+        runner.invoke(
+            app, ["report", str(tmp_path), "--format", "pdf", "--sign", "--keys", str(tmp_path / "none")]
+        ).exit_code
+        == 2
+    )
     assert runner.invoke(app, ["report", str(tmp_path), "--format", "html", "--ticket", "a b"]).exit_code == 2
 
 
 def test_ensure_keys_creates_once(tmp_path):
     from qaharness.reports.sign import ensure_keys
+
     first = ensure_keys(tmp_path / "k")
     before = first.ca_cert.read_bytes()
     assert ensure_keys(tmp_path / "k").ca_cert.read_bytes() == before  # not replaced

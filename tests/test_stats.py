@@ -10,8 +10,17 @@ from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 from sklearn.metrics import roc_auc_score
 
-from qaharness.stats import (binned_codes, bootstrap_ci, delong_ci, js_distance, ks_statistic, quantile_edges,
-                             roc_auc, wasserstein_1d, wilson_interval)
+from qaharness.stats import (
+    binned_codes,
+    bootstrap_ci,
+    delong_ci,
+    js_distance,
+    ks_statistic,
+    quantile_edges,
+    roc_auc,
+    wasserstein_1d,
+    wilson_interval,
+)
 
 samples = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=60)
 

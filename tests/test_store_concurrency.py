@@ -7,8 +7,8 @@ import multiprocessing as mp
 from pathlib import Path
 
 import pytest
-
 from conftest import make_mixed_frame
+
 from qaharness.policy import parse_policy
 from qaharness.results import Run
 from qaharness.store import RunStore
@@ -33,12 +33,20 @@ def _report(folder: str, index: int, value, error: str | None) -> None:
 
 def _gate_worker(index: int, folder: str, barrier) -> None:
     from qaharness.gate import run_gate
+
     try:
         real, synthetic = make_mixed_frame(60, 1), make_mixed_frame(60, 100 + index)
         barrier.wait(timeout=120)
-        result = run_gate(real, synthetic, None, out=Path(folder) / f"gate-{index}", seed=index,
-                          policy=parse_policy(POLICY, source="tiny.yaml"), store=Path(folder) / "runs.duckdb",
-                          ticket=f"JOB-{index}")
+        result = run_gate(
+            real,
+            synthetic,
+            None,
+            out=Path(folder) / f"gate-{index}",
+            seed=index,
+            policy=parse_policy(POLICY, source="tiny.yaml"),
+            store=Path(folder) / "runs.duckdb",
+            ticket=f"JOB-{index}",
+        )
         _report(folder, index, result.run_id, None)
     except Exception as exc:  # reported to the parent, which fails the test with it
         _report(folder, index, None, f"{type(exc).__name__}: {exc}")
@@ -58,6 +66,7 @@ def _record_worker(index: int, folder: str, run_json: str, n_records: int, barri
 def _run_all(target, args_for) -> list[tuple]:
     import qaharness.gate  # noqa: F401  (import and discover plugins once, before forking)
     from qaharness.metrics import metric_ids
+
     metric_ids()
     context = mp.get_context("fork")
     barrier = context.Barrier(N_PROCESSES)
@@ -91,6 +100,7 @@ def test_eight_concurrent_gates_on_one_store_lose_no_record(tmp_path):
 
 def test_eight_processes_recording_runs_at_once_lose_no_record(tmp_path):
     from qaharness.api import evaluate
+
     run = evaluate(make_mixed_frame(50, 1), make_mixed_frame(50, 2), metrics=["fidelity.ks"], seed=0)
     per_process = 5
     results = _run_all(_record_worker, lambda i: (i, str(tmp_path), run.to_json(), per_process))

@@ -11,8 +11,8 @@ import xgboost as xgb
 from sklearn.metrics import f1_score, roc_auc_score
 
 from qaharness.api import evaluate
-from qaharness.errors import BadInputError
 from qaharness.engine import metric_rng
+from qaharness.errors import BadInputError
 from qaharness.inputs import prepare_inputs
 from qaharness.metrics import get_metric
 from qaharness.metrics._utility import clear_cache, get_fit
@@ -37,8 +37,9 @@ def make_task_frame(n_rows: int, seed: int, task: str = "binary") -> pd.DataFram
 
 
 def run_utility(real, synthetic, holdout, *, seed=0, task=None, metrics=None, params=None):
-    return evaluate(real, synthetic, holdout, target="y", metrics=metrics or ["utility"], seed=seed,
-                    task=task, params=params)
+    return evaluate(
+        real, synthetic, holdout, target="y", metrics=metrics or ["utility"], seed=seed, task=task, params=params
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +88,11 @@ def test_trtr_matches_a_plain_xgboost_fit_and_sklearn_auc(binary_frames):
     result = get_metric("utility.trtr")().compute(data, rng=np.random.default_rng(0))
     features = real[["x1", "x2", "x3"]].assign(group=pd.Categorical(real["group"], categories=["a", "b", "c"]))
     test = holdout[["x1", "x2", "x3"]].assign(group=pd.Categorical(holdout["group"], categories=["a", "b", "c"]))
-    params = {k: v for k, v in result.details["model"].items()
-              if k not in ("name", "num_boost_round", "single_thread_below_rows")}
+    params = {
+        k: v
+        for k, v in result.details["model"].items()
+        if k not in ("name", "num_boost_round", "single_thread_below_rows")
+    }
     params["nthread"] = 1
     booster = xgb.train(params, xgb.DMatrix(features, label=(real["y"] == "yes"), enable_categorical=True), 200)
     expected = roc_auc_score(holdout["y"] == "yes", booster.predict(xgb.DMatrix(test, enable_categorical=True)))
@@ -206,11 +210,13 @@ def test_the_five_metrics_share_one_fit(binary_frames):
 
 def test_bad_parameter_is_named():
     real, synthetic, holdout = (make_task_frame(200, s) for s in (1, 2, 3))
-    result = run_utility(real, synthetic, holdout, metrics=["utility.trtr"],
-                         params={"utility.trtr": {"n_estimators": 0}}).metric("utility.trtr")
+    result = run_utility(
+        real, synthetic, holdout, metrics=["utility.trtr"], params={"utility.trtr": {"n_estimators": 0}}
+    ).metric("utility.trtr")
     assert result.status is Status.ERROR and "'n_estimators' parameter" in result.message
-    typo = run_utility(real, synthetic, holdout, metrics=["utility.tstr"],
-                       params={"utility.tstr": {"n_estimator": 10}}).metric("utility.tstr")
+    typo = run_utility(
+        real, synthetic, holdout, metrics=["utility.tstr"], params={"utility.tstr": {"n_estimator": 10}}
+    ).metric("utility.tstr")
     assert typo.status is Status.ERROR and "n_estimator" in typo.message and "known: model_seed" in typo.message
 
 

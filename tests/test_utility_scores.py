@@ -7,7 +7,12 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score, roc_auc_score
 
 from qaharness.metrics._utility_scores import (
-    all_scores, prepared_auc, prepared_macro_f1, prepared_r2, weighted_bootstrap_ci)
+    all_scores,
+    prepared_auc,
+    prepared_macro_f1,
+    prepared_r2,
+    weighted_bootstrap_ci,
+)
 
 
 def test_auc_with_ties_matches_sklearn_and_weights_equal_repeated_rows():
@@ -38,7 +43,8 @@ def test_macro_f1_and_accuracy_match_sklearn():
     w = np.bincount(rng.integers(0, 500, 500), minlength=500)
     rows = np.repeat(np.arange(500), w)
     assert prepared_macro_f1(y, predicted, 4)(w) == pytest.approx(
-        f1_score(y[rows], predicted[rows], average="macro", zero_division=0))
+        f1_score(y[rows], predicted[rows], average="macro", zero_division=0)
+    )
 
 
 def test_regression_scores_match_sklearn():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -30,7 +30,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def write_crash_log(exc: BaseException) -> Path:
     """Write the traceback to a log file and return its path (a temp dir if home is unwritable)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     text = f"qaharness {' '.join(sys.argv[1:])}\n\n" + "".join(traceback.format_exception(exc))
     for folder in (logs_dir(), Path("/tmp") / "qaharness-logs"):
         try:
@@ -60,22 +60,30 @@ class _Group(TyperGroup):
         except Exception as exc:
             log = write_crash_log(exc)
             first = (str(exc).splitlines() or [""])[0]
-            err_console.print(f"internal error: {type(exc).__name__}: {first}\n"
-                              f"the traceback is in {log}; please attach it to a bug report", markup=False)
+            err_console.print(
+                f"internal error: {type(exc).__name__}: {first}\n"
+                f"the traceback is in {log}; please attach it to a bug report",
+                markup=False,
+            )
             raise typer.Exit(EXIT_INTERNAL) from None
 
 
 app = typer.Typer(
-    cls=_Group, name="qaharness", no_args_is_help=True, add_completion=False,
-    pretty_exceptions_enable=False, rich_markup_mode=None,
+    cls=_Group,
+    name="qaharness",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Evaluate synthetic tabular data and gate its release against a policy.\n\n"
-         "Exit codes: 0 ok/pass, 1 policy breached, 2 bad input or usage, 3 internal error.")
+    "Exit codes: 0 ok/pass, 1 policy breached, 2 bad input or usage, 3 internal error.",
+)
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.",
-                                       is_eager=True)) -> None:
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True)) -> None:
     if version:
         from .._version import __version__
+
         console.print(f"qaharness {__version__}")
         raise typer.Exit(0)

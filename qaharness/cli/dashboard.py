@@ -35,12 +35,16 @@ def resolve_store(store: Path | None) -> Path:
 
 @app.command("app", epilog="Example: qaharness app --store qaharness-demo/runs.duckdb --port 8501")
 def app_command(
-    store: Path | None = typer.Option(None, "--store", help="Run store file, or a folder holding runs.duckdb (default ~/.qaharness/runs.duckdb)."),
+    store: Path | None = typer.Option(
+        None, "--store", help="Run store file, or a folder holding runs.duckdb (default ~/.qaharness/runs.duckdb)."
+    ),
     port: int = typer.Option(8501, "--port", min=1, max=65535, help="Port to serve on."),
-    address: str = typer.Option("127.0.0.1", "--address",
-                                help="Address to listen on; 0.0.0.0 exposes the dashboard to the network."),
-    reviewers: str | None = typer.Option(None, "--reviewers",
-                                         help="Comma-separated e-mails allowed to sign off when login is configured."),
+    address: str = typer.Option(
+        "127.0.0.1", "--address", help="Address to listen on; 0.0.0.0 exposes the dashboard to the network."
+    ),
+    reviewers: str | None = typer.Option(
+        None, "--reviewers", help="Comma-separated e-mails allowed to sign off when login is configured."
+    ),
 ) -> None:
     """Open the reviewer dashboard: browse runs, compare them, sign releases off."""
     path = resolve_store(store)

@@ -29,9 +29,16 @@ def demo(
     """Run the main job end to end on the bundled UCI Adult data and compare generators under one policy."""
     console.print(f"Demo data: {ADULT_ATTRIBUTION}")
     with err_console.status("preparing the demo …") as status:
-        result = run_demo(out, seed=seed, generators=split_list(generators) or DEMO_GENERATORS,
-                          max_minutes=max_minutes, sign=not no_sign, policy=policy, rows=rows,
-                          say=status.update)
+        result = run_demo(
+            out,
+            seed=seed,
+            generators=split_list(generators) or DEMO_GENERATORS,
+            max_minutes=max_minutes,
+            sign=not no_sign,
+            policy=policy,
+            rows=rows,
+            say=status.update,
+        )
     for step in result.steps:
         console.rule(f"{step.generator}: trained in {step.fit_seconds:.0f} s")
         print_gate(step.gate)

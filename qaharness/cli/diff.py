@@ -15,8 +15,9 @@ def diff(
     old: str = typer.Argument(..., help="Reference version (file or 'duckdb:DB::QUERY')."),
     new: str = typer.Argument(..., help="New version, compared against OLD."),
     out: Path = typer.Option(Path("qaharness-diff"), "--out", help="Folder for drift.html and drift.json."),
-    drift_share: float = typer.Option(0.5, "--drift-share",
-                                      help="Dataset drift when at least this share of columns drifted."),
+    drift_share: float = typer.Option(
+        0.5, "--drift-share", help="Dataset drift when at least this share of columns drifted."
+    ),
     fail_on_drift: bool = typer.Option(False, "--fail-on-drift", help="Exit 1 when the dataset drifted."),
 ) -> None:
     """Test every shared column of NEW against OLD for drift; save Evidently's HTML report.

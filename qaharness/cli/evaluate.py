@@ -13,15 +13,19 @@ from ._app import app, console
 from ._common import print_summary, progress_status, split_list
 
 
-@app.command(epilog="Example: qaharness evaluate --real train.parquet --synthetic synth.parquet "
-                    "--holdout holdout.parquet --target income --out runs/2026-11-22")
+@app.command(
+    epilog="Example: qaharness evaluate --real train.parquet --synthetic synth.parquet "
+    "--holdout holdout.parquet --target income --out runs/2026-11-22"
+)
 def evaluate(
     real: str = typer.Option(..., "--real", help="Real (training) table: file or 'duckdb:DB::QUERY'."),
     synthetic: str = typer.Option(..., "--synthetic", help="Synthetic table to judge."),
     out: Path = typer.Option(..., "--out", help="Folder for results.json."),
     holdout: str | None = typer.Option(None, "--holdout", help="Real rows the generator never saw."),
     target: str | None = typer.Option(None, "--target", help="Target column for utility metrics."),
-    task: str | None = typer.Option(None, "--task", help="binary | multiclass | regression | classification (default: detected from --target)."),
+    task: str | None = typer.Option(
+        None, "--task", help="binary | multiclass | regression | classification (default: detected from --target)."
+    ),
     schema: Path | None = typer.Option(None, "--schema", help="YAML file overriding column kinds."),
     metrics: str | None = typer.Option(None, "--metrics", help="Comma-separated metric ids or families."),
     sensitive: str | None = typer.Option(None, "--sensitive", help="Comma-separated sensitive columns."),
@@ -31,10 +35,19 @@ def evaluate(
 ) -> None:
     """Compute fidelity, utility and privacy metrics and write OUT/results.json."""
     with progress_status("reading inputs …") as progress:
-        run = evaluate_api(real, synthetic, holdout, target=target, schema=schema,
-                           metrics=split_list(metrics), seed=seed, task=task,
-                           sensitive=split_list(sensitive) or (), progress=progress,
-                           command=["qaharness", *sys.argv[1:]])
+        run = evaluate_api(
+            real,
+            synthetic,
+            holdout,
+            target=target,
+            schema=schema,
+            metrics=split_list(metrics),
+            seed=seed,
+            task=task,
+            sensitive=split_list(sensitive) or (),
+            progress=progress,
+            command=["qaharness", *sys.argv[1:]],
+        )
     path = run.write(out)
     print_summary(run)
     if not no_store:

@@ -26,28 +26,42 @@ def print_gate(result: GateResult) -> None:
         status = rule.status
         style = "yellow" if status in ("fail", "error") and rule.severity == "warn" else _STYLE[status]
         threshold = "—" if rule.threshold is None else f"{rule.threshold:.4g}"
-        table.add_row(rule.id, f"{rule.metric} ({rule.field})",
-                      "—" if rule.observed is None else f"{rule.observed:.4g}",
-                      f"{rule.op} {threshold}" + (f"\n{rule.threshold_expr}" if rule.threshold_expr else ""),
-                      rule.severity, f"[{style}]{status}[/]",
-                      rule.message if status != "pass" or rule.waiver else "")
+        table.add_row(
+            rule.id,
+            f"{rule.metric} ({rule.field})",
+            "—" if rule.observed is None else f"{rule.observed:.4g}",
+            f"{rule.op} {threshold}" + (f"\n{rule.threshold_expr}" if rule.threshold_expr else ""),
+            rule.severity,
+            f"[{style}]{status}[/]",
+            rule.message if status != "pass" or rule.waiver else "",
+        )
     console.print(table)
     colour = {"pass": "green", "warn": "yellow", "fail": "red"}[result.verdict]
     failed = result.failed_rules()
-    console.print(f"[bold {colour}]verdict: {result.verdict.upper()}[/]"
-                  + (f" — rules not met: {', '.join(failed)}" if failed else ""))
+    console.print(
+        f"[bold {colour}]verdict: {result.verdict.upper()}[/]"
+        + (f" — rules not met: {', '.join(failed)}" if failed else "")
+    )
 
 
-@app.command(epilog="Example: qaharness gate --real train.parquet --synthetic synth.parquet "
-                    "--holdout holdout.parquet --target income --policy policies/ml-training.yaml --out gate/")
+@app.command(
+    epilog="Example: qaharness gate --real train.parquet --synthetic synth.parquet "
+    "--holdout holdout.parquet --target income --policy policies/ml-training.yaml --out gate/"
+)
 def gate(
     real: str = typer.Option(..., "--real", help="Real (training) table."),
     synthetic: str = typer.Option(..., "--synthetic", help="Synthetic table to gate."),
-    holdout: str | None = typer.Option(None, "--holdout", help="Real rows the generator never saw "
-                                       "(needed by utility, privacy and baseline-relative rules)."),
+    holdout: str | None = typer.Option(
+        None,
+        "--holdout",
+        help="Real rows the generator never saw (needed by utility, privacy and baseline-relative rules).",
+    ),
     target: str | None = typer.Option(None, "--target", help="Target column for utility metrics."),
-    policy: str | None = typer.Option(None, "--policy", help="Policy YAML file or a bundled name "
-                                      "(default, ml-training, external-sharing). Default: default."),
+    policy: str | None = typer.Option(
+        None,
+        "--policy",
+        help="Policy YAML file or a bundled name (default, ml-training, external-sharing). Default: default.",
+    ),
     out: Path = typer.Option(Path("qaharness-gate"), "--out", help="Folder for results.json, junit.xml, summary.md."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
     seed: int = typer.Option(0, "--seed", help="Seed for every random choice."),
@@ -55,7 +69,9 @@ def gate(
     no_store: bool = typer.Option(False, "--no-store", help="Don't record the run in the store."),
     ticket: str | None = typer.Option(None, "--ticket", help="Change ticket the run belongs to (e.g. DATA-123)."),
     sensitive: str | None = typer.Option(None, "--sensitive", help="Comma-separated sensitive columns."),
-    task: str | None = typer.Option(None, "--task", help="binary | multiclass | regression | classification (default: detected from --target)."),
+    task: str | None = typer.Option(
+        None, "--task", help="binary | multiclass | regression | classification (default: detected from --target)."
+    ),
     schema: Path | None = typer.Option(None, "--schema", help="YAML file overriding column kinds."),
     report: str | None = typer.Option(None, "--report", help="Also write reports: html, pdf or html,pdf."),
     sign: bool = typer.Option(False, "--sign", help="Sign the PDF report (keys from `qaharness keys init`)."),
@@ -63,11 +79,27 @@ def gate(
 ) -> None:
     """Gate a synthetic dataset: exit 0 pass (warnings allowed), 1 policy breached, 2 bad input, 3 internal."""
     with progress_status("reading inputs …") as progress:
-        result = run_gate(real, synthetic, holdout, out=out, policy=policy, target=target, task=task,
-                          schema=schema, strict=strict, seed=seed, store=store, record=not no_store,
-                          ticket=ticket, sensitive=split_list(sensitive) or (), progress=progress,
-                          command=["qaharness", *sys.argv[1:]], report=split_list(report) or (),
-                          sign=sign, keys=keys)
+        result = run_gate(
+            real,
+            synthetic,
+            holdout,
+            out=out,
+            policy=policy,
+            target=target,
+            task=task,
+            schema=schema,
+            strict=strict,
+            seed=seed,
+            store=store,
+            record=not no_store,
+            ticket=ticket,
+            sensitive=split_list(sensitive) or (),
+            progress=progress,
+            command=["qaharness", *sys.argv[1:]],
+            report=split_list(report) or (),
+            sign=sign,
+            keys=keys,
+        )
     print_gate(result)
     for name, path in result.files.items():
         console.print(f"{name}: {path}")

@@ -25,14 +25,22 @@ app.add_typer(generators_app, name="generators")
 def list_generators() -> None:
     """Print every registered generator with its capabilities."""
     from qaharness.generators import generator_registry
+
     table = Table(title="Generators", title_justify="left")
     table.add_column("id", no_wrap=True)
     for name in ("version", "dp", "conditional", "gpu", "kinds", "description"):
         table.add_column(name, overflow="fold")
     for gid, cls in generator_registry.items():
         caps = cls.capabilities
-        table.add_row(gid, str(cls.version), _yes(caps.dp), "native" if caps.conditional else "rejection",
-                      _yes(caps.gpu), ", ".join(caps.kinds), cls.description)
+        table.add_row(
+            gid,
+            str(cls.version),
+            _yes(caps.dp),
+            "native" if caps.conditional else "rejection",
+            _yes(caps.gpu),
+            ", ".join(caps.kinds),
+            cls.description,
+        )
     console.print(table)
 
 
@@ -53,8 +61,10 @@ def _parse_params(values: list[str] | None) -> dict:
     return out
 
 
-@app.command(epilog="Example: qaharness generate --generator tvae --data train.parquet --rows 10000 "
-                    "--out synth.parquet --max-minutes 2 --seed 7")
+@app.command(
+    epilog="Example: qaharness generate --generator tvae --data train.parquet --rows 10000 "
+    "--out synth.parquet --max-minutes 2 --seed 7"
+)
 def generate(
     generator: str = typer.Option(..., "--generator", "-g", help="Generator id (see: qaharness generators list)."),
     data: str = typer.Option(..., "--data", help="Real training table: file or 'duckdb:DB::QUERY'."),
@@ -66,19 +76,24 @@ def generate(
     seed: int = typer.Option(0, "--seed", help="Seed for training and sampling."),
     epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (neural generators)."),
     max_minutes: float | None = typer.Option(None, "--max-minutes", help="Stop training after this long."),
-    schema: Path | None = typer.Option(None, "--schema", help="YAML: column kinds and declared domains "
-                                       "(min/max/categories) — declared domains cost no DP budget."),
+    schema: Path | None = typer.Option(
+        None,
+        "--schema",
+        help="YAML: column kinds and declared domains (min/max/categories) — declared domains cost no DP budget.",
+    ),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     condition: list[str] | None = typer.Option(None, "--condition", help="COLUMN=VALUE; repeatable."),
     param: list[str] | None = typer.Option(None, "--param", help="Generator parameter KEY=VALUE; repeatable."),
     save_model: Path | None = typer.Option(None, "--save-model", help="Also save the fitted generator here."),
-    tag_column: bool = typer.Option(False, "--tag-column/--no-tag-column",
-                                    help="Add a _qaharness_provenance column to every row."),
+    tag_column: bool = typer.Option(
+        False, "--tag-column/--no-tag-column", help="Add a _qaharness_provenance column to every row."
+    ),
 ) -> None:
     """Fit a generator on DATA and write ROWS synthetic rows to OUT with a provenance manifest."""
     from qaharness.generators import get_generator
     from qaharness.generators._api import manifest_for, write_output
     from qaharness.generators._domain import load_domain_file
+
     if rows < 1:
         raise BadInputError(f"must be at least 1, got {rows}", source="--rows")
     if not out.name.lower().endswith((".parquet", ".pq", ".csv", ".tsv")):
@@ -110,9 +125,16 @@ class _progress_bar:
     """A rich progress bar on stderr: epoch, loss, ε spent."""
 
     def __init__(self, generator: str):
-        self.bar = Progress(TextColumn(f"training {generator}"), BarColumn(), TextColumn("epoch {task.fields[epoch]}"),
-                            TextColumn("loss {task.fields[loss]}"), TextColumn("ε {task.fields[eps]}"),
-                            TimeElapsedColumn(), console=err_console, transient=True)
+        self.bar = Progress(
+            TextColumn(f"training {generator}"),
+            BarColumn(),
+            TextColumn("epoch {task.fields[epoch]}"),
+            TextColumn("loss {task.fields[loss]}"),
+            TextColumn("ε {task.fields[eps]}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
         self.task = None
 
     def __enter__(self):
@@ -121,17 +143,26 @@ class _progress_bar:
         return self.update
 
     def update(self, epoch: int, epochs: int, loss: float, eps: float | None) -> None:
-        self.bar.update(self.task, total=epochs, completed=epoch, epoch=f"{epoch}/{epochs}", loss=f"{loss:.4g}",
-                        eps="-" if eps is None else f"{eps:.3g}")
+        self.bar.update(
+            self.task,
+            total=epochs,
+            completed=epoch,
+            epoch=f"{epoch}/{epochs}",
+            loss=f"{loss:.4g}",
+            eps="-" if eps is None else f"{eps:.3g}",
+        )
 
     def __exit__(self, *exc):
         return self.bar.__exit__(*exc)
 
 
 def _print_report(report, path: Path) -> None:
-    parts = [f"{report.generator} v{report.version}", f"{report.rows} training rows",
-             f"{report.epochs}/{report.epochs_planned} epochs" if report.epochs_planned else "no training loop",
-             f"{report.seconds:.1f} s on {report.device}"]
+    parts = [
+        f"{report.generator} v{report.version}",
+        f"{report.rows} training rows",
+        f"{report.epochs}/{report.epochs_planned} epochs" if report.epochs_planned else "no training loop",
+        f"{report.seconds:.1f} s on {report.device}",
+    ]
     if report.stopped:
         parts.append(f"stopped early ({report.stopped})")
     if report.epsilon is not None:

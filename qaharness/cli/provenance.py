@@ -12,44 +12,63 @@ from ..provenance import TAG_COLUMN, make_manifest, read_manifest, sidecar_path,
 from ._app import EXIT_BREACH, app, console
 
 provenance_app = typer.Typer(
-    name="provenance", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    name="provenance",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
     help="Tag synthetic tables with a provenance manifest, show it, and verify it.\n\n"
-         f"Parquet files carry the manifest in their metadata, other files in FILE.provenance.json; "
-         f"a {TAG_COLUMN} column marks every row as synthetic unless --no-column.")
+    f"Parquet files carry the manifest in their metadata, other files in FILE.provenance.json; "
+    f"a {TAG_COLUMN} column marks every row as synthetic unless --no-column.",
+)
 app.add_typer(provenance_app, name="provenance")
 
 
-@provenance_app.command(epilog="Example: qaharness provenance tag synth.parquet --generator gaussian_copula "
-                               "--source train.parquet --seed 7 --epsilon 3 --delta 1e-5")
+@provenance_app.command(
+    epilog="Example: qaharness provenance tag synth.parquet --generator gaussian_copula "
+    "--source train.parquet --seed 7 --epsilon 3 --delta 1e-5"
+)
 def tag(
     file: Path = typer.Argument(..., help="Synthetic table to tag in place (.parquet, .csv, ...)."),
     generator: str = typer.Option(..., "--generator", help="Id of the generator that made FILE."),
     source: str = typer.Option(..., "--source", help="Real table the generator was trained on (fingerprinted)."),
     generator_version: str = typer.Option("", "--generator-version", help="Version of the generator."),
-    config: Path | None = typer.Option(None, "--config", help="Generator config file (JSON/YAML); its sha256 is recorded."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Generator config file (JSON/YAML); its sha256 is recorded."
+    ),
     seed: int | None = typer.Option(None, "--seed", help="Seed the generator used."),
     epsilon: float | None = typer.Option(None, "--epsilon", help="DP ε spent (with --delta)."),
     delta: float | None = typer.Option(None, "--delta", help="DP δ (with --epsilon)."),
     accountant: str | None = typer.Option(None, "--accountant", help="DP accountant, e.g. prv or rdp."),
     preprocessing: str | None = typer.Option(
-        None, "--preprocessing",
-        help="declared_schema | data_dependent_budgeted | data_dependent_not_private."),
+        None, "--preprocessing", help="declared_schema | data_dependent_budgeted | data_dependent_not_private."
+    ),
     no_column: bool = typer.Option(False, "--no-column", help=f"Don't add the {TAG_COLUMN} column."),
 ) -> None:
     """Attach a provenance manifest to FILE (data kept as is)."""
     config_hash = _file_sha256(config) if config is not None else None
-    manifest = make_manifest(generator=generator, generator_version=generator_version, config_hash=config_hash,
-                             source=source, seed=seed, epsilon=epsilon, delta=delta, accountant=accountant,
-                             preprocessing=preprocessing)
+    manifest = make_manifest(
+        generator=generator,
+        generator_version=generator_version,
+        config_hash=config_hash,
+        source=source,
+        seed=seed,
+        epsilon=epsilon,
+        delta=delta,
+        accountant=accountant,
+        preprocessing=preprocessing,
+    )
     tag_file(file, manifest, column=not no_column)
     tagged = read_manifest(file)
     where = "Parquet metadata" if tagged and file.suffix.lower() in {".parquet", ".pq"} else str(sidecar_path(file))
-    console.print(f"tagged {file}: manifest {tagged.manifest_id}, {tagged.n_rows} rows, in {where}"
-                  + ("" if no_column else f" + column {TAG_COLUMN}"))
+    console.print(
+        f"tagged {file}: manifest {tagged.manifest_id}, {tagged.n_rows} rows, in {where}"
+        + ("" if no_column else f" + column {TAG_COLUMN}")
+    )
 
 
 def _file_sha256(path: Path) -> str:
     import hashlib
+
     if not path.is_file():
         raise BadInputError("config file not found", source=str(path))
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -88,8 +107,12 @@ def verify_cmd(
     """
     result = verify(file, real=real)
     if as_json:
-        console.print_json(json.dumps(result.model_dump(mode="json", exclude={"manifest"})
-                                      | {"ok": result.ok, "manifest_id": getattr(result.manifest, "manifest_id", None)}))
+        console.print_json(
+            json.dumps(
+                result.model_dump(mode="json", exclude={"manifest"})
+                | {"ok": result.ok, "manifest_id": getattr(result.manifest, "manifest_id", None)}
+            )
+        )
     else:
         for check in result.checks:
             mark = "[green]ok[/]  " if check.ok else "[red]FAIL[/]"

@@ -11,8 +11,13 @@ from ..reports.sign import init_keys, verify_pdf
 from ._app import EXIT_BREACH, app, console, err_console
 from ._common import split_list
 
-keys_app = typer.Typer(name="keys", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
-                       help="Manage the local signing keys used by `report --sign` and `gate --sign`.")
+keys_app = typer.Typer(
+    name="keys",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="Manage the local signing keys used by `report --sign` and `gate --sign`.",
+)
 app.add_typer(keys_app, name="keys")
 
 
@@ -22,13 +27,17 @@ def report(
     format: str = typer.Option("html,pdf", "--format", help="Comma-separated: html, pdf."),
     sign: bool = typer.Option(False, "--sign", help="Sign the PDF (PAdES) with the key from `keys init`."),
     keys: Path | None = typer.Option(None, "--keys", help="Key folder (default ~/.qaharness/keys)."),
-    ticket: str | None = typer.Option(None, "--ticket", help="Ticket key, e.g. DATA-123: on page 1, in the "
-                                                              "PDF's name and metadata (default: the run's)."),
+    ticket: str | None = typer.Option(
+        None,
+        "--ticket",
+        help="Ticket key, e.g. DATA-123: on page 1, in the PDF's name and metadata (default: the run's).",
+    ),
     out: Path | None = typer.Option(None, "--out", help="Write the reports here instead of beside results.json."),
 ) -> None:
     """Render the HTML and/or PDF report of a run from its results.json."""
-    written = render_reports(run_dir, split_list(format) or list(FORMATS), sign=sign, ticket=ticket,
-                             keys=keys, out_dir=out)
+    written = render_reports(
+        run_dir, split_list(format) or list(FORMATS), sign=sign, ticket=ticket, keys=keys, out_dir=out
+    )
     for kind, path in written.items():
         suffix = " (signed)" if kind == "pdf" and sign else ""
         console.print(f"{kind}: {path}{suffix}")
@@ -37,8 +46,11 @@ def report(
 @keys_app.command("init", epilog="Example: qaharness keys init --keys ~/.qaharness/keys")
 def keys_init(
     keys: Path | None = typer.Option(None, "--keys", help="Key folder (default ~/.qaharness/keys)."),
-    force: bool = typer.Option(False, "--force", help="Replace existing keys (old signatures stay valid "
-                                                      "only for whoever trusts the old ca.pem)."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Replace existing keys (old signatures stay valid only for whoever trusts the old ca.pem).",
+    ),
     name: str = typer.Option("qaharness report signer", "--name", help="Common name of the signer certificate."),
 ) -> None:
     """Create a local signing CA and a signer certificate (ECDSA P-256, non-repudiation)."""
@@ -51,8 +63,9 @@ def keys_init(
 @app.command(epilog="Example: qaharness verify runs/2026-11-22/report-DATA-123.pdf --trust ca.pem")
 def verify(
     pdf: Path = typer.Argument(..., help="Signed report PDF."),
-    trust: Path | None = typer.Option(None, "--trust", help="Trust root certificate, PEM or DER "
-                                                            "(default: ~/.qaharness/keys/ca.pem)."),
+    trust: Path | None = typer.Option(
+        None, "--trust", help="Trust root certificate, PEM or DER (default: ~/.qaharness/keys/ca.pem)."
+    ),
 ) -> None:
     """Check a report's signature: intact, covering the whole file, chaining to the trust root.
 

@@ -55,8 +55,15 @@ def list_runs(
     for row in frame.itertuples(index=False):
         policy = f"{row.policy_id} {row.policy_version}" if isinstance(row.policy_id, str) else "—"
         synthetic = Path(row.synthetic).name if isinstance(row.synthetic, str) else "—"
-        table.add_row(row.run_id, _text(row.created_at), row.kind, _styled(row.verdict, _VERDICT),
-                      _text(row.ticket), policy, synthetic)
+        table.add_row(
+            row.run_id,
+            _text(row.created_at),
+            row.kind,
+            _styled(row.verdict, _VERDICT),
+            _text(row.ticket),
+            policy,
+            synthetic,
+        )
     console.print(table)
 
 
@@ -89,8 +96,15 @@ def show_run(
         for name in ("rule", "metric", "observed", "threshold", "severity", "status", "message"):
             rules.add_column(name, overflow="fold")
         for r in run.rules:
-            rules.add_row(r.id, f"{r.metric} ({r.field})", fmt(r.observed), f"{r.op} {fmt(r.threshold)}",
-                          r.severity, _styled(r.status, _STATUS), r.message)
+            rules.add_row(
+                r.id,
+                f"{r.metric} ({r.field})",
+                fmt(r.observed),
+                f"{r.op} {fmt(r.threshold)}",
+                r.severity,
+                _styled(r.status, _STATUS),
+                r.message,
+            )
         console.print(rules)
     artifacts = db.artifacts(full)
     for a in artifacts.itertuples(index=False):

@@ -23,8 +23,15 @@ import pandas as pd
 from ..inputs import EvalInput
 from ..stats import Z95
 
-__all__ = ["AttackCounts", "success_rate", "residual_risk", "attack_columns", "dedupe_rows",
-           "check_n_attacks", "DEFAULT_ATTACKS"]
+__all__ = [
+    "AttackCounts",
+    "success_rate",
+    "residual_risk",
+    "attack_columns",
+    "dedupe_rows",
+    "check_n_attacks",
+    "DEFAULT_ATTACKS",
+]
 
 DEFAULT_ATTACKS = 2000
 
@@ -87,8 +94,12 @@ def attack_columns(data: EvalInput, requested: Any = None, *, option: str = "col
     unknown = [c for c in requested if c not in usable]
     if unknown:
         from ..errors import BadInputError
-        raise BadInputError(f"{option} names {', '.join(map(str, unknown))}, not a usable column; usable: "
-                            f"{', '.join(usable)}", source=option, column=str(unknown[0]))
+
+        raise BadInputError(
+            f"{option} names {', '.join(map(str, unknown))}, not a usable column; usable: {', '.join(usable)}",
+            source=option,
+            column=str(unknown[0]),
+        )
     return list(requested)
 
 
@@ -102,16 +113,20 @@ def dedupe_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 def check_n_attacks(value: Any, metric: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         from ..errors import BadInputError
-        raise BadInputError(f"The 'n_attacks' parameter of {metric} must be an int >= 1. Got {value!r} instead.",
-                            source="n_attacks")
+
+        raise BadInputError(
+            f"The 'n_attacks' parameter of {metric} must be an int >= 1. Got {value!r} instead.", source="n_attacks"
+        )
     return int(value)
 
 
 # -- linkability and attribute inference: nearest synthetic neighbours of attacked rows ----------
 
+
 def attack_targets(data: EvalInput, n_attacks: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training rows (main attack) and holdout rows (control attack), ``n_attacks`` of each at most."""
     from ._nn import sample_indices
+
     assert data.holdout is not None
     train = data.real.iloc[sample_indices(len(data.real), n_attacks, rng)]
     control = data.holdout.iloc[sample_indices(len(data.holdout), n_attacks, rng)]

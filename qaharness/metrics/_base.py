@@ -19,7 +19,8 @@ from ..results import Family, Goal, MetricResult, Status
 __all__ = ["Metric", "register_metric", "metric_registry", "get_metric", "metric_ids"]
 
 metric_registry: Registry[type[Metric]] = Registry(
-    "metric", package="qaharness.metrics", entry_point_group="qaharness.metrics")
+    "metric", package="qaharness.metrics", entry_point_group="qaharness.metrics"
+)
 
 
 class Metric:
@@ -34,10 +35,10 @@ class Metric:
     goal: ClassVar[Goal]
     bounds: ClassVar[tuple[float | None, float | None]] = (0.0, 1.0)
     ideal: ClassVar[float | None] = None  # default: the bound the goal points at
-    description: ClassVar[str] = ""       # one plain-language line for reports
+    description: ClassVar[str] = ""  # one plain-language line for reports
     requires_holdout: ClassVar[bool] = False
     requires_target: ClassVar[bool] = False
-    has_baseline: ClassVar[bool] = False   # engine computes it on holdout vs real
+    has_baseline: ClassVar[bool] = False  # engine computes it on holdout vs real
     #: tolerance of the "identical inputs give the ideal value" conformance check
     ideal_tolerance: ClassVar[float] = 1e-9
     #: False where synthetic = real does not give the ideal value; ``identical_inputs_note`` says why
@@ -60,22 +61,42 @@ class Metric:
 
     # -- helpers to build results ---------------------------------------------------
     def result(self, value: float, **fields: Any) -> MetricResult:
-        return MetricResult(id=self.id, family=self.family, goal=self.goal, bounds=self.bounds,
-                            value=float(value), **fields)
+        return MetricResult(
+            id=self.id, family=self.family, goal=self.goal, bounds=self.bounds, value=float(value), **fields
+        )
 
     def skipped(self, reason: str, **fields: Any) -> MetricResult:
-        return MetricResult(id=self.id, family=self.family, goal=self.goal, bounds=self.bounds,
-                            value=None, status=Status.SKIPPED, message=reason, **fields)
+        return MetricResult(
+            id=self.id,
+            family=self.family,
+            goal=self.goal,
+            bounds=self.bounds,
+            value=None,
+            status=Status.SKIPPED,
+            message=reason,
+            **fields,
+        )
 
     def error(self, message: str, **fields: Any) -> MetricResult:
-        return MetricResult(id=self.id, family=self.family, goal=self.goal, bounds=self.bounds,
-                            value=None, status=Status.ERROR, message=message, **fields)
+        return MetricResult(
+            id=self.id,
+            family=self.family,
+            goal=self.goal,
+            bounds=self.bounds,
+            value=None,
+            status=Status.ERROR,
+            message=message,
+            **fields,
+        )
 
     def per_column_result(self, per_column: Mapping[str, float], **details: Any) -> MetricResult:
         """Headline = the worst column; details carry the mean and the worst column's name."""
         worst, value = self.worst(per_column)
-        return self.result(value, per_column=dict(per_column), details={
-            "mean": float(np.mean(list(per_column.values()))), "worst_column": worst, **details})
+        return self.result(
+            value,
+            per_column=dict(per_column),
+            details={"mean": float(np.mean(list(per_column.values()))), "worst_column": worst, **details},
+        )
 
     def worst(self, per_column: Mapping[str, float]) -> tuple[str, float]:
         """The column with the worst value for this metric's goal."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -49,10 +51,12 @@ def category_codes(*frames_columns: pd.Series) -> tuple[list[np.ndarray], list[s
     codes, categories = pd.factorize(combined, use_na_sentinel=False)
     bounds = np.cumsum([0] + [len(s) for s in frames_columns])
     labels = [MISSING if (c is None or (isinstance(c, float) and np.isnan(c))) else str(c) for c in categories]
-    return [codes[a:b] for a, b in zip(bounds[:-1], bounds[1:])], labels
+    return [codes[a:b] for a, b in itertools.pairwise(bounds)], labels
 
 
-def column_codes(kind: ColumnKind, real: pd.Series, *others: pd.Series, n_bins: int = 20) -> tuple[list[np.ndarray], int]:
+def column_codes(
+    kind: ColumnKind, real: pd.Series, *others: pd.Series, n_bins: int = 20
+) -> tuple[list[np.ndarray], int]:
     """Discrete codes for any distribution column: categories as is, numerics binned on real quantiles."""
     if kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME):
         real_values = _as_float(real)

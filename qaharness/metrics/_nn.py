@@ -71,7 +71,7 @@ class MixedEncoder:
                 start += 2
             elif kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
                 filled = real[column].astype(object).where(real[column].notna(), "\x00missing")
-                top = pd.Index(filled.value_counts(sort=True).index[:MAX_CATEGORIES - 1])
+                top = pd.Index(filled.value_counts(sort=True).index[: MAX_CATEGORIES - 1])
                 blocks.append(_Block(column, kind, start, len(top) + 1, categories=top))
                 start += len(top) + 1
         self.blocks: list[_Block] = blocks
@@ -97,8 +97,10 @@ class MixedEncoder:
     def dims(self, columns: list[str] | None = None) -> np.ndarray:
         """Indices of the encoded dimensions that belong to ``columns`` (default: all)."""
         wanted = set(self.columns if columns is None else columns)
-        return np.concatenate([np.arange(b.start, b.start + b.width) for b in self.blocks
-                               if b.column in wanted] or [np.zeros(0, dtype=int)]).astype(int)
+        return np.concatenate(
+            [np.arange(b.start, b.start + b.width) for b in self.blocks if b.column in wanted]
+            or [np.zeros(0, dtype=int)]
+        ).astype(int)
 
 
 def sample_indices(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -146,18 +148,18 @@ def knn(queries: np.ndarray, candidates: np.ndarray, k: int = 1) -> tuple[np.nda
     c_step = min(n_c, max(4096, BLOCK_ELEMENTS // 256))
     q_step = max(1, BLOCK_ELEMENTS // c_step)
     for c0 in range(0, n_c, c_step):
-        c_blk = c[c0:c0 + c_step].T
+        c_blk = c[c0 : c0 + c_step].T
         kk = min(k, c_step, n_c - c0)
         for q0 in range(0, n_q, q_step):
-            s_blk, i_blk = _largest(torch.mm(q[q0:q0 + q_step], c_blk).numpy(), kk)
+            s_blk, i_blk = _largest(torch.mm(q[q0 : q0 + q_step], c_blk).numpy(), kk)
             if c0 == 0 and kk == k:
-                best_s[q0:q0 + q_step], best_i[q0:q0 + q_step] = s_blk, i_blk
+                best_s[q0 : q0 + q_step], best_i[q0 : q0 + q_step] = s_blk, i_blk
                 continue
-            both_s = np.concatenate([best_s[q0:q0 + q_step], s_blk], axis=1)
-            both_i = np.concatenate([best_i[q0:q0 + q_step], i_blk + c0], axis=1)
+            both_s = np.concatenate([best_s[q0 : q0 + q_step], s_blk], axis=1)
+            both_i = np.concatenate([best_i[q0 : q0 + q_step], i_blk + c0], axis=1)
             order = np.argsort(-both_s, axis=1, kind="stable")[:, :k]
-            best_s[q0:q0 + q_step] = np.take_along_axis(both_s, order, 1)
-            best_i[q0:q0 + q_step] = np.take_along_axis(both_i, order, 1)
+            best_s[q0 : q0 + q_step] = np.take_along_axis(both_s, order, 1)
+            best_i[q0 : q0 + q_step] = np.take_along_axis(both_i, order, 1)
     return _exact(queries, candidates, best_i)
 
 
@@ -165,9 +167,10 @@ def _exact(queries: np.ndarray, candidates: np.ndarray, idx: np.ndarray) -> tupl
     """float64 distances to the chosen neighbours, re-sorted by (distance, index)."""
     exact = np.empty(idx.shape)
     for r0 in range(0, queries.shape[0], 65536):
-        diff = (queries[r0:r0 + 65536, None, :].astype(np.float64)
-                - candidates[idx[r0:r0 + 65536]].astype(np.float64))
-        exact[r0:r0 + 65536] = np.sqrt(np.einsum("nkd,nkd->nk", diff, diff))
+        diff = queries[r0 : r0 + 65536, None, :].astype(np.float64) - candidates[idx[r0 : r0 + 65536]].astype(
+            np.float64
+        )
+        exact[r0 : r0 + 65536] = np.sqrt(np.einsum("nkd,nkd->nk", diff, diff))
     if idx.shape[1] == 1:
         return exact, idx
     order = np.lexsort((idx, exact), axis=1)
@@ -185,13 +188,18 @@ class ReferenceSets:
     holdout_queries: np.ndarray
 
     def details(self) -> dict:
-        return {"encoding": ENCODING, "columns": self.encoder.columns,
-                "synthetic_rows_used": int(self.synthetic.shape[0]),
-                "training_rows_used": int(self.train.shape[0]), "holdout_rows_used": int(self.holdout.shape[0])}
+        return {
+            "encoding": ENCODING,
+            "columns": self.encoder.columns,
+            "synthetic_rows_used": int(self.synthetic.shape[0]),
+            "training_rows_used": int(self.train.shape[0]),
+            "holdout_rows_used": int(self.holdout.shape[0]),
+        }
 
 
-def reference_sets(data, rng: np.random.Generator, *, max_queries: int, max_reference: int,
-                   holdout_queries: int = 0) -> ReferenceSets:
+def reference_sets(
+    data, rng: np.random.Generator, *, max_queries: int, max_reference: int, holdout_queries: int = 0
+) -> ReferenceSets:
     """Sample synthetic query rows, and training and holdout reference sets of one common size
     (the holdout's size, capped at ``max_reference``), so that "closer to training than to
     holdout" is a fair coin (0.5) when the generator did not memorise."""
@@ -199,8 +207,13 @@ def reference_sets(data, rng: np.random.Generator, *, max_queries: int, max_refe
     encoder = MixedEncoder(data.real, data.schema, columns)
     size = min(len(data.real), len(data.holdout), max_reference)
     pick = lambda frame, n: encoder.transform(frame.iloc[sample_indices(len(frame), n, rng)])  # noqa: E731
-    return ReferenceSets(encoder, pick(data.synthetic, max_queries), pick(data.real, size),
-                         pick(data.holdout, size), pick(data.holdout, holdout_queries))
+    return ReferenceSets(
+        encoder,
+        pick(data.synthetic, max_queries),
+        pick(data.real, size),
+        pick(data.holdout, size),
+        pick(data.holdout, holdout_queries),
+    )
 
 
 def closer_share(to_train: np.ndarray, to_holdout: np.ndarray, tolerance: float = 1e-9) -> tuple[float, int, int]:

@@ -58,8 +58,11 @@ class QueryTable:
 
 def shared_categories(frames: list[pd.DataFrame], columns: list[str], kinds: dict) -> dict[str, pd.Index]:
     numeric = (ColumnKind.NUMERIC, ColumnKind.DATETIME)
-    return {c: pd.Index(pd.unique(pd.concat([f[c].dropna().astype(object) for f in frames], ignore_index=True)))
-            for c in columns if kinds[c] not in numeric}
+    return {
+        c: pd.Index(pd.unique(pd.concat([f[c].dropna().astype(object) for f in frames], ignore_index=True)))
+        for c in columns
+        if kinds[c] not in numeric
+    }
 
 
 def _intervals(ops: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -71,14 +74,15 @@ def _intervals(ops: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, ...]:
     return low, high, ops == ISNULL, ops == NE
 
 
-def _slices(table: QueryTable, cols: np.ndarray, low: np.ndarray, high: np.ndarray, null_ok: np.ndarray,
-            negate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _slices(
+    table: QueryTable, cols: np.ndarray, low: np.ndarray, high: np.ndarray, null_ok: np.ndarray, negate: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Each condition's matching rows as a slice [lo, hi) of its column's sort order (a superset for ≠)."""
     lo = np.zeros(cols.shape, dtype=np.int64)
     hi = table.n_valid[cols].astype(np.int64)
     for column in np.unique(cols):
         at = (cols == column) & ~negate & ~null_ok
-        ranked = table.sorted[column, :table.n_valid[column]]
+        ranked = table.sorted[column, : table.n_valid[column]]
         lo[at] = np.searchsorted(ranked, low[at], "left")
         hi[at] = np.maximum(np.searchsorted(ranked, high[at], "right"), lo[at])
     lo[null_ok] = table.n_valid[cols[null_ok]]
@@ -86,8 +90,9 @@ def _slices(table: QueryTable, cols: np.ndarray, low: np.ndarray, high: np.ndarr
     return lo, hi
 
 
-def count_matches(table: QueryTable, cols: np.ndarray, ops: np.ndarray, vals: np.ndarray,
-                  stop_at: int | None = None) -> np.ndarray:
+def count_matches(
+    table: QueryTable, cols: np.ndarray, ops: np.ndarray, vals: np.ndarray, stop_at: int | None = None
+) -> np.ndarray:
     """Rows of ``table`` matching each query (row q: conditions cols[q], ops[q], vals[q]).
 
     With ``stop_at``, counting of a query stops once it reaches that many matches.
@@ -103,8 +108,9 @@ def count_matches(table: QueryTable, cols: np.ndarray, ops: np.ndarray, vals: np
     src_col, src_lo, src_len = cols[at, src], lo[at, src], hi[at, src] - lo[at, src]
     kernel = _numba_kernel()
     if kernel is not None:
-        kernel(table.order, table.rows, cols, low, high, null_ok, negate, src_col, src_lo, src_len,
-                stop_at or 0, counts)
+        kernel(
+            table.order, table.rows, cols, low, high, null_ok, negate, src_col, src_lo, src_len, stop_at or 0, counts
+        )
         return counts
     scanned = np.zeros(n_q, dtype=np.int64)
     active = np.flatnonzero(src_len > 0)
@@ -112,8 +118,9 @@ def count_matches(table: QueryTable, cols: np.ndarray, ops: np.ndarray, vals: np
     while active.size:
         take = np.minimum(window, src_len[active] - scanned[active])
         for part in np.array_split(np.arange(active.size), max(1, int(take.sum() // _MAX_FLAT) + 1)):
-            counts += _count_window(table, cols, low, high, null_ok, negate, active[part], take[part],
-                                    src_col, src_lo + scanned, n_q)
+            counts += _count_window(
+                table, cols, low, high, null_ok, negate, active[part], take[part], src_col, src_lo + scanned, n_q
+            )
         scanned[active] += take
         done = scanned[active] >= src_len[active]
         if stop_at is not None:
@@ -182,7 +189,6 @@ def _numba_kernel():
     return kernel
 
 
-
 def _keys(cols: np.ndarray, ops: np.ndarray, vals: np.ndarray) -> list[tuple]:
     order = np.argsort(cols, axis=1)
     c, o, v = (np.take_along_axis(a, order, 1) for a in (cols, ops, vals))
@@ -190,8 +196,9 @@ def _keys(cols: np.ndarray, ops: np.ndarray, vals: np.ndarray) -> list[tuple]:
     return [tuple(zip(ci, oi, vi)) for ci, oi, vi in zip(c.tolist(), o.tolist(), v.tolist())]
 
 
-def generate_queries(table: QueryTable, n_queries: int, n_cols: int, rng: np.random.Generator,
-                     max_attempts: int, batch: int = 8192) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def generate_queries(
+    table: QueryTable, n_queries: int, n_cols: int, rng: np.random.Generator, max_attempts: int, batch: int = 8192
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Distinct queries that single out ``table`` (anonymeter's multivariate generator).
 
     Stops at ``n_queries``, at ``max_attempts`` or after ``_IDLE_BATCHES`` batches without a new query.
@@ -224,8 +231,9 @@ def generate_queries(table: QueryTable, n_queries: int, n_cols: int, rng: np.ran
     return cols, ops, vals, attempts
 
 
-def random_queries(table: QueryTable, n_queries: int, n_cols: int,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def random_queries(
+    table: QueryTable, n_queries: int, n_cols: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """anonymeter's baseline: random columns, a random value of each, a random operator."""
     n_dims = table.x.shape[0]
     n_cols = min(n_cols, n_dims)

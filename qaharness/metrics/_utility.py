@@ -49,8 +49,19 @@ from ..schema import ColumnKind
 from ._utility_importance import leakage
 from ._utility_scores import HEADLINE, SECONDARY, all_scores, prepared_scores, weighted_bootstrap_ci
 
-__all__ = ["UtilityError", "UtilityFit", "get_fit", "clear_cache", "TASKS", "XGB_PARAMS",
-           "preconditions", "evaluation_result", "describe", "warnings_for", "n_boot"]
+__all__ = [
+    "UtilityError",
+    "UtilityFit",
+    "get_fit",
+    "clear_cache",
+    "TASKS",
+    "XGB_PARAMS",
+    "preconditions",
+    "evaluation_result",
+    "describe",
+    "warnings_for",
+    "n_boot",
+]
 
 TASKS = ("binary", "multiclass", "regression", "classification")
 MAX_INTEGER_CLASSES = 10
@@ -59,8 +70,16 @@ MAX_CATEGORIES = 250
 LINEAR_MAX_CATEGORIES = 30
 LINEAR_MAX_ROWS = 5_000
 CACHE_SIZE = 2
-XGB_PARAMS: dict[str, Any] = {"tree_method": "hist", "max_depth": 6, "eta": 0.1, "min_child_weight": 1.0,
-                              "subsample": 1.0, "colsample_bytree": 1.0, "max_bin": 256, "lambda": 1.0}
+XGB_PARAMS: dict[str, Any] = {
+    "tree_method": "hist",
+    "max_depth": 6,
+    "eta": 0.1,
+    "min_child_weight": 1.0,
+    "subsample": 1.0,
+    "colsample_bytree": 1.0,
+    "max_bin": 256,
+    "lambda": 1.0,
+}
 XGB_ROUNDS = 200
 N_JOBS = 2
 #: below this many training rows XGBoost runs on one thread: on a busy 2-core machine
@@ -83,8 +102,9 @@ def resolve_task(data: EvalInput) -> tuple[str, list | None]:
     if requested not in (None, *TASKS):
         raise UtilityError(f"--task {data.task!r} is unknown; use one of: {', '.join(TASKS)}")
     if kind in (ColumnKind.TEXT, ColumnKind.IDENTIFIER, ColumnKind.DATETIME):
-        raise UtilityError(f"target {target!r} is a {kind.value} column; utility needs a categorical, "
-                           "boolean or numeric target")
+        raise UtilityError(
+            f"target {target!r} is a {kind.value} column; utility needs a categorical, boolean or numeric target"
+        )
     values = data.real[target].dropna()
     if values.empty:
         raise UtilityError(f"target {target!r} is all missing in real")
@@ -102,12 +122,13 @@ def resolve_task(data: EvalInput) -> tuple[str, list | None]:
     if len(classes) < 2:
         raise UtilityError(f"the real target {target!r} has a single class; nothing to classify")
     if len(classes) > MAX_CLASSES:
-        raise UtilityError(f"the real target {target!r} has {len(classes)} classes (at most {MAX_CLASSES} are "
-                           "modelled); for a numeric target pass --task regression")
+        raise UtilityError(
+            f"the real target {target!r} has {len(classes)} classes (at most {MAX_CLASSES} are "
+            "modelled); for a numeric target pass --task regression"
+        )
     if requested == "binary" and len(classes) > 2:
         raise UtilityError(f"--task binary, but the real target {target!r} has {len(classes)} classes")
-    task = "binary" if requested == "binary" or (requested == "classification" and len(classes) == 2) \
-        else "multiclass"
+    task = "binary" if requested == "binary" or (requested == "classification" and len(classes) == 2) else "multiclass"
     return task, classes
 
 
@@ -128,7 +149,7 @@ class _Encoder:
                 self.scales[column] = (mean, std if std > 0 else 1.0)
             else:
                 union = pd.concat([f[column] for f in frames.values()], ignore_index=True)
-                self.categories[column] = pd.Index(union.value_counts(dropna=True).index[:MAX_CATEGORIES - 1])
+                self.categories[column] = pd.Index(union.value_counts(dropna=True).index[: MAX_CATEGORIES - 1])
 
     def _numeric(self, column: str) -> bool:
         return self.kinds[column] in (ColumnKind.NUMERIC, ColumnKind.DATETIME)
@@ -142,7 +163,7 @@ class _Encoder:
         missing = series.isna().to_numpy()
         codes = keep.get_indexer(series.to_numpy()).astype(np.float32)
         codes[codes < 0] = len(keep)  # pooled "other" ...
-        codes[missing] = np.nan       # ... unless missing
+        codes[missing] = np.nan  # ... unless missing
         return codes
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
@@ -160,13 +181,15 @@ class _Encoder:
             missing = np.isnan(x)
             if self._numeric(column):
                 mean, std = self.scales[column]
-                blocks.append(sparse.csr_matrix(np.column_stack([np.where(missing, 0.0, (x - mean) / std),
-                                                                 missing.astype(float)])))
+                blocks.append(
+                    sparse.csr_matrix(
+                        np.column_stack([np.where(missing, 0.0, (x - mean) / std), missing.astype(float)])
+                    )
+                )
             else:
                 top = min(LINEAR_MAX_CATEGORIES, len(self.categories[column]) + 1)
                 code = np.where(missing | (x >= top), top, x).astype(np.int64)  # top = "other/missing"
-                blocks.append(sparse.csr_matrix((np.ones(x.size), (np.arange(x.size), code)),
-                                                shape=(x.size, top + 1)))
+                blocks.append(sparse.csr_matrix((np.ones(x.size), (np.arange(x.size), code)), shape=(x.size, top + 1)))
         return sparse.hstack(blocks, format="csr")
 
 
@@ -235,8 +258,9 @@ class UtilityFit:
             raise UtilityError(f"the {side} table has {y.size} row(s) with a usable target; can't train")
         if self.classes and np.unique(y).size < 2:
             only = self.label(int(y[0]))
-            raise UtilityError(f"the {side} target {self.target!r} has a single class ({only}); a classifier "
-                               "can't be trained on it")
+            raise UtilityError(
+                f"the {side} target {self.target!r} has a single class ({only}); a classifier can't be trained on it"
+            )
         if self.task == "regression" and np.ptp(y) == 0:
             raise UtilityError(f"the {side} target {self.target!r} is constant; a regressor can't learn from it")
 
@@ -245,8 +269,7 @@ class UtilityFit:
         if y.size < 2:
             raise UtilityError(f"the {side} table has {y.size} row(s) with a usable target; can't score")
         if self.task == "binary" and np.unique(y).size < 2:
-            raise UtilityError(f"the {side} target has a single class ({self.label(int(y[0]))}); "
-                               "ROC-AUC is undefined")
+            raise UtilityError(f"the {side} target has a single class ({self.label(int(y[0]))}); ROC-AUC is undefined")
         if self.task == "regression" and np.ptp(y) == 0:
             raise UtilityError(f"the {side} target is constant; R² is undefined")
 
@@ -255,18 +278,26 @@ class UtilityFit:
         return self.n_jobs if self.y[side].size >= SINGLE_THREAD_ROWS else 1
 
     def xgb_params(self, side: str = "real") -> dict[str, Any]:
-        objective = {"binary": {"objective": "binary:logistic"},
-                     "multiclass": {"objective": "multi:softprob", "num_class": self.k},
-                     "regression": {"objective": "reg:squarederror"}}[self.task]
+        objective = {
+            "binary": {"objective": "binary:logistic"},
+            "multiclass": {"objective": "multi:softprob", "num_class": self.k},
+            "regression": {"objective": "reg:squarederror"},
+        }[self.task]
         return {**XGB_PARAMS, **objective, "nthread": self.threads(side), "seed": self.model_seed}
 
     def booster(self, side: str) -> xgb.Booster:
         def fit() -> xgb.Booster:
             self.check_trainable(side)
-            matrix = xgb.DMatrix(self.x[side], label=self.y[side], feature_types=self.encoder.feature_types,
-                                 feature_names=[f"f{j}" for j in range(len(self.encoder.features))],
-                                 enable_categorical=True, nthread=self.threads(side))
+            matrix = xgb.DMatrix(
+                self.x[side],
+                label=self.y[side],
+                feature_types=self.encoder.feature_types,
+                feature_names=[f"f{j}" for j in range(len(self.encoder.features))],
+                enable_categorical=True,
+                nthread=self.threads(side),
+            )
             return xgb.train(self.xgb_params(side), matrix, num_boost_round=self.rounds)
+
         return self._once(("booster", side), fit)
 
     def linear_model(self, side: str):
@@ -283,18 +314,23 @@ class UtilityFit:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # lbfgs convergence notes: the score shows the fit
                 return LogisticRegression(C=1.0, max_iter=100, tol=1e-3).fit(design, y)
+
         return self._once(("linear", side), fit)
 
     def predict(self, train: str, test: str, model: str = "xgboost", x: np.ndarray | None = None) -> np.ndarray:
         """Predictions of the ``train``-side model on the ``test`` table (or on ``x``)."""
+
         def run() -> np.ndarray:
             features = self.x[test] if x is None else x
             if model == "xgboost":
                 booster = self.booster(train)
                 booster.set_param({"nthread": self.n_jobs if len(features) >= SINGLE_THREAD_ROWS else 1})
                 out = booster.inplace_predict(features)
-                return np.asarray(out, dtype=float).reshape(len(features), -1).squeeze(axis=1) \
-                    if self.task != "multiclass" else np.asarray(out, dtype=float)
+                return (
+                    np.asarray(out, dtype=float).reshape(len(features), -1).squeeze(axis=1)
+                    if self.task != "multiclass"
+                    else np.asarray(out, dtype=float)
+                )
             fitted = self.linear_model(train)
             design = self.encoder.linear(features)
             if self.task == "regression":
@@ -302,6 +338,7 @@ class UtilityFit:
             proba = np.zeros((len(features), self.k))
             proba[:, fitted.classes_] = fitted.predict_proba(design)
             return proba[:, 1] if self.task == "binary" else proba
+
         return run() if x is not None else self._once(("predict", train, test, model), run)
 
     def scores(self, train: str, test: str, model: str = "xgboost") -> dict[str, float]:
@@ -324,13 +361,21 @@ def fit_params(params: dict[str, Any]) -> dict[str, Any]:
     """The parameters that shape the shared fit (pass the same ones to all five metrics)."""
     unknown = sorted(set(params) - set(FIT_PARAMS) - set(METRIC_PARAMS))
     if unknown:
-        raise UtilityError(f"unknown parameter(s) of the utility metrics: {', '.join(unknown)}; "
-                           f"known: {', '.join([*FIT_PARAMS, *METRIC_PARAMS])}")
+        raise UtilityError(
+            f"unknown parameter(s) of the utility metrics: {', '.join(unknown)}; "
+            f"known: {', '.join([*FIT_PARAMS, *METRIC_PARAMS])}"
+        )
     out = {**FIT_PARAMS, **{k: v for k, v in params.items() if k in FIT_PARAMS}}
     for name, value in out.items():
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < (0 if name == "model_seed" else 1):
-            raise UtilityError(f"the {name!r} parameter of the utility metrics must be an int >= "
-                               f"{0 if name == 'model_seed' else 1}. Got {value!r} instead.")
+        if (
+            not isinstance(value, (int, np.integer))
+            or isinstance(value, bool)
+            or value < (0 if name == "model_seed" else 1)
+        ):
+            raise UtilityError(
+                f"the {name!r} parameter of the utility metrics must be an int >= "
+                f"{0 if name == 'model_seed' else 1}. Got {value!r} instead."
+            )
     return out
 
 
@@ -340,8 +385,13 @@ def get_fit(data: EvalInput, params: dict[str, Any]) -> UtilityFit:
         raise UtilityError("utility needs a holdout and a target column")
     settings = fit_params(dict(params))
     frames = (data.real, data.synthetic, data.holdout)
-    key = (*map(id, frames), data.target, data.task, tuple(data.schema.to_json().items()),
-           tuple(sorted(settings.items())))
+    key = (
+        *map(id, frames),
+        data.target,
+        data.task,
+        tuple(data.schema.to_json().items()),
+        tuple(sorted(settings.items())),
+    )
     entry = _CACHE.get(key)
     if entry is not None and all(ref() is frame for ref, frame in zip(entry[0], frames)):
         _CACHE.move_to_end(key)
@@ -391,13 +441,24 @@ def per_model(fit: UtilityFit, train: str, test: str) -> dict[str, dict[str, Any
 def describe(fit: UtilityFit) -> dict[str, Any]:
     """Details every utility result shares: the task, the score, the models, the rows."""
     details: dict[str, Any] = {
-        "task": fit.task, "score": HEADLINE[fit.task], "secondary_scores": list(SECONDARY[fit.task]),
-        "target": fit.target, "features": list(fit.encoder.features),
-        "model": {"name": "xgboost", "num_boost_round": fit.rounds, **fit.xgb_params(), "nthread": fit.n_jobs,
-                  "single_thread_below_rows": SINGLE_THREAD_ROWS},
+        "task": fit.task,
+        "score": HEADLINE[fit.task],
+        "secondary_scores": list(SECONDARY[fit.task]),
+        "target": fit.target,
+        "features": list(fit.encoder.features),
+        "model": {
+            "name": "xgboost",
+            "num_boost_round": fit.rounds,
+            **fit.xgb_params(),
+            "nthread": fit.n_jobs,
+            "single_thread_below_rows": SINGLE_THREAD_ROWS,
+        },
         "linear_model": {"name": linear_name(fit.task), "max_train_rows": LINEAR_MAX_ROWS},
-        "model_seed": fit.model_seed, "rows": {k: int(v.size) for k, v in fit.y.items()},
-        "rows_dropped": fit.rows_dropped, "leakage": leakage(fit)}
+        "model_seed": fit.model_seed,
+        "rows": {k: int(v.size) for k, v in fit.y.items()},
+        "rows_dropped": fit.rows_dropped,
+        "leakage": leakage(fit),
+    }
     if fit.classes:
         details["n_classes"] = fit.k
         if fit.task == "binary":
@@ -410,16 +471,19 @@ def warnings_for(fit: UtilityFit, *, synthetic: bool) -> list[str]:
     out = []
     for item in leakage(fit):
         score = next(v for k, v in item.items() if k != "column")
-        out.append(f"leakage suspected: feature {item['column']!r} alone predicts the target almost perfectly "
-                   f"(score {score} real → holdout); keep post-outcome columns out of the features")
+        out.append(
+            f"leakage suspected: feature {item['column']!r} alone predicts the target almost perfectly "
+            f"(score {score} real → holdout); keep post-outcome columns out of the features"
+        )
     missing = fit.missing_classes("synthetic") if synthetic else []
     if missing:
         out.append(f"class(es) missing from the synthetic target: {', '.join(repr(m) for m in missing)}")
     return out
 
 
-def evaluation_result(metric, data: EvalInput, rng: np.random.Generator, train: str, test: str,
-                      default_boot: int = 200) -> MetricResult:
+def evaluation_result(
+    metric, data: EvalInput, rng: np.random.Generator, train: str, test: str, default_boot: int = 200
+) -> MetricResult:
     """Headline score of the ``train``-side XGBoost model on the ``test`` table, with a
     bootstrap interval over the test rows and every score of both models in details."""
     skip = preconditions(metric, data)
@@ -437,8 +501,19 @@ def evaluation_result(metric, data: EvalInput, rng: np.random.Generator, train: 
         return metric.error(f"{HEADLINE[fit.task]} is undefined on the {test} rows")
     ci = weighted_bootstrap_ci(score, fit.y[test].size, rng, n_boot=boots) if boots else None
     models = per_model(fit, train, test)
-    details = {**describe(fit), "train": train, "test": test, "scores": models["xgboost"],
-               "per_model": models, "n_boot": boots}
+    details = {
+        **describe(fit),
+        "train": train,
+        "test": test,
+        "scores": models["xgboost"],
+        "per_model": models,
+        "n_boot": boots,
+    }
     involved = "synthetic" in (train, test)
-    return metric.result(value, ci=ci, ci_level=0.95 if ci else None, details=details,
-                         message="; ".join(warnings_for(fit, synthetic=involved)))
+    return metric.result(
+        value,
+        ci=ci,
+        ci_level=0.95 if ci else None,
+        details=details,
+        message="; ".join(warnings_for(fit, synthetic=involved)),
+    )

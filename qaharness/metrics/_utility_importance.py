@@ -36,14 +36,15 @@ def _perm_plan(fit: UtilityFit) -> tuple[np.ndarray, list[list[np.ndarray]]]:
         rng = np.random.default_rng([fit.model_seed, 2])
         n = fit.y["holdout"].size
         rows = np.sort(rng.choice(n, PERM_MAX_ROWS, replace=False)) if n > PERM_MAX_ROWS else np.arange(n)
-        shuffles = [[rng.permutation(rows.size) for _ in range(PERM_REPEATS)]
-                    for _ in fit.encoder.features]
+        shuffles = [[rng.permutation(rows.size) for _ in range(PERM_REPEATS)] for _ in fit.encoder.features]
         return rows, shuffles
+
     return fit._once(("perm_plan",), make)
 
 
 def importances(fit: UtilityFit, side: str) -> dict[str, np.ndarray]:
     """{"permutation": mean headline drop per feature, "gain": total gain per feature}."""
+
     def make() -> dict[str, np.ndarray]:
         rows, shuffles = _perm_plan(fit)
         x, y = fit.x["holdout"][rows], fit.y["holdout"][rows]
@@ -66,6 +67,7 @@ def importances(fit: UtilityFit, side: str) -> dict[str, np.ndarray]:
         gains = fit.booster(side).get_score(importance_type="total_gain")
         gain = np.array([float(gains.get(f"f{j}", 0.0)) for j in range(len(fit.encoder.features))])
         return {"permutation": permutation, "gain": gain}
+
     return fit._once(("importances", side), make)
 
 
@@ -74,12 +76,13 @@ def _feature_codes(fit: UtilityFit, j: int) -> tuple[np.ndarray, np.ndarray, int
     column = fit.encoder.features[j]
     if fit.encoder._numeric(column):
         finite = real[~np.isnan(real)]
-        edges = np.unique(np.quantile(finite, np.linspace(0, 1, LEAK_BINS + 1)[1:-1])) if finite.size \
-            else np.array([])
+        edges = np.unique(np.quantile(finite, np.linspace(0, 1, LEAK_BINS + 1)[1:-1])) if finite.size else np.array([])
+
         def codes(v: np.ndarray) -> np.ndarray:
             out = np.searchsorted(edges, v, side="right")
             out[np.isnan(v)] = edges.size + 1
             return out
+
         return codes(real), codes(holdout), edges.size + 2
     n = len(fit.encoder.categories[column]) + 2  # categories, pooled other, missing
     fill = lambda v: np.where(np.isnan(v), n - 1, v).astype(np.int64)  # noqa: E731
@@ -107,6 +110,7 @@ def _single_feature_score(fit: UtilityFit, j: int) -> float:
 
 def leakage(fit: UtilityFit, threshold: float = LEAK_THRESHOLD) -> list[dict[str, float | str]]:
     """Features that alone predict the target almost perfectly (real → holdout), best first."""
+
     def make() -> list[dict[str, float | str]]:
         if fit.y["holdout"].size < 2 or (fit.classes and np.unique(fit.y["holdout"]).size < 2):
             return []
@@ -117,4 +121,5 @@ def leakage(fit: UtilityFit, threshold: float = LEAK_THRESHOLD) -> list[dict[str
             if np.isfinite(value) and value >= threshold:
                 found.append({"column": column, score_name: round(float(value), 4)})
         return sorted(found, key=lambda d: -float(d[score_name]))
+
     return fit._once(("leakage", threshold), make)

@@ -40,6 +40,7 @@ def prepared_auc(y: np.ndarray, scores: np.ndarray) -> Score:
             return float("nan")
         below = np.cumsum(neg) - neg
         return float(np.sum(pos * (below + 0.5 * neg)) / (n_pos * n_neg))
+
     return score
 
 
@@ -61,6 +62,7 @@ def prepared_macro_f1(y: np.ndarray, predicted: np.ndarray, k: int) -> Score:
             return float("nan")
         f1 = 2 * tp[present] / (support[present] + called[present])
         return float(f1.mean())
+
     return score
 
 
@@ -71,6 +73,7 @@ def prepared_accuracy(y: np.ndarray, predicted: np.ndarray) -> Score:
 
 def prepared_r2(y: np.ndarray, predicted: np.ndarray) -> Score:
     """Coefficient of determination; NaN when the (resampled) target is constant."""
+
     def score(weights: np.ndarray | None) -> float:
         w = np.ones(y.size) if weights is None else weights.astype(float)
         total = w.sum()
@@ -79,6 +82,7 @@ def prepared_r2(y: np.ndarray, predicted: np.ndarray) -> Score:
         if ss_tot <= 0:
             return float("nan")
         return float(1.0 - np.dot(w, (y - predicted) ** 2) / ss_tot)
+
     return score
 
 
@@ -93,8 +97,10 @@ def prepared_scores(task: str, y: np.ndarray, prediction: np.ndarray, k: int) ->
     if task == "regression":
         return {"r2": prepared_r2(y, prediction), "mae": prepared_mae(y, prediction)}
     if task == "binary":
-        return {"roc_auc": prepared_auc(y, prediction),
-                "accuracy": prepared_accuracy(y, (prediction >= 0.5).astype(y.dtype))}
+        return {
+            "roc_auc": prepared_auc(y, prediction),
+            "accuracy": prepared_accuracy(y, (prediction >= 0.5).astype(y.dtype)),
+        }
     predicted = np.argmax(prediction, axis=1)
     return {"macro_f1": prepared_macro_f1(y, predicted, k), "accuracy": prepared_accuracy(y, predicted)}
 
@@ -103,8 +109,9 @@ def all_scores(task: str, y: np.ndarray, prediction: np.ndarray, k: int) -> dict
     return {name: fn(None) for name, fn in prepared_scores(task, y, prediction, k).items()}
 
 
-def weighted_bootstrap_ci(score: Score, n: int, rng: np.random.Generator, *, n_boot: int = 200,
-                          confidence: float = 0.95) -> tuple[float, float] | None:
+def weighted_bootstrap_ci(
+    score: Score, n: int, rng: np.random.Generator, *, n_boot: int = 200, confidence: float = 0.95
+) -> tuple[float, float] | None:
     """Percentile bootstrap interval of ``score`` over ``n`` rows; None if every resample is undefined."""
     values = np.empty(n_boot)
     for b in range(n_boot):

@@ -60,18 +60,22 @@ def correlation_ratio(codes: np.ndarray, values: np.ndarray) -> float:
 
 def _encode(real: pd.Series, other: pd.Series, kind: ColumnKind) -> tuple[np.ndarray, np.ndarray]:
     if kind in _NUMERIC:
+
         def as_float(s: pd.Series) -> np.ndarray:
             out = s.astype("int64").to_numpy(dtype=float) if kind is ColumnKind.DATETIME else s.to_numpy(float)
             if kind is ColumnKind.DATETIME:
                 out[s.isna().to_numpy()] = np.nan
             return out
+
         return as_float(real), as_float(other)
-    keep = real.value_counts(dropna=False).index[:MAX_CATEGORIES - 1]
+    keep = real.value_counts(dropna=False).index[: MAX_CATEGORIES - 1]
     index = pd.Index(keep)
+
     def codes(s: pd.Series) -> np.ndarray:
         c = index.get_indexer(s.astype(object))
         c[c < 0] = len(index)  # pooled "other" (and unseen categories)
         return c
+
     return codes(real), codes(other)
 
 
@@ -88,14 +92,14 @@ def _pairwise_pearson(numeric: np.ndarray) -> np.ndarray:
     present = (~missing).astype(float)
     x = np.where(missing, 0.0, numeric)
     n = present.T @ present
-    sx = x.T @ present            # sx[i, j]: sum of column i over rows where i and j are present
+    sx = x.T @ present  # sx[i, j]: sum of column i over rows where i and j are present
     sxx = (x * x).T @ present
     sxy = x.T @ x
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = sxy - sx * sx.T / n
-        var_i = sxx - sx ** 2 / n
+        var_i = sxx - sx**2 / n
         r = cov / np.sqrt(var_i * var_i.T)
-    r[(n < 3) | ~np.isfinite(r) | (var_i <= 1e-12 * n) | (var_i.T <= 1e-12 * n)] = 0.0
+    r[(n < 3) | ~np.isfinite(r) | (var_i <= 1e-12 * n) | (1e-12 * n >= var_i.T)] = 0.0
     return np.clip(r, -1.0, 1.0)
 
 
@@ -105,12 +109,13 @@ def _eta_by_category(codes: np.ndarray, present: np.ndarray, x: np.ndarray, x2: 
     ``present`` is the 0/1 mask of the numeric block, ``x`` the block with missing as 0, ``x2`` = x².
     """
     from scipy import sparse
+
     groups = sparse.csr_matrix((np.ones(codes.size), (codes, np.arange(codes.size))))
     count, total = groups @ present, groups @ x
     n, s, ss = count.sum(0), total.sum(0), x2.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        total_ss = ss - s ** 2 / n
-        between = np.where(count > 0, total ** 2 / np.where(count > 0, count, 1), 0.0).sum(0) - s ** 2 / n
+        total_ss = ss - s**2 / n
+        between = np.where(count > 0, total**2 / np.where(count > 0, count, 1), 0.0).sum(0) - s**2 / n
         eta = np.sqrt(np.clip(between / total_ss, 0.0, 1.0))
     eta[(n < 3) | (total_ss <= 1e-12 * n) | ~np.isfinite(eta)] = 0.0
     return eta
@@ -169,10 +174,24 @@ class CorrelationDifference(Metric):
         diff = np.abs(real_m - synthetic_m)
         iu = np.triu_indices(len(columns), 1)
         pairs = sorted(zip(diff[iu], iu[0], iu[1]), key=lambda t: -t[0])
-        worst = [{"columns": [columns[i], columns[j]], "difference": float(d),
-                  "real": float(real_m[i, j]), "synthetic": float(synthetic_m[i, j])} for d, i, j in pairs[:10]]
+        worst = [
+            {
+                "columns": [columns[i], columns[j]],
+                "difference": float(d),
+                "real": float(real_m[i, j]),
+                "synthetic": float(synthetic_m[i, j]),
+            }
+            for d, i, j in pairs[:10]
+        ]
         per_column = {c: float(diff[i].max()) for i, c in enumerate(columns)}
-        return self.result(float(diff[iu].max()), per_column=per_column, details={
-            "frobenius": float(np.sqrt(np.mean(diff[iu] ** 2))), "worst_pairs": worst,
-            "columns": columns, "real_matrix": real_m.round(6).tolist(),
-            "synthetic_matrix": synthetic_m.round(6).tolist()})
+        return self.result(
+            float(diff[iu].max()),
+            per_column=per_column,
+            details={
+                "frobenius": float(np.sqrt(np.mean(diff[iu] ** 2))),
+                "worst_pairs": worst,
+                "columns": columns,
+                "real_matrix": real_m.round(6).tolist(),
+                "synthetic_matrix": synthetic_m.round(6).tolist(),
+            },
+        )

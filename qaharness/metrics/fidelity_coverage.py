@@ -41,8 +41,9 @@ class Coverage(Metric):
         for column in data.columns():
             kind = data.schema[column]
             if kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME):
-                per_column[column] = _range_coverage(numeric_values(data.real[column]),
-                                                     numeric_values(data.synthetic[column]))
+                per_column[column] = _range_coverage(
+                    numeric_values(data.real[column]), numeric_values(data.synthetic[column])
+                )
                 continue
             real = set(data.real[column].dropna().unique())
             synthetic = set(data.synthetic[column].dropna().unique())

@@ -29,7 +29,7 @@ def _features(real: pd.DataFrame, synthetic: pd.DataFrame, data: EvalInput) -> t
             blocks.append(values)
             categorical.append(False)
             continue
-        keep = pd.Index(real[column].value_counts().index[:MAX_CATEGORIES - 1])
+        keep = pd.Index(real[column].value_counts().index[: MAX_CATEGORIES - 1])
         codes = keep.get_indexer(both.astype(object)).astype(float)
         codes[(codes < 0) & both.notna().to_numpy()] = len(keep)
         codes[both.isna().to_numpy()] = np.nan
@@ -75,13 +75,27 @@ class Detection(Metric):
         folds = GroupKFold(n_splits=3, shuffle=True, random_state=int(rng.integers(2**31 - 1)))
         for train, test in folds.split(features, labels, groups):
             model = HistGradientBoostingClassifier(
-                max_iter=60, learning_rate=0.15, max_leaf_nodes=31, categorical_features=categorical,
-                early_stopping=False, random_state=int(rng.integers(2**31 - 1)))
+                max_iter=60,
+                learning_rate=0.15,
+                max_leaf_nodes=31,
+                categorical_features=categorical,
+                early_stopping=False,
+                random_state=int(rng.integers(2**31 - 1)),
+            )
             model.fit(features[train], labels[train])
             scores[test] = model.predict_proba(features[test])[:, 1]
         auc, (low, high) = delong_ci(labels, scores)
         value = max(auc, 0.5)  # below 0.5 is noise: the classifier is no better than chance
         ci = (max(low, 0.5), max(high, 0.5))
-        return self.result(value, ci=ci, ci_level=0.95, details={
-            "auc": auc, "auc_ci": [low, high], "rows_per_side": n, "folds": 3,
-            "model": "HistGradientBoostingClassifier(max_iter=60)"})
+        return self.result(
+            value,
+            ci=ci,
+            ci_level=0.95,
+            details={
+                "auc": auc,
+                "auc_ci": [low, high],
+                "rows_per_side": n,
+                "folds": 3,
+                "model": "HistGradientBoostingClassifier(max_iter=60)",
+            },
+        )

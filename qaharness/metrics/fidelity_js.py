@@ -34,8 +34,7 @@ class JensenShannon(Metric):
         per_column = {}
         for column in data.columns():
             kind = data.schema[column]
-            (real, synthetic), n_codes = column_codes(kind, data.real[column], data.synthetic[column],
-                                                      n_bins=N_BINS)
+            (real, synthetic), n_codes = column_codes(kind, data.real[column], data.synthetic[column], n_bins=N_BINS)
             p = np.bincount(real, minlength=n_codes)
             q = np.bincount(synthetic, minlength=n_codes)
             per_column[column] = js_distance(p, q)

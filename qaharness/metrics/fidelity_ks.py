@@ -29,7 +29,8 @@ class KolmogorovSmirnov(Metric):
     def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
         pairs, skipped = numeric_pairs(data)
         if not pairs:
-            return self.skipped("no numeric or datetime column with values on both sides",
-                                details={"skipped_columns": skipped})
+            return self.skipped(
+                "no numeric or datetime column with values on both sides", details={"skipped_columns": skipped}
+            )
         per_column = {c: ks_statistic(real, synthetic) for c, (real, synthetic) in pairs.items()}
         return self.per_column_result(per_column, skipped_columns=skipped)

@@ -27,5 +27,8 @@ class Missingness(Metric):
         real_rate = data.real.isna().mean()
         synthetic_rate = data.synthetic.isna().mean()
         per_column = {c: float(abs(real_rate[c] - synthetic_rate[c])) for c in data.schema}
-        return self.per_column_result(per_column, real_rate={c: float(real_rate[c]) for c in data.schema},
-                                      synthetic_rate={c: float(synthetic_rate[c]) for c in data.schema})
+        return self.per_column_result(
+            per_column,
+            real_rate={c: float(real_rate[c]) for c in data.schema},
+            synthetic_rate={c: float(synthetic_rate[c]) for c in data.schema},
+        )

@@ -39,8 +39,9 @@ class Wasserstein(Metric):
     def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
         pairs, skipped = numeric_pairs(data)
         if not pairs:
-            return self.skipped("no numeric or datetime column with values on both sides",
-                                details={"skipped_columns": skipped})
+            return self.skipped(
+                "no numeric or datetime column with values on both sides", details={"skipped_columns": skipped}
+            )
         per_column, scales = {}, {}
         for column, (real, synthetic) in pairs.items():
             scale, scales[column] = _scale(real)

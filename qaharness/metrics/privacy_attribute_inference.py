@@ -8,8 +8,14 @@ import pandas as pd
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
-from ._anonymeter_style import (DEFAULT_ATTACKS, AttackCounts, attack_columns, attack_targets,
-                                check_n_attacks, guesses_correct)
+from ._anonymeter_style import (
+    DEFAULT_ATTACKS,
+    AttackCounts,
+    attack_columns,
+    attack_targets,
+    check_n_attacks,
+    guesses_correct,
+)
 from ._base import Metric, register_metric
 from ._nn import ENCODING, MixedEncoder, knn, sample_indices
 
@@ -47,8 +53,11 @@ class AttributeInference(Metric):
             return attack_columns(data, list(data.sensitive), option="--sensitive"), "from --sensitive"
         columns = data.columns()
         cap = int(self.params.get("max_secrets", MAX_SECRETS))
-        note = f"every distribution column ({len(columns)})" if len(columns) <= cap else \
-            f"the first {cap} of {len(columns)} distribution columns (cap; pass --sensitive to choose)"
+        note = (
+            f"every distribution column ({len(columns)})"
+            if len(columns) <= cap
+            else f"the first {cap} of {len(columns)} distribution columns (cap; pass --sensitive to choose)"
+        )
         return columns[:cap], note
 
     def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
@@ -73,11 +82,22 @@ class AttributeInference(Metric):
             hits = guesses_correct(guesses, pd.Series(truth), regression)
             random = synthetic_rows[secret].iloc[rng.integers(0, len(synthetic_rows), n_main)].reset_index(drop=True)
             baseline = guesses_correct(random, train[secret].reset_index(drop=True), regression)
-            counts = AttackCounts(int(hits[:n_main].sum()), n_main, int(hits[n_main:].sum()), len(control),
-                                  int(baseline.sum()), n_main)
+            counts = AttackCounts(
+                int(hits[:n_main].sum()), n_main, int(hits[n_main:].sum()), len(control), int(baseline.sum()), n_main
+            )
             per_column[secret], cis[secret] = counts.risk()
             per_detail[secret] = {**counts.details(), "regression": regression}
         worst, value = self.worst(per_column)
-        return self.result(value, ci=cis[worst], ci_level=0.95, per_column=per_column, details={
-            "worst_column": worst, "secrets": note, "per_column": per_detail,
-            "synthetic_rows_used": len(synthetic_rows), "encoding": ENCODING})
+        return self.result(
+            value,
+            ci=cis[worst],
+            ci_level=0.95,
+            per_column=per_column,
+            details={
+                "worst_column": worst,
+                "secrets": note,
+                "per_column": per_detail,
+                "synthetic_rows_used": len(synthetic_rows),
+                "encoding": ENCODING,
+            },
+        )

@@ -42,31 +42,46 @@ class DistanceToClosestRecord(Metric):
     def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
         if not data.columns():
             return self.skipped("no distribution column to measure distances on")
-        sets = reference_sets(data, rng, max_queries=int(self.params.get("max_queries", MAX_QUERIES)),
-                              max_reference=int(self.params.get("max_reference", MAX_REFERENCE)),
-                              holdout_queries=HOLDOUT_QUERIES)
+        sets = reference_sets(
+            data,
+            rng,
+            max_queries=int(self.params.get("max_queries", MAX_QUERIES)),
+            max_reference=int(self.params.get("max_reference", MAX_REFERENCE)),
+            holdout_queries=HOLDOUT_QUERIES,
+        )
         to_train = knn(sets.synthetic, sets.train, 1)[0][:, 0]
         to_holdout = knn(sets.synthetic, sets.holdout, 1)[0][:, 0]
         successes, n, ties = closer_share(to_train, to_holdout)
         holdout_to_train = knn(sets.holdout_queries, sets.train, 1)[0][:, 0]
         p5_synthetic = float(np.quantile(to_train, 0.05))
         p5_holdout = float(np.quantile(holdout_to_train, 0.05))
-        return self.result(successes / n, ci=wilson_interval(successes, n), ci_level=0.95, details={
-            **sets.details(), "ties": ties, "ties_count": "half",
-            "dcr_p5_synthetic_to_training": p5_synthetic, "dcr_p5_holdout_to_training": p5_holdout,
-            "dcr_p5_below_holdout": bool(p5_synthetic < p5_holdout),
-            "holdout_rows_for_p5": int(sets.holdout_queries.shape[0]),
-            "dcr_median_synthetic_to_training": float(np.median(to_train)),
-            "dcr_median_synthetic_to_holdout": float(np.median(to_holdout)),
-            "share_exact_zero_to_training": float(np.mean(to_train <= 1e-12)),
-            "histogram": _histogram(to_train, to_holdout)})
+        return self.result(
+            successes / n,
+            ci=wilson_interval(successes, n),
+            ci_level=0.95,
+            details={
+                **sets.details(),
+                "ties": ties,
+                "ties_count": "half",
+                "dcr_p5_synthetic_to_training": p5_synthetic,
+                "dcr_p5_holdout_to_training": p5_holdout,
+                "dcr_p5_below_holdout": bool(p5_synthetic < p5_holdout),
+                "holdout_rows_for_p5": int(sets.holdout_queries.shape[0]),
+                "dcr_median_synthetic_to_training": float(np.median(to_train)),
+                "dcr_median_synthetic_to_holdout": float(np.median(to_holdout)),
+                "share_exact_zero_to_training": float(np.mean(to_train <= 1e-12)),
+                "histogram": _histogram(to_train, to_holdout),
+            },
+        )
 
 
 def _histogram(to_train: np.ndarray, to_holdout: np.ndarray, bins: int = 30) -> dict:
     """Shares of synthetic rows per DCR bin, to training vs to holdout (for the report's plot)."""
     top = float(np.quantile(np.concatenate([to_train, to_holdout]), 0.99)) or 1.0
     edges = np.linspace(0.0, top, bins + 1)
+
     def shares(values: np.ndarray) -> list[float]:
         counts = np.histogram(np.clip(values, 0.0, top), bins=edges)[0]
         return [round(float(c) / values.size, 6) for c in counts]
+
     return {"edges": [round(float(e), 6) for e in edges], "train": shares(to_train), "holdout": shares(to_holdout)}

@@ -47,7 +47,9 @@ class ExactMatch(Metric):
         copies = int(np.isin(synthetic, real).sum())
         n = synthetic.size
         details = {
-            "columns": columns, "synthetic_rows": n, "copies_of_training_rows": copies,
+            "columns": columns,
+            "synthetic_rows": n,
+            "copies_of_training_rows": copies,
             "synthetic_duplicate_rate": 1.0 - np.unique(synthetic).size / n,
             "real_duplicate_rate": 1.0 - np.unique(real).size / real.size,
         }
@@ -56,9 +58,12 @@ class ExactMatch(Metric):
             holdout = row_hashes(data.holdout, columns)
             baseline = float(np.isin(synthetic, holdout).mean())
             same_size = real[sample_indices(real.size, holdout.size, rng)]
-            details.update({
-                "share_identical_to_holdout": baseline,
-                "share_identical_to_training_subsample": float(np.isin(synthetic, same_size).mean()),
-                "training_subsample_rows": int(same_size.size), "holdout_rows": int(holdout.size)})
-        return self.result(copies / n, ci=wilson_interval(copies, n), ci_level=0.95, baseline=baseline,
-                           details=details)
+            details.update(
+                {
+                    "share_identical_to_holdout": baseline,
+                    "share_identical_to_training_subsample": float(np.isin(synthetic, same_size).mean()),
+                    "training_subsample_rows": int(same_size.size),
+                    "holdout_rows": int(holdout.size),
+                }
+            )
+        return self.result(copies / n, ci=wilson_interval(copies, n), ci_level=0.95, baseline=baseline, details=details)

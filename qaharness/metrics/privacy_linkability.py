@@ -7,8 +7,14 @@ import numpy as np
 from ..errors import BadInputError
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ._anonymeter_style import (DEFAULT_ATTACKS, AttackCounts, attack_columns, attack_targets,
-                                check_n_attacks, count_links)
+from ._anonymeter_style import (
+    DEFAULT_ATTACKS,
+    AttackCounts,
+    attack_columns,
+    attack_targets,
+    check_n_attacks,
+    count_links,
+)
 from ._base import Metric, register_metric
 from ._nn import ENCODING, MixedEncoder, knn, sample_indices
 
@@ -68,11 +74,22 @@ class Linkability(Metric):
         linked = count_links(*neighbours)
         n_main, n_control = len(train), len(control)
         k = min(n_neighbors, synthetic.shape[0])
-        random_links = count_links(rng.integers(0, synthetic.shape[0], (n_main, k)),
-                                   rng.integers(0, synthetic.shape[0], (n_main, k)))
-        counts = AttackCounts(int(linked[:n_main].sum()), n_main, int(linked[n_main:].sum()), n_control,
-                              int(random_links.sum()), n_main)
+        random_links = count_links(
+            rng.integers(0, synthetic.shape[0], (n_main, k)), rng.integers(0, synthetic.shape[0], (n_main, k))
+        )
+        counts = AttackCounts(
+            int(linked[:n_main].sum()), n_main, int(linked[n_main:].sum()), n_control, int(random_links.sum()), n_main
+        )
         value, ci = counts.risk()
-        return self.result(value, ci=ci, ci_level=0.95, details={
-            **counts.details(), "aux_cols": [first, second], "n_neighbors": n_neighbors,
-            "synthetic_rows_used": int(synthetic.shape[0]), "encoding": ENCODING})
+        return self.result(
+            value,
+            ci=ci,
+            ci_level=0.95,
+            details={
+                **counts.details(),
+                "aux_cols": [first, second],
+                "n_neighbors": n_neighbors,
+                "synthetic_rows_used": int(synthetic.shape[0]),
+                "encoding": ENCODING,
+            },
+        )

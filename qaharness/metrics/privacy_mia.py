@@ -12,14 +12,15 @@ from ..stats import roc_auc
 from ._base import Metric, register_metric
 from ._nn import ENCODING, MixedEncoder, knn, sample_indices
 
-MAX_CANDIDATES = 1_000   # per class
+MAX_CANDIDATES = 1_000  # per class
 MAX_REFERENCE = 100_000
 N_BOOT = 200
 _EPS = 1e-6
 
 
-def _attack_scores(encoder: MixedEncoder, data: EvalInput, rng: np.random.Generator, n_per_class: int,
-                   max_reference: int) -> tuple[np.ndarray, dict[str, np.ndarray], dict]:
+def _attack_scores(
+    encoder: MixedEncoder, data: EvalInput, rng: np.random.Generator, n_per_class: int, max_reference: int
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict]:
     """Labels (1 = member) and each attack's scores (higher = 'member')."""
     order = rng.permutation(len(data.holdout))
     non_members = data.holdout.iloc[np.sort(order[:n_per_class])]
@@ -34,8 +35,12 @@ def _attack_scores(encoder: MixedEncoder, data: EvalInput, rng: np.random.Genera
         "distance": -to_synthetic,
         "density_ratio": np.log(to_reference + _EPS) - np.log(to_synthetic + _EPS),
     }
-    sizes = {"members": len(members), "non_members": len(non_members), "reference_rows": len(reference),
-             "synthetic_rows_used": len(synthetic)}
+    sizes = {
+        "members": len(members),
+        "non_members": len(non_members),
+        "reference_rows": len(reference),
+        "synthetic_rows_used": len(synthetic),
+    }
     return labels, scores, sizes
 
 
@@ -48,7 +53,9 @@ def _weighted_auc(pos: np.ndarray, neg_sorted: np.ndarray, w_pos: np.ndarray, w_
     return (w_pos * wins).sum(axis=1) / (w_pos.sum(axis=1) * w_neg.sum(axis=1))
 
 
-def _bootstrap_max_auc(labels: np.ndarray, scores: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[float, float]:
+def _bootstrap_max_auc(
+    labels: np.ndarray, scores: dict[str, np.ndarray], rng: np.random.Generator
+) -> tuple[float, float]:
     """Percentile CI of the best attack's AUC, resampling members and non-members separately."""
     n_pos, n_neg = int((labels == 1).sum()), int((labels == 0).sum())
     w_pos = np.stack([np.bincount(rng.integers(0, n_pos, n_pos), minlength=n_pos) for _ in range(N_BOOT)])
@@ -87,24 +94,40 @@ class MembershipInference(Metric):
     def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
         if not data.columns():
             return self.skipped("no distribution column to measure distances on")
-        n_per_class = min(len(data.real), len(data.holdout) // 2, int(self.params.get("max_candidates", MAX_CANDIDATES)))
+        n_per_class = min(
+            len(data.real), len(data.holdout) // 2, int(self.params.get("max_candidates", MAX_CANDIDATES))
+        )
         if n_per_class < 2:
             return self.skipped("needs at least 4 holdout rows (half candidates, half reference)")
         encoder = MixedEncoder(data.real, data.schema, data.columns())
-        labels, scores, sizes = _attack_scores(encoder, data, rng, n_per_class,
-                                               int(self.params.get("max_reference", MAX_REFERENCE)))
+        labels, scores, sizes = _attack_scores(
+            encoder, data, rng, n_per_class, int(self.params.get("max_reference", MAX_REFERENCE))
+        )
         attacks, curves = {}, {}
         for name, score in scores.items():
             fpr, tpr, _ = roc_curve(labels, score)
             curves[name] = _thin_curve(fpr, tpr)
-            attacks[name] = {"auc": roc_auc(labels, score), "advantage": float(np.max(tpr - fpr)),
-                             "tpr_at_1pct_fpr": float(np.max(tpr[fpr <= 0.01], initial=0.0))}
+            attacks[name] = {
+                "auc": roc_auc(labels, score),
+                "advantage": float(np.max(tpr - fpr)),
+                "tpr_at_1pct_fpr": float(np.max(tpr[fpr <= 0.01], initial=0.0)),
+            }
         best = max(attacks, key=lambda name: attacks[name]["auc"])
-        return self.result(attacks[best]["auc"], ci=_bootstrap_max_auc(labels, scores, rng), ci_level=0.95,
-                           details={"best_attack": best, "attacks": attacks, **sizes, "encoding": ENCODING,
-                                    "advantage": attacks[best]["advantage"],
-                                    "tpr_at_1pct_fpr": attacks[best]["tpr_at_1pct_fpr"],
-                                    "bootstrap_resamples": N_BOOT, "roc": curves[best]})
+        return self.result(
+            attacks[best]["auc"],
+            ci=_bootstrap_max_auc(labels, scores, rng),
+            ci_level=0.95,
+            details={
+                "best_attack": best,
+                "attacks": attacks,
+                **sizes,
+                "encoding": ENCODING,
+                "advantage": attacks[best]["advantage"],
+                "tpr_at_1pct_fpr": attacks[best]["tpr_at_1pct_fpr"],
+                "bootstrap_resamples": N_BOOT,
+                "roc": curves[best],
+            },
+        )
 
 
 def _thin_curve(fpr: np.ndarray, tpr: np.ndarray, points: int = 200) -> dict[str, list[float]]:

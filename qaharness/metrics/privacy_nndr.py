@@ -41,20 +41,34 @@ class NearestNeighbourDistanceRatio(Metric):
     ideal_tolerance = 0.1
     requires_holdout = True
     conformance_identical_is_ideal = False
-    description = "Share of synthetic rows that sit closer to one specific training record than to an unseen one (0.5: none)."
+    description = (
+        "Share of synthetic rows that sit closer to one specific training record than to an unseen one (0.5: none)."
+    )
 
     def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
         if not data.columns():
             return self.skipped("no distribution column to measure distances on")
-        sets = reference_sets(data, rng, max_queries=int(self.params.get("max_queries", MAX_QUERIES)),
-                              max_reference=int(self.params.get("max_reference", MAX_REFERENCE)))
+        sets = reference_sets(
+            data,
+            rng,
+            max_queries=int(self.params.get("max_queries", MAX_QUERIES)),
+            max_reference=int(self.params.get("max_reference", MAX_REFERENCE)),
+        )
         if sets.train.shape[0] < 2:
             return self.skipped("needs at least 2 training and holdout rows")
         to_train = nndr(knn(sets.synthetic, sets.train, 2)[0])
         to_holdout = nndr(knn(sets.synthetic, sets.holdout, 2)[0])
         successes, n, ties = closer_share(to_train, to_holdout)
-        return self.result(successes / n, ci=wilson_interval(successes, n), ci_level=0.95, details={
-            **sets.details(), "ties": ties,
-            "nndr_mean_training": float(to_train.mean()), "nndr_mean_holdout": float(to_holdout.mean()),
-            "nndr_p5_training": float(np.quantile(to_train, 0.05)),
-            "nndr_p5_holdout": float(np.quantile(to_holdout, 0.05))})
+        return self.result(
+            successes / n,
+            ci=wilson_interval(successes, n),
+            ci_level=0.95,
+            details={
+                **sets.details(),
+                "ties": ties,
+                "nndr_mean_training": float(to_train.mean()),
+                "nndr_mean_holdout": float(to_holdout.mean()),
+                "nndr_p5_training": float(np.quantile(to_train, 0.05)),
+                "nndr_p5_holdout": float(np.quantile(to_holdout, 0.05)),
+            },
+        )

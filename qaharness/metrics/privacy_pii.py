@@ -37,7 +37,10 @@ class PersonalData(Metric):
     bounds = (0.0, 1.0)
     ideal = 0.0
     conformance_identical_is_ideal = False  # a copy replays every identifier
-    description = "Share of synthetic rows that replay a real identifier or text, or contain e-mails, phones, SSNs, cards or IBANs."
+    description = (
+        "Share of synthetic rows that replay a real identifier or text, "
+        "or contain e-mails, phones, SSNs, cards or IBANs."
+    )
 
     def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
         replay_columns = data.schema.columns(ColumnKind.IDENTIFIER, ColumnKind.TEXT)
@@ -51,8 +54,11 @@ class PersonalData(Metric):
             values = synthetic[column].astype(object)
             hit = values.notna().to_numpy() & values.astype(str).isin(real_values).to_numpy()
             flagged |= hit
-            replays[column] = {"rows": int(hit.sum()), "distinct_values": int(values[hit].nunique()),
-                               "examples": [mask_label(v) for v in pd.unique(values[hit])[:N_EXAMPLES]]}
+            replays[column] = {
+                "rows": int(hit.sum()),
+                "distinct_values": int(values[hit].nunique()),
+                "examples": [mask_label(v) for v in pd.unique(values[hit])[:N_EXAMPLES]],
+            }
         for column in scan_columns:
             found = self._scan(synthetic[column], flagged)
             if found:
@@ -60,12 +66,21 @@ class PersonalData(Metric):
         n = len(synthetic)
         share = float(flagged.mean()) if n else 0.0
         per_column = {c: float(v["rows"]) / n for c, v in replays.items()}
-        return self.result(share, ci=wilson_interval(int(flagged.sum()), n), ci_level=0.95,
-                           per_column=per_column or None, details={
-                               "rows_scanned": n, "rows_flagged": int(flagged.sum()),
-                               "replayed_real_values": replays, "pattern_hits": patterns,
-                               "patterns": list(PATTERNS), "replay_columns": replay_columns,
-                               "scanned_columns": scan_columns})
+        return self.result(
+            share,
+            ci=wilson_interval(int(flagged.sum()), n),
+            ci_level=0.95,
+            per_column=per_column or None,
+            details={
+                "rows_scanned": n,
+                "rows_flagged": int(flagged.sum()),
+                "replayed_real_values": replays,
+                "pattern_hits": patterns,
+                "patterns": list(PATTERNS),
+                "replay_columns": replay_columns,
+                "scanned_columns": scan_columns,
+            },
+        )
 
     @staticmethod
     def _scan(column: pd.Series, flagged: np.ndarray) -> dict:

@@ -53,9 +53,17 @@ class SinglingOut(Metric):
         max_attempts = int(self.params.get("max_attempts", 100 * n_attacks))
         cols, ops, vals, attempts = generate_queries(tables[0], n_attacks, n_cols, rng, max_attempts)
         n_queries = len(cols)
-        info = {"queries_requested": n_attacks, "queries_found": n_queries, "query_attempts": attempts,
-                "n_cols": min(n_cols, len(columns)), "mode": "multivariate", "columns": columns,
-                "rows_per_table": size, "synthetic_rows": len(synthetic), "deduplicated": True}
+        info = {
+            "queries_requested": n_attacks,
+            "queries_found": n_queries,
+            "query_attempts": attempts,
+            "n_cols": min(n_cols, len(columns)),
+            "mode": "multivariate",
+            "columns": columns,
+            "rows_per_table": size,
+            "synthetic_rows": len(synthetic),
+            "deduplicated": True,
+        }
         if n_queries == 0:
             return self.result(0.0, details={**info, "note": "no query singles out a synthetic row"})
         main = int((count_matches(tables[1], cols, ops, vals, stop_at=2) == 1).sum())

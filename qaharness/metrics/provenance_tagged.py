@@ -54,8 +54,13 @@ class ProvenanceTagged(Metric):
         elif manifest is not None and checks.get("seal") and checks.get("rows"):
             value, message = 1.0, "" if assessment.ok else "; ".join(details["messages"])
         elif data.synthetic_manifest is None:
-            value, message = 0.0, (f"no provenance manifest and no {TAG_COLUMN} column: the synthetic rows "
-                                   "are untagged (qaharness provenance tag FILE)")
+            value, message = (
+                0.0,
+                (
+                    f"no provenance manifest and no {TAG_COLUMN} column: the synthetic rows "
+                    "are untagged (qaharness provenance tag FILE)"
+                ),
+            )
         else:
             value, message = 0.0, "manifest does not cover these rows: " + "; ".join(details["messages"])
         return self.result(value, message=message, details=details)

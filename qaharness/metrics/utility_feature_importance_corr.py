@@ -59,15 +59,25 @@ class FeatureImportanceCorrelation(Metric):
         messages = warnings_for(fit, synthetic=True)
         if not np.isfinite(value):  # the synthetic-trained model relies on no feature at all
             value = 0.0
-            messages.insert(0, "the synthetic-trained model's permutation importances are all equal (it relies "
-                               "on no feature); correlation set to 0")
-        details = {**describe(fit), "importance": "permutation", "spearman_gain": _nan_free(
-            _spearman(real["gain"], synthetic["gain"])),
-            "perm_max_rows": PERM_MAX_ROWS, "perm_repeats": PERM_REPEATS,
-            "importances": {"feature": list(features),
-                            "permutation_real": real["permutation"].tolist(),
-                            "permutation_synthetic": synthetic["permutation"].tolist(),
-                            "gain_real": real["gain"].tolist(), "gain_synthetic": synthetic["gain"].tolist()}}
+            messages.insert(
+                0,
+                "the synthetic-trained model's permutation importances are all equal (it relies "
+                "on no feature); correlation set to 0",
+            )
+        details = {
+            **describe(fit),
+            "importance": "permutation",
+            "spearman_gain": _nan_free(_spearman(real["gain"], synthetic["gain"])),
+            "perm_max_rows": PERM_MAX_ROWS,
+            "perm_repeats": PERM_REPEATS,
+            "importances": {
+                "feature": list(features),
+                "permutation_real": real["permutation"].tolist(),
+                "permutation_synthetic": synthetic["permutation"].tolist(),
+                "gain_real": real["gain"].tolist(),
+                "gain_synthetic": synthetic["gain"].tolist(),
+            },
+        }
         return self.result(value, details=details, message="; ".join(messages))
 
 

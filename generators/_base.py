@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from qaharness._format import boolean_word
 from qaharness.errors import BadInputError, GeneratorError
 from qaharness.registry import Registry
 from qaharness.schema import ColumnKind, Schema, coerce_frame, infer_schema
@@ -387,11 +388,9 @@ def _as_schema(real: pd.DataFrame, schema: Schema | Mapping[str, Any] | None) ->
 def _canonical_value(value: Any, kind: str) -> str:
     text = str(value).strip()
     if kind == "boolean":
-        lowered = text.lower()
-        if lowered in {"true", "t", "yes", "y", "1", "1.0"}:
-            return "True"
-        if lowered in {"false", "f", "no", "n", "0", "0.0"}:
-            return "False"
+        word = boolean_word(text, digits=True)
+        if word is not None:
+            return str(word)
     return text
 
 

@@ -19,16 +19,15 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ._format import FAILING_STATUSES, fmt_sig, rule_subject, threshold_text
 from .results import RuleResult, Run
 
 __all__ = ["write_junit", "junit_xml", "summary_markdown", "rule_threshold_text"]
 
-_ICON = {"pass": "✅", "fail": "❌", "error": "❌", "waived": "🟡", "warn": "⚠️"}
+#: kept for callers of the first release; the one formatter is ``qaharness._format.threshold_text``
+rule_threshold_text = threshold_text
 
-
-def rule_threshold_text(rule: RuleResult) -> str:
-    number = "—" if rule.threshold is None else f"{rule.threshold:.4g}"
-    return f"{rule.op} {number}" + (f" ({rule.threshold_expr})" if rule.threshold_expr else "")
+_ICON = {"pass": "✅", "fail": "❌", "error": "❌", "insufficient": "❌", "waived": "🟡", "warn": "⚠️"}
 
 
 def _outcome(rule: RuleResult, strict: bool) -> tuple[str, str] | None:
@@ -41,6 +40,8 @@ def _outcome(rule: RuleResult, strict: bool) -> tuple[str, str] | None:
         return "skipped", "warning"
     if rule.status == "error":
         return "error", "metric-unavailable"
+    if rule.status == "insufficient":
+        return "failure", "insufficient-evidence"
     return "failure", f"{rule.severity}-severity" + (" (strict)" if rule.severity == "warn" else "")
 
 
@@ -54,16 +55,17 @@ def junit_xml(run: Run, *, strict: bool = False) -> ET.ElementTree:
         case = ET.Element(
             "testcase",
             classname=f"qaharness.{rule.family.value if rule.family else 'gate'}",
-            name=f"{rule.id} ({rule.metric})",
-            time=f"{run.timings.get(rule.metric, 0.0):.3f}",
+            name=f"{rule.id} ({rule.metric or rule.kind})",
+            time=f"{run.timings.get(rule.metric, 0.0) if rule.metric else 0.0:.3f}",
         )
         props = ET.SubElement(case, "properties")
         for key, value in (
-            ("metric", rule.metric),
-            ("field", rule.field),
+            ("metric", rule.metric or ""),
+            ("kind", rule.kind),
+            ("field", rule.field or ""),
             ("severity", rule.severity),
             ("status", rule.status),
-            ("threshold", rule_threshold_text(rule)),
+            ("threshold", threshold_text(rule)),
             ("observed", "" if rule.observed is None else f"{rule.observed:.6g}"),
         ):
             ET.SubElement(props, "property", name=key, value=value)
@@ -78,7 +80,7 @@ def junit_xml(run: Run, *, strict: bool = False) -> ET.ElementTree:
         out = ET.SubElement(case, "system-out")
         out.text = f"[{rule.severity}] {rule.status}: {rule.message}\nrationale: {rule.rationale}"
         cases.append(case)
-    total = sum(run.timings.get(m, 0.0) for m in {r.metric for r in rules})
+    total = sum(run.timings.get(m, 0.0) for m in {r.metric for r in rules if r.metric})
     attrs = {
         "tests": str(len(rules)),
         "failures": str(counts["failure"]),
@@ -86,8 +88,10 @@ def junit_xml(run: Run, *, strict: bool = False) -> ET.ElementTree:
         "skipped": str(counts["skipped"]),
         "time": f"{total:.3f}",
     }
-    root = ET.Element("testsuites", name="qaharness gate", **attrs)
-    suite = ET.SubElement(root, "testsuite", name=f"qaharness gate: policy {policy}", timestamp=run.created_at, **attrs)
+    root = ET.Element("testsuites", {"name": "qaharness gate", **attrs})
+    suite = ET.SubElement(
+        root, "testsuite", {"name": f"qaharness gate: policy {policy}", "timestamp": run.created_at, **attrs}
+    )
     props = ET.SubElement(suite, "properties")
     for key, value in (
         ("verdict", run.verdict or ""),
@@ -128,11 +132,10 @@ def summary_markdown(run: Run, *, strict: bool = False, run_id: str | None = Non
     ]
     lines += ["| | Rule | Metric | Observed | Threshold | Severity | Result |", "|---|---|---|---|---|---|---|"]
     for rule in run.rules or []:
-        shown = "warn" if rule.status in ("fail", "error") and rule.severity == "warn" else rule.status
-        observed = "—" if rule.observed is None else f"{rule.observed:.4g}"
+        shown = "warn" if rule.status in FAILING_STATUSES and rule.severity == "warn" else rule.status
         lines.append(
-            f"| {_ICON[shown]} | {_cell(rule.id)} | {_cell(rule.metric)} ({rule.field}) | {observed} | "
-            f"{_cell(rule_threshold_text(rule))} | {rule.severity} | {_cell(rule.message)} |"
+            f"| {_ICON[shown]} | {_cell(rule.id)} | {_cell(rule_subject(rule))} | {fmt_sig(rule.observed)} | "
+            f"{_cell(threshold_text(rule))} | {rule.severity} | {_cell(rule.message)} |"
         )
     waived = [r for r in run.rules or [] if r.waiver]
     if waived:

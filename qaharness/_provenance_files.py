@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._format import FALSE_WORDS, TRUE_WORDS
 from .errors import BadInputError
 from .io import _detect_encoding, _open_bytes, _sniff_delimiter, fingerprint_frame
 
 TAG_COLUMN = "_qaharness_provenance"
 TAG_PREFIX = "synthetic:"
 METADATA_KEY = "qaharness.provenance"
-_BOOLEAN_WORDS = {**dict.fromkeys(("true", "t", "yes", "y"), 1.0), **dict.fromkeys(("false", "f", "no", "n"), 0.0)}
+_BOOLEAN_WORDS = {**dict.fromkeys(TRUE_WORDS, 1.0), **dict.fromkeys(FALSE_WORDS, 0.0)}
 
 
 def data_fingerprint(frame: pd.DataFrame) -> str:

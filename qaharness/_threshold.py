@@ -69,7 +69,8 @@ def _check(node: ast.AST, text: str) -> None:
             f"unknown name {name or ast.unparse(node)!r}; use a number, {', '.join(VARIABLES)} or details.<key>"
         )
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        return _check(node.left, text) or _check(node.right, text)
+        _check(node.left, text)
+        return _check(node.right, text)
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _check(node.operand, text)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
@@ -103,7 +104,7 @@ def _walk(node: ast.AST, names: Mapping[str, float | None]) -> float:
     if isinstance(node, ast.Expression):
         return _walk(node.body, names)
     if isinstance(node, ast.Constant):
-        return float(node.value)
+        return float(node.value)  # type: ignore[arg-type]  # _check admitted only int/float constants
     if isinstance(node, (ast.Name, ast.Attribute)):
         name = _dotted(node) or ""
         value = names.get(name)

@@ -10,8 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
+from ._types import Source
 from ._version import __version__
 from .engine import Progress, run_metrics, select_metrics
 from .inputs import EvalInput, prepare_inputs
@@ -21,7 +20,6 @@ from .results import Run
 
 __all__ = ["evaluate", "evaluate_input", "environment"]
 
-Source = str | Path | pd.DataFrame
 _PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "xgboost-cpu", "torch", "duckdb", "pydantic")
 
 
@@ -82,7 +80,7 @@ def evaluate_input(
         seed=seed,
         command=command,
         inputs=dict(data.inputs),
-        schema=data.schema.to_json(),
+        schema_=data.schema.to_json(),
         target=data.target,
         task=task,
         metrics=results,

@@ -8,6 +8,7 @@ demo's run store, ready for the dashboard.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,10 @@ DEMO_GENERATORS = ("gaussian_copula", "tvae")
 HOLDOUT_SHARE = 0.2
 TICKET = "DEMO-1"
 Say = Callable[[str], None]
+
+
+def _say_metric(say: Callable[[str], None], generator_id: str, metric_id: str) -> None:
+    say(f"{generator_id}: computing {metric_id} …")
 
 
 @dataclass
@@ -107,7 +112,7 @@ def run_demo(
             store=result.store,
             ticket=TICKET,
             policy=policy,
-            progress=lambda m, g=generator_id: say(f"{g}: computing {m} …"),
+            progress=functools.partial(_say_metric, say, generator_id),
             command=["qaharness", "demo"],
             report=report,
             sign=sign,

@@ -19,7 +19,7 @@ import numpy as np
 from .errors import BadInputError
 from .inputs import EvalInput
 from .metrics import metric_registry
-from .metrics._base import Metric
+from .metrics._base import Metric, RunContext
 from .results import Family, MetricResult
 
 __all__ = ["select_metrics", "run_metric", "run_metrics", "metric_rng"]
@@ -54,15 +54,20 @@ def select_metrics(selection: Iterable[str] | None = None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def run_metric(metric: Metric, data: EvalInput, *, seed: int) -> MetricResult:
-    """Compute one metric (and its holdout baseline), never raising for the metric's own faults."""
+def run_metric(metric: Metric, data: EvalInput, *, seed: int, context: RunContext | None = None) -> MetricResult:
+    """Compute one metric (and its holdout baseline), never raising for the metric's own faults.
+
+    ``context`` is the run's shared work (a fresh one when omitted: a metric run alone shares nothing).
+    """
+    context = context if context is not None else RunContext(seed=seed)
     if metric.requires_holdout and data.holdout is None:
         return metric.skipped("needs a holdout (real rows the generator never saw): pass --holdout")
     if metric.requires_target and data.target is None:
         return metric.skipped("needs a target column: pass --target")
-    result = _guarded(metric, data, metric_rng(seed, metric.id))
+    result = _guarded(metric, data, context, metric_rng(seed, metric.id))
     if result.ok and metric.has_baseline and data.holdout is not None:
-        baseline = _guarded(metric, data.with_synthetic(data.holdout), metric_rng(seed, metric.id, "baseline"))
+        baseline_input = context.cached(data, "holdout-as-synthetic", lambda: data.with_synthetic(data.holdout))
+        baseline = _guarded(metric, baseline_input, context, metric_rng(seed, metric.id, "baseline"))
         if baseline.ok:
             details = (
                 {**result.details, "baseline_per_column": baseline.per_column}
@@ -73,9 +78,9 @@ def run_metric(metric: Metric, data: EvalInput, *, seed: int) -> MetricResult:
     return result
 
 
-def _guarded(metric: Metric, data: EvalInput, rng: np.random.Generator) -> MetricResult:
+def _guarded(metric: Metric, data: EvalInput, context: RunContext, rng: np.random.Generator) -> MetricResult:
     try:
-        result = metric.compute(data, rng=rng)
+        result = metric.compute(data, context, rng=rng)
         if not isinstance(result, MetricResult):
             raise TypeError(f"compute() returned {type(result).__name__}, not MetricResult")
         return result
@@ -93,14 +98,28 @@ def run_metrics(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: Progress | None = None,
 ) -> tuple[list[MetricResult], dict[str, float]]:
-    """Run the metrics in order; returns results and seconds per metric."""
+    """Run the metrics in order; returns results and seconds per metric.
+
+    ``params`` maps a metric id to its parameters; they are validated by the metric's ``Params``
+    (a bad one raises ``ParameterError`` before any metric runs). One ``RunContext`` is shared by
+    every metric of the run.
+    """
     params = params or {}
+    ids = list(metric_ids)
+    unknown = [m for m in params if m not in ids]
+    if unknown:
+        raise BadInputError(
+            f"parameters given for {', '.join(unknown)}, which this run does not compute; it computes: "
+            f"{', '.join(ids)}",
+            source="--param",
+        )
+    metrics = [metric_registry.get(metric_id)(**params.get(metric_id, {})) for metric_id in ids]
+    context = RunContext(seed=seed)
     results, timings = [], {}
-    for metric_id in metric_ids:
-        cls = metric_registry.get(metric_id)
+    for metric in metrics:
         if progress:
-            progress(metric_id)
+            progress(metric.id)
         started = time.perf_counter()
-        results.append(run_metric(cls(**params.get(metric_id, {})), data, seed=seed))
-        timings[metric_id] = round(time.perf_counter() - started, 3)
+        results.append(run_metric(metric, data, seed=seed, context=context))
+        timings[metric.id] = round(time.perf_counter() - started, 3)
     return results, timings

@@ -14,7 +14,9 @@ __all__ = [
     "SchemaMismatchError",
     "UnknownPluginError",
     "PolicyError",
+    "ParameterError",
     "GeneratorError",
+    "UtilityError",
 ]
 
 
@@ -72,6 +74,30 @@ class PolicyError(BadInputError):
         self.line = line
         where = f"{source}:{line}" if source and line else source
         super().__init__(message, source=where)
+
+
+class ParameterError(BadInputError):
+    """A metric (or other plugin) parameter is unknown or out of range. Exit code 2.
+
+    ``owner`` is the plugin id (``privacy.singling_out``), ``parameter`` the parameter's name.
+    """
+
+    def __init__(self, message: str, *, owner: str, parameter: str, source: str | None = "--param"):
+        self.owner = owner
+        self.parameter = parameter
+        super().__init__(message, source=source)
+
+
+class UtilityError(QAHarnessError):
+    """A utility question has no answer for these inputs (one class, no features, …).
+
+    Raised inside the utility metrics; the engine records it as the metric's ``status: error``
+    with this message, as it does for any failure inside a metric.
+    """
+
+    def __init__(self, message: str, *, column: str | None = None):
+        self.column = column
+        super().__init__(message)
 
 
 class GeneratorError(QAHarnessError):

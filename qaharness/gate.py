@@ -18,9 +18,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from ._ci_outputs import summary_markdown, write_junit
+from ._format import FAILING_STATUSES
+from ._types import Source
 from .api import evaluate_input
 from .engine import Progress
 from .errors import BadInputError
@@ -29,9 +29,7 @@ from .policy import LoadedPolicy, apply_policy, load_policy
 from .results import Run
 from .store import RunStore
 
-__all__ = ["GateResult", "run_gate", "gate_input", "write_outputs", "exit_code_for"]
-
-Source = str | Path | pd.DataFrame
+__all__ = ["GateResult", "run_gate", "gate_input", "write_outputs", "exit_code_for", "merge_params"]
 
 
 @dataclass
@@ -52,7 +50,7 @@ class GateResult:
 
     def failed_rules(self) -> list[str]:
         """Ids of rules that failed or errored (either severity), waived ones excluded."""
-        return [r.id for r in self.run.rules or [] if r.status in ("fail", "error")]
+        return [r.id for r in self.run.rules or [] if r.status in FAILING_STATUSES]
 
 
 def exit_code_for(verdict: str, *, strict: bool = False) -> int:
@@ -70,17 +68,32 @@ def gate_input(
     params: dict[str, dict[str, Any]] | None = None,
     today: date | None = None,
 ) -> Run:
-    """Compute the policy's metrics on prepared inputs and judge them; returns the judged run."""
+    """Compute the policy's metrics on prepared inputs and judge them; returns the judged run.
+
+    Metric parameters come from the policy's ``params:``; ``params`` (``--param``) override them
+    key by key.
+    """
+    merged = merge_params(policy.policy.metric_params(), params)
     run = evaluate_input(
         data,
         metrics=policy.policy.metric_ids(),
         seed=seed,
-        params=params,
+        params=merged,
         progress=progress,
         command=command,
         ticket=ticket,
     )
-    return apply_policy(run, policy, today=today)
+    return apply_policy(run, policy, today=today, data=data)
+
+
+def merge_params(
+    base: dict[str, dict[str, Any]], override: dict[str, dict[str, Any]] | None
+) -> dict[str, dict[str, Any]]:
+    """Per-metric parameters: ``override`` wins key by key over ``base``."""
+    out = {metric: dict(values) for metric, values in base.items()}
+    for metric, values in (override or {}).items():
+        out.setdefault(metric, {}).update(values)
+    return out
 
 
 def run_gate(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._types import Source
 from .errors import BadInputError, SchemaMismatchError
 from .io import Table, read_table
 from .provenance import TAG_PREFIX, data_fingerprint, read_manifest_data, split_tags
@@ -21,7 +22,6 @@ __all__ = ["EvalInput", "prepare_inputs", "MIN_ROWS"]
 
 MIN_ROWS = 2
 TASKS = ("binary", "multiclass", "regression", "classification")
-Source = str | Path | pd.DataFrame
 
 
 @dataclass(frozen=True, eq=False)

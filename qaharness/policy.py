@@ -7,6 +7,7 @@ A policy file (see ``policies/README.md``)::
     description: Model development on synthetic features
     rules:
       - id: marginals
+        kind: metric              # the default; other kinds: qaharness.rules
         metric: fidelity.ks
         field: value              # value | ci_low | ci_high | baseline | details.<key>
         op: "<="                  # <= < >= > == !=
@@ -15,35 +16,42 @@ A policy file (see ``policies/README.md``)::
         rationale: why this number
     waivers:
       - {rule: marginals, owner: jane, reason: "...", expires: 2026-12-31}
+    params:                       # optional: metric parameters, validated by each metric's Params
+      privacy.singling_out: {n_attacks: 4000}
 
 ``load_policy`` validates a file (errors name the file and line); ``evaluate_policy`` turns a
-``Run`` into ``RuleResult``s and a verdict; ``apply_policy`` returns the run with both attached.
+``Run`` into ``RuleResult``s; ``verdict_of`` is the only place a verdict is decided;
+``apply_policy`` returns the run with rules, verdict and policy attached. Each rule kind lives in
+``qaharness.rules`` and only answers ``check(ctx)``; waivers and severity are applied here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-import operator
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ._threshold import MissingVariable, Threshold, ThresholdSyntaxError
-from .errors import PolicyError
-from .metrics import metric_ids
-from .results import Family, MetricResult, PolicyRef, RuleResult, Run, Status
+from ._format import FAILING_STATUSES
+from .errors import ParameterError, PolicyError
+from .results import PolicyRef, RuleResult, Run
+from .rules import FIELDS, OPS, RULE_KINDS, AnyRule, MetricRule, RuleContext
+from .rules.metric import known_metric_ids
+
+if TYPE_CHECKING:
+    from .inputs import EvalInput
+    from .store import RunStore
 
 __all__ = [
     "Policy",
     "Rule",
+    "MetricRule",
     "Waiver",
     "LoadedPolicy",
     "Verdict",
@@ -58,25 +66,16 @@ __all__ = [
     "verdict_of",
     "apply_policy",
     "DEFAULT_POLICY",
+    "MAX_POLICY_NODES",
 ]
 
 Verdict = Literal["pass", "warn", "fail"]
 DEFAULT_POLICY = "default"
-OPS: dict[str, Callable[[float, float], bool]] = {
-    "<=": operator.le,
-    "<": operator.lt,
-    ">=": operator.ge,
-    ">": operator.gt,
-    "==": lambda a, b: math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12),
-    "!=": lambda a, b: not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12),
-}
-FIELDS = ("value", "ci_low", "ci_high", "baseline")
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-
-
-def known_metric_ids() -> list[str]:
-    """Every id a rule may name: the registered metrics (provenance.tagged included)."""
-    return metric_ids()
+#: a policy is a few hundred YAML nodes; a document with more is refused before anything is built
+MAX_POLICY_NODES = 20_000
+#: the type of one policy rule: any rule kind of ``qaharness.rules`` (a discriminated union)
+Rule = AnyRule
 
 
 class _Model(BaseModel):
@@ -98,52 +97,15 @@ class Waiver(_Model):
         return f"waived by {self.owner} until {self.expires.isoformat()}: {self.reason}"
 
 
-class Rule(_Model):
-    """``metric.field op threshold`` must hold; a failure counts as ``severity``."""
-
-    id: str = Field(pattern=_ID)
-    metric: str
-    field: str = "value"
-    op: Literal["<=", "<", ">=", ">", "==", "!="]
-    threshold: float | str
-    severity: Literal["error", "warn"] = "error"
-    rationale: str = ""
-
-    @field_validator("metric")
-    @classmethod
-    def _known_metric(cls, value: str) -> str:
-        known = known_metric_ids()
-        if value not in known:
-            raise ValueError(f"unknown metric id {value!r}; known: {', '.join(known)}")
-        return value
-
-    @field_validator("field")
-    @classmethod
-    def _known_field(cls, value: str) -> str:
-        if value in FIELDS or re.fullmatch(r"details(\.[A-Za-z0-9_\-]+)+", value):
-            return value
-        raise ValueError(f"field must be one of {', '.join(FIELDS)} or details.<key>; got {value!r}")
-
-    @field_validator("threshold", mode="before")
-    @classmethod
-    def _valid_threshold(cls, value: Any) -> float | str:
-        try:
-            parsed = Threshold.parse(value)
-        except ThresholdSyntaxError as exc:
-            raise ValueError(str(exc)) from None
-        return parsed.constant if parsed.constant is not None else parsed.text
-
-    @property
-    def parsed_threshold(self) -> Threshold:
-        return Threshold.parse(self.threshold)
-
-
 class Policy(_Model):
     id: str = Field(pattern=_ID)
     version: str = Field(min_length=1)
     description: str = ""
-    rules: list[Rule] = Field(min_length=1)
+    rules: list[AnyRule] = Field(min_length=1)
     waivers: list[Waiver] = Field(default_factory=list)
+    params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="metric id → parameters, validated by the metric's Params"
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -153,8 +115,12 @@ class Policy(_Model):
         return value
 
     def metric_ids(self) -> list[str]:
-        """The metrics this policy reads, in rule order, without repeats."""
-        return list(dict.fromkeys(r.metric for r in self.rules))
+        """The metrics this policy's rules read, in rule order, without repeats."""
+        return list(dict.fromkeys(m for r in self.rules for m in r.metric_ids()))
+
+    def metric_params(self) -> dict[str, dict[str, Any]]:
+        """``params:`` for the metrics this policy computes."""
+        return {metric: dict(values) for metric, values in self.params.items()}
 
     def waiver_for(self, rule_id: str) -> Waiver | None:
         return next((w for w in self.waivers if w.rule == rule_id), None)
@@ -213,16 +179,21 @@ def parse_policy(text: str | bytes, *, source: str = "<policy>") -> LoadedPolicy
     except UnicodeDecodeError as exc:
         raise PolicyError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source) from None
     try:
+        _refuse_aliases(decoded, source)
         node = yaml.compose(decoded, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(decoded)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise PolicyError(f"not valid YAML: {problem}", source=source, line=mark.line + 1 if mark else None) from None
-    if not isinstance(data, dict) or node is None:
-        got = "an empty file" if data is None else f"a {type(data).__name__}"
+    if node is None:
+        raise PolicyError(
+            "a policy is a YAML mapping with id, version and rules; got an empty file", source=source, line=1
+        )
+    lines = _LineIndex(node, source)  # refuses aliases and oversized documents before anything is built
+    data = _construct(node, source)
+    if not isinstance(data, dict):
+        got = f"a {type(data).__name__}"
         raise PolicyError(f"a policy is a YAML mapping with id, version and rules; got {got}", source=source, line=1)
-    lines = _LineIndex(node)
     duplicate = lines.duplicate_key
     if duplicate:
         raise PolicyError(f"key {duplicate[0]!r} appears twice in one mapping", source=source, line=duplicate[1])
@@ -231,22 +202,96 @@ def parse_policy(text: str | bytes, *, source: str = "<policy>") -> LoadedPolicy
     except ValidationError as exc:
         raise _policy_error(exc, data, lines, source) from None
     _check_references(policy, lines, source)
+    _check_params(policy, lines, source)
     return LoadedPolicy(policy=policy, source=source, sha256=hashlib.sha256(raw).hexdigest())
 
 
-class _LineIndex:
-    """Line numbers (1-based) of YAML nodes by path: ('rules', 0, 'threshold') → 12."""
+def _refuse_aliases(text: str, source: str) -> None:
+    """An alias (``*name``) is refused where it is written: a few hundred bytes of nested aliases
+    expand to gigabytes when built. The event stream is read without building anything."""
+    for count, event in enumerate(yaml.parse(text, Loader=yaml.SafeLoader)):
+        if isinstance(event, yaml.AliasEvent):
+            raise PolicyError(
+                "YAML aliases (*name) are not allowed in a policy; write the value out",
+                source=source,
+                line=event.start_mark.line + 1,
+            )
+        if count > 4 * MAX_POLICY_NODES:
+            raise PolicyError(
+                f"more than {MAX_POLICY_NODES:,} YAML nodes: not a policy file",
+                source=source,
+                line=event.start_mark.line + 1,
+            )
 
-    def __init__(self, root: yaml.Node):
+
+def _construct(node: yaml.Node, source: str) -> Any:
+    """Python data from a checked node tree. A value YAML cannot build (a date such as 2026-02-30)
+    is a PolicyError naming its line, not a crash."""
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else _failing_scalar_line(node)
+        raise PolicyError(f"a value cannot be read: {exc}".splitlines()[0], source=source, line=line) from None
+    finally:
+        loader.dispose()
+
+
+def _failing_scalar_line(root: yaml.Node) -> int | None:
+    """The line of the first scalar YAML cannot build on its own (an impossible date, say)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            loader = yaml.SafeLoader("")
+            try:
+                loader.construct_object(node, deep=True)
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+                return node.start_mark.line + 1
+            finally:
+                loader.dispose()
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in reversed(node.value) for item in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return None
+
+
+class _LineIndex:
+    """Line numbers (1-based) of YAML nodes by path: ('rules', 0, 'threshold') → 12.
+
+    The walk also guards the loader: an alias (``*name``: a node reached twice) is refused — a few
+    hundred bytes of nested aliases expand to gigabytes — and so is a document of more than
+    ``MAX_POLICY_NODES`` nodes.
+    """
+
+    def __init__(self, root: yaml.Node, source: str = "<policy>"):
         self.lines: dict[tuple, int] = {}
         self.duplicate_key: tuple[str, int] | None = None
+        self._source = source
+        self._seen: set[int] = set()
         self._walk(root, ())
 
+    def _guard(self, node: yaml.Node) -> None:
+        line = node.start_mark.line + 1
+        if id(node) in self._seen:
+            raise PolicyError(
+                "YAML aliases (*name) are not allowed in a policy; write the value out", source=self._source, line=line
+            )
+        self._seen.add(id(node))
+        if len(self._seen) > MAX_POLICY_NODES:
+            raise PolicyError(
+                f"more than {MAX_POLICY_NODES:,} YAML nodes: not a policy file", source=self._source, line=line
+            )
+
     def _walk(self, node: yaml.Node, path: tuple) -> None:
+        self._guard(node)
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key, value in node.value:
+                self._guard(key)
                 name = key.value if isinstance(key, yaml.ScalarNode) else f"<{key.tag} key>"
                 if name in seen and self.duplicate_key is None:
                     self.duplicate_key = (name, key.start_mark.line + 1)
@@ -272,7 +317,7 @@ class _LineIndex:
 
 def _where(loc: Sequence, data: dict) -> str:
     """('rules', 1, 'threshold') → "rules[1] (id 'memorization').threshold"."""
-    out, node = "", data
+    out, node = "", cast(Any, data)
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
@@ -285,10 +330,29 @@ def _where(loc: Sequence, data: dict) -> str:
     return out or "policy"
 
 
+#: pydantic puts union members into error locations; they are not YAML keys
+_TYPE_LOCS = frozenset({"float", "str", "int"})
+_KINDS = frozenset(cls.KIND for cls in RULE_KINDS)
+
+
+def _yaml_loc(loc: Sequence) -> list:
+    """An error location as a YAML path: union members and the rule-kind tag (after a rule's index) dropped."""
+    out: list = []
+    after_index = False
+    for part in loc:
+        if isinstance(part, str) and (part in _TYPE_LOCS or (after_index and part in _KINDS)):
+            after_index = False
+            continue
+        after_index = isinstance(part, int)
+        out.append(part)
+    return out
+
+
 def _policy_error(exc: ValidationError, data: dict, lines: _LineIndex, source: str) -> PolicyError:
-    problems, first_line = [], None
+    problems: list[str] = []
+    first_line: int | None = None
     for error in exc.errors():
-        loc = [p for p in error["loc"] if not (isinstance(p, str) and p in ("float", "str"))]
+        loc = _yaml_loc(error["loc"])
         line = lines.line(loc)
         first_line = first_line or line
         message = error["msg"].removeprefix("Value error, ")
@@ -296,6 +360,9 @@ def _policy_error(exc: ValidationError, data: dict, lines: _LineIndex, source: s
             message = "required but missing"
         elif error["type"] == "extra_forbidden":
             message = "unknown key (a typo?)"
+        elif error["type"] == "union_tag_invalid":
+            kinds = ", ".join(cls.KIND for cls in RULE_KINDS)
+            message = f"unknown rule kind {error['input'].get('kind')!r}; kinds: {kinds}"
         problems.append(f"{_where(loc, data)}: {message}" + (f" (line {line})" if line and problems else ""))
     return PolicyError("; ".join(problems), source=source, line=first_line)
 
@@ -327,127 +394,108 @@ def _check_references(policy: Policy, lines: _LineIndex, source: str) -> None:
         waived.add(waiver.rule)
 
 
+def _check_params(policy: Policy, lines: _LineIndex, source: str) -> None:
+    """``params:`` names registered metrics and parameters their ``Params`` accept."""
+    from .metrics import get_metric
+
+    known = known_metric_ids()
+    for metric_id, values in policy.params.items():
+        line = lines.line(("params", metric_id))
+        if metric_id not in known:
+            raise PolicyError(
+                f"params: unknown metric id {metric_id!r}; known: {', '.join(known)}", source=source, line=line
+            )
+        try:
+            get_metric(metric_id)(**values)
+        except ParameterError as exc:
+            line = lines.line(("params", metric_id, exc.parameter)) or line
+            raise PolicyError(f"params.{metric_id}: {exc}", source=source, line=line) from None
+
+
 # -- evaluating -------------------------------------------------------------------------
 def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _lookup(result: MetricResult, field: str) -> float | None:
-    if field == "value":
-        return result.value
-    if field == "baseline":
-        return result.baseline
-    if field in ("ci_low", "ci_high"):
-        return None if result.ci is None else result.ci[0 if field == "ci_low" else 1]
-    node: Any = result.details
-    for key in field.split(".")[1:]:
-        node = node.get(key) if isinstance(node, dict) else None
-    if isinstance(node, bool) or not isinstance(node, (int, float)) or not math.isfinite(node):
-        return None
-    return float(node)
-
-
-def _names(result: MetricResult, threshold: Threshold) -> dict[str, float | None]:
-    names = {name: _lookup(result, name) for name in ("value", "ci_low", "ci_high", "baseline")}
-    names.update({name: _lookup(result, name) for name in threshold.names() if name.startswith("details.")})
-    return names
-
-
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.4g}"
-
-
-def _missing_message(rule: Rule, result: MetricResult, name: str) -> str:
-    if name == "baseline":
-        return (
-            f"{rule.metric} has no baseline (the same metric on holdout vs real; it needs --holdout, and "
-            f"not every metric reports one); the rule cannot be checked without it"
-        )
-    if name in ("ci_low", "ci_high"):
-        return f"{rule.metric} reports no confidence interval, so {name} is undefined"
-    return f"{rule.metric} has no numeric {name}"
-
-
-def _check_rule(rule: Rule, run: Run) -> tuple[str, float | None, float | None, str, Family | None]:
-    """(status, observed, threshold, message, family) before waivers."""
-    try:
-        result = run.metric(rule.metric)
-    except KeyError:
-        return "error", None, None, f"{rule.metric} was not computed in this run", None
-    family = result.family
-    if result.status is not Status.OK:
-        why = result.message or "no reason given"
-        return "error", None, None, f"{rule.metric} is {result.status.value} ({why}); a rule needs a value", family
-    observed = _lookup(result, rule.field)
-    threshold = rule.parsed_threshold
-    if observed is None:
-        return "error", None, None, _missing_message(rule, result, rule.field), family
-    try:
-        bound = threshold.evaluate(_names(result, threshold))
-    except MissingVariable as exc:
-        return "error", observed, None, _missing_message(rule, result, exc.name), family
-    except (ZeroDivisionError, ThresholdSyntaxError) as exc:
-        return "error", observed, None, f"threshold {threshold.text!r} cannot be evaluated: {exc}", family
-    shown = _num(bound) + (
-        f" = {threshold.text}" + (f", baseline {_num(result.baseline)}" if "baseline" in threshold.names() else "")
-        if threshold.relative
-        else ""
-    )
-    if OPS[rule.op](observed, bound):
-        return "pass", observed, bound, f"{rule.field} {_num(observed)} {rule.op} {shown}", family
-    return "fail", observed, bound, f"{rule.field} {_num(observed)} is not {rule.op} {shown}", family
-
-
-def evaluate_rule(rule: Rule, run: Run, waiver: Waiver | None = None, *, today: date | None = None) -> RuleResult:
-    """One rule against one run. A metric in error or skipped fails the rule (status ``error``)."""
-    status, observed, bound, message, family = _check_rule(rule, run)
+def evaluate_rule(
+    rule: AnyRule,
+    run: Run,
+    waiver: Waiver | None = None,
+    *,
+    today: date | None = None,
+    context: RuleContext | None = None,
+) -> RuleResult:
+    """One rule against one run, waivers applied. A rule that cannot be judged (a metric in error
+    or skipped, a missing field) has status ``error``; too little evidence, ``insufficient``."""
+    today = today or _today()
+    ctx = context or RuleContext(run=run, today=today)
+    outcome = rule.check(ctx)
+    status: str = outcome.status
+    message = outcome.message
     waiver_info = None
     if waiver is not None:
-        active = waiver.active(today or _today())
+        active = waiver.active(today)
         waiver_info = {**waiver.model_dump(mode="json"), "active": active}
         if not active:
             message += f"; waiver by {waiver.owner} expired on {waiver.expires.isoformat()} and no longer applies"
-        elif status in ("fail", "error"):
+        elif status in FAILING_STATUSES:
             message = f"{status.upper()} {message}; {waiver.describe()}"
             status = "waived"
         else:
             message += f"; waiver by {waiver.owner} (until {waiver.expires.isoformat()}) not needed"
-    threshold = rule.parsed_threshold
     return RuleResult(
         id=rule.id,
-        metric=rule.metric,
-        family=family,
-        field=rule.field,
-        op=rule.op,
-        threshold=bound,
-        threshold_expr=threshold.text if threshold.relative else None,
-        observed=observed,
+        kind=rule.kind,
+        metric=outcome.metric,
+        family=outcome.family,
+        field=outcome.field,
+        op=outcome.op,
+        threshold=outcome.threshold,
+        threshold_expr=outcome.threshold_expr,
+        observed=outcome.observed,
         severity=rule.severity,
         status=status,
         message=message,
         rationale=rule.rationale.strip(),
         waiver=waiver_info,
+        details=outcome.details,
     )
 
 
-def evaluate_policy(policy: Policy | LoadedPolicy, run: Run, *, today: date | None = None) -> list[RuleResult]:
-    """Every rule of ``policy`` against ``run``, in file order."""
+def evaluate_policy(
+    policy: Policy | LoadedPolicy,
+    run: Run,
+    *,
+    today: date | None = None,
+    data: EvalInput | None = None,
+    store: RunStore | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> list[RuleResult]:
+    """Every rule of ``policy`` against ``run``, in file order. ``data`` (the validated inputs) is
+    needed by rule kinds that read the tables; ``store`` by those that read earlier runs."""
     policy = policy.policy if isinstance(policy, LoadedPolicy) else policy
-    return [evaluate_rule(rule, run, policy.waiver_for(rule.id), today=today) for rule in policy.rules]
+    ctx = RuleContext(run=run, today=today or _today(), data=data, store=store, options=dict(options or {}))
+    return [evaluate_rule(rule, run, policy.waiver_for(rule.id), today=ctx.today, context=ctx) for rule in policy.rules]
 
 
 def verdict_of(rules: Sequence[RuleResult]) -> Verdict:
-    """fail: an error-severity rule failed or errored; warn: a warn-severity one did; else pass.
-
-    Waived rules don't change the verdict (they are reported everywhere instead).
-    """
-    broken = [r for r in rules if r.status in ("fail", "error")]
+    """fail: an error-severity rule failed, errored or lacked evidence; warn: a warn-severity one
+    did; else pass. Waived rules don't change the verdict (they are reported everywhere instead)."""
+    broken = [r for r in rules if r.status in FAILING_STATUSES]
     if any(r.severity == "error" for r in broken):
         return "fail"
     return "warn" if broken else "pass"
 
 
-def apply_policy(run: Run, policy: LoadedPolicy, *, today: date | None = None) -> Run:
+def apply_policy(
+    run: Run,
+    policy: LoadedPolicy,
+    *,
+    today: date | None = None,
+    data: EvalInput | None = None,
+    store: RunStore | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Run:
     """The run with ``rules``, ``verdict`` and ``policy`` filled in."""
-    rules = evaluate_policy(policy, run, today=today)
+    rules = evaluate_policy(policy, run, today=today, data=data, store=store, options=options)
     return run.model_copy(update={"rules": rules, "verdict": verdict_of(rules), "policy": policy.ref})

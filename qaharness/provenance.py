@@ -95,7 +95,7 @@ class Manifest(BaseModel):
     """What made a synthetic table. ``manifest_sha256`` seals every other field."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    format: Literal["qaharness.provenance/1"] = MANIFEST_FORMAT
+    format: Literal["qaharness.provenance/1"] = "qaharness.provenance/1"
     generator: str = Field(min_length=1, description="generator id, e.g. 'ctgan'")
     generator_version: str = ""
     config_hash: str | None = Field(default=None, description="sha256 of the generator config")

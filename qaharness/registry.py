@@ -81,7 +81,8 @@ class Registry(Generic[T]):
 def _load_entry_point(name: str, load: Callable[[], object], registry: Registry) -> None:
     try:
         obj = load()
-        if isinstance(obj, type) and getattr(obj, "id", None) and obj.id not in registry._items:
+        plugin_id = getattr(obj, "id", None)
+        if isinstance(obj, type) and plugin_id and plugin_id not in registry._items:
             registry.register(obj)
     except Exception as exc:  # a broken third-party plugin must not take the tool down
         warnings.warn(

@@ -25,7 +25,9 @@ __all__ = [
     "SCHEMA_VERSION",
 ]
 
-SCHEMA_VERSION = 1
+#: 2: metric results carry description and ideal; rule results carry kind, details, and the
+#: status "insufficient" (evidence too thin to decide); metric is optional (non-metric rule kinds)
+SCHEMA_VERSION = 2
 
 
 class Family(str, Enum):
@@ -71,6 +73,8 @@ class MetricResult(_Frozen):
     ci_level: float | None = Field(default=None, description="confidence level of ci, e.g. 0.95")
     baseline: float | None = Field(default=None, description="the same metric on holdout vs real")
     details: dict[str, Any] = Field(default_factory=dict)
+    description: str = Field(default="", description="the metric's plain-language description, for readers")
+    ideal: float | None = Field(default=None, description="the value a perfect generator reaches")
 
     @field_validator("value", "baseline")
     @classmethod
@@ -125,19 +129,26 @@ class PolicyRef(_Frozen):
 
 
 class RuleResult(_Frozen):
+    """One judged policy rule. Renderers read only this, whatever the rule's kind."""
+
     id: str
-    metric: str
+    kind: str = Field(default="metric", description="the rule kind (policy `kind:`), e.g. metric")
+    metric: str | None = Field(default=None, description="the metric the rule reads (metric rules)")
     family: Family | None = None
-    field: str = "value"
-    op: str
+    field: str | None = "value"
+    op: str | None = None
     threshold: float | None = None
     threshold_expr: str | None = Field(default=None, description="the threshold as written, when relative")
     observed: float | None = None
     severity: Literal["error", "warn"] = "error"
-    status: Literal["pass", "fail", "error", "waived"]
-    message: str = ""
+    status: Literal["pass", "fail", "error", "insufficient", "waived"] = Field(
+        description="pass | fail | error (could not be evaluated) | insufficient (too little evidence "
+        "to decide; counts as a failure) | waived"
+    )
+    message: str = Field(default="", description="one plain sentence: what was observed against what")
     rationale: str = ""
     waiver: dict[str, Any] | None = None
+    details: dict[str, Any] = Field(default_factory=dict, description="kind-specific facts (counts, sizes)")
 
 
 class Run(_Frozen):

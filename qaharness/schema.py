@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ._format import FALSE_WORDS, TRUE_WORDS
 from .errors import BadInputError
 
 __all__ = ["ColumnKind", "Schema", "infer_schema", "load_schema_file", "coerce_frame"]
@@ -31,8 +32,8 @@ class ColumnKind(str, Enum):
 
 DISTRIBUTION_KINDS = (ColumnKind.NUMERIC, ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.DATETIME)
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid|^key$|_key$|^ssn$)", re.IGNORECASE)
-_TRUE = {"true", "t", "yes", "y"}
-_FALSE = {"false", "f", "no", "n"}
+_TRUE = TRUE_WORDS
+_FALSE = FALSE_WORDS
 _MIN_ROWS_FOR_ID = 20
 
 
@@ -201,7 +202,7 @@ def _to_boolean(series: pd.Series, *, source: str, column: str) -> pd.Series:
             source=source,
             column=column,
         )
-    table = np.append(labels.to_numpy(dtype=object), None)  # code -1 (missing) → None
+    table = np.append(labels.to_numpy(dtype=object), np.array([None], dtype=object))  # code -1 (missing) → None
     return pd.Series(table[codes], dtype=object)
 
 

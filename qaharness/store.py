@@ -1,9 +1,10 @@
 """The run store: every evaluate and gate run, in one DuckDB file.
 
 Tables: ``runs`` (one row per run, with its results.json), ``metrics`` (long format),
-``rules``, ``artifacts`` (with sha256) and ``reviews`` (append-only). DuckDB lets one
-process hold a file read-write; every connection here is short and retried on a lock
-conflict, so parallel gates and a reading dashboard share one store.
+``rules``, ``artifacts`` (with sha256) and ``reviews`` (append-only), plus ``meta`` (format and
+schema version; ``qaharness._store_schema`` holds the migrations, applied when a store is opened).
+Inserts name their columns. DuckDB lets one process hold a file read-write; every connection here
+is short and retried on a lock conflict, so parallel gates and a reading dashboard share one store.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
+from ._store_schema import SCHEMA_VERSION, check_store_file, ensure_schema, store_version
 from .errors import BadInputError
 from .paths import default_store
 from .results import Run
@@ -31,25 +33,6 @@ __all__ = ["RunStore", "REVIEW_DECISIONS"]
 T = TypeVar("T")
 REVIEW_DECISIONS = ("approve", "reject", "request_changes")
 _LOCK_MARKERS = ("lock", "Conflicting", "being used", "Could not set lock")
-
-_DDL = """
-CREATE TABLE IF NOT EXISTS runs (
-  run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, recorded_at TIMESTAMP, kind VARCHAR,
-  verdict VARCHAR, policy_id VARCHAR, policy_version VARCHAR, policy_sha256 VARCHAR,
-  dataset VARCHAR, real_sha256 VARCHAR, synthetic VARCHAR, synthetic_sha256 VARCHAR,
-  generator VARCHAR, seed BIGINT, out_dir VARCHAR, ticket VARCHAR, results_json VARCHAR);
-CREATE TABLE IF NOT EXISTS metrics (
-  run_id VARCHAR, metric_id VARCHAR, family VARCHAR, status VARCHAR, value DOUBLE,
-  ci_low DOUBLE, ci_high DOUBLE, baseline DOUBLE, message VARCHAR);
-CREATE TABLE IF NOT EXISTS rules (
-  run_id VARCHAR, rule_id VARCHAR, metric_id VARCHAR, field VARCHAR, op VARCHAR,
-  threshold DOUBLE, observed DOUBLE, severity VARCHAR, status VARCHAR, message VARCHAR);
-CREATE TABLE IF NOT EXISTS artifacts (
-  run_id VARCHAR, name VARCHAR, path VARCHAR, sha256 VARCHAR, recorded_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS reviews (
-  review_id VARCHAR PRIMARY KEY, run_id VARCHAR, created_at TIMESTAMP, reviewer VARCHAR,
-  decision VARCHAR, comment VARCHAR);
-"""
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -66,12 +49,14 @@ class RunStore:
     def __init__(self, path: str | Path | None = None, *, timeout: float = 120.0):
         self.path = Path(path) if path else default_store()
         self.timeout = timeout
+        self._checked = False  # the file was found to be a store at the current schema version
 
     # -- connections -------------------------------------------------------------------
     @contextmanager
     def _connect(self, read_only: bool):
         if read_only and not self.path.exists():
             raise BadInputError("run store not found; run a gate or `qaharness demo` first", source=str(self.path))
+        check_store_file(self.path)
         if not read_only and not self.path.exists():
             self._create()
         con = duckdb.connect(str(self.path), read_only=read_only)
@@ -91,7 +76,7 @@ class RunStore:
         try:
             con = duckdb.connect(str(tmp))
             try:
-                con.execute(_DDL)
+                ensure_schema(con, self.path)
             finally:
                 con.close()
             try:
@@ -110,15 +95,31 @@ class RunStore:
         delay = 0.02
         while True:
             try:
+                if not self._checked:
+                    self._ensure_current(read_only)
                 with self._connect(read_only) as con:
-                    if not read_only:
-                        con.execute(_DDL)
                     return work(con)
             except duckdb.Error as exc:
                 if not _is_lock_error(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 1.6, 0.5)
+
+    def _ensure_current(self, read_only: bool) -> None:
+        """Check once per instance that the file is a store at this schema version; migrate an older
+        one (through a short write connection, also when the caller only reads)."""
+        if read_only:
+            with self._connect(True) as con:
+                version = store_version(con, self.path)
+            if version is not None and version > SCHEMA_VERSION:
+                with self._connect(True) as con:
+                    ensure_schema(con, self.path)  # raises: written by a newer qaharness
+            if version is None or version >= SCHEMA_VERSION:
+                self._checked = version is not None
+                return
+        with self._connect(False) as con:
+            ensure_schema(con, self.path)
+        self._checked = True
 
     def _write(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         def transaction(con: duckdb.DuckDBPyConnection) -> T:
@@ -145,7 +146,7 @@ class RunStore:
         *,
         kind: str = "evaluate",
         out_dir: str | Path | None = None,
-        artifacts: dict[str, str | Path] | None = None,
+        artifacts: Mapping[str, str | Path] | None = None,
     ) -> str:
         """Append a run with its metrics, rules and artifacts; returns the new run id."""
         run_id = uuid.uuid4().hex[:12]
@@ -169,6 +170,7 @@ class RunStore:
             str(out_dir) if out_dir else None,
             run.ticket,
             run.to_json(),
+            run.schema_version,
         ]
         metric_rows = [
             [
@@ -185,23 +187,35 @@ class RunStore:
             for m in run.metrics
         ]
         rule_rows = [
-            [run_id, r.id, r.metric, r.field, r.op, r.threshold, r.observed, r.severity, r.status, r.message]
+            [run_id, r.id, r.metric, r.field, r.op, r.threshold, r.observed, r.severity, r.status, r.message, r.kind]
             for r in (run.rules or [])
         ]
-        artifact_rows = [[run_id, name, str(p), _sha256(p), _now()] for name, p in (artifacts or {}).items()]
+        artifact_rows = [self._artifact_row(run_id, name, p) for name, p in (artifacts or {}).items()]
 
         def work(con: duckdb.DuckDBPyConnection) -> str:
-            con.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
+            _insert(con, "runs", [row])
             for table, rows in (("metrics", metric_rows), ("rules", rule_rows), ("artifacts", artifact_rows)):
-                if rows:
-                    con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+                _insert(con, table, rows)
+            found = con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]).fetchone()
+            if not found or found[0] != 1:  # read it back before anyone is told it was recorded
+                raise BadInputError(f"run {run_id} was not stored", source=str(self.path))
             return run_id
 
         return self._write(work)
 
+    def _artifact_row(self, run_id: str, name: str, path: str | Path) -> list:
+        """An artifact by absolute path and by path relative to the store's folder (when below it),
+        so the dashboard finds it wherever it is started."""
+        absolute = Path(path).resolve()
+        try:
+            relative: str | None = os.path.relpath(absolute, self.path.resolve().parent)
+        except ValueError:  # another drive
+            relative = None
+        return [run_id, name, str(absolute), _sha256(absolute), _now(), relative]
+
     def add_artifact(self, run_id: str, name: str, path: str | Path) -> None:
-        row = [run_id, name, str(path), _sha256(path), _now()]
-        self._write(lambda con: con.execute("INSERT INTO artifacts VALUES (?, ?, ?, ?, ?)", row))
+        row = self._artifact_row(run_id, name, path)
+        self._write(lambda con: _insert(con, "artifacts", [row]))
 
     def add_review(self, run_id: str, *, reviewer: str, decision: str, comment: str = "") -> str:
         """Append a review (reviews are never edited). Returns its id."""
@@ -214,7 +228,7 @@ class RunStore:
         self.get_run(run_id)  # raises for an unknown run
         review_id = uuid.uuid4().hex[:12]
         row = [review_id, run_id, _now(), reviewer.strip(), decision, comment]
-        self._write(lambda con: con.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?)", row))
+        self._write(lambda con: _insert(con, "reviews", [row]))
         return review_id
 
     # -- reading ----------------------------------------------------------------------
@@ -262,6 +276,58 @@ class RunStore:
         if run_id is None:
             return self._read("SELECT * FROM reviews ORDER BY created_at")
         return self._read("SELECT * FROM reviews WHERE run_id = ? ORDER BY created_at", [self.resolve(run_id)])
+
+
+#: the columns each insert names, in the order of the rows built above
+_COLUMNS = {
+    "runs": (
+        "run_id",
+        "created_at",
+        "recorded_at",
+        "kind",
+        "verdict",
+        "policy_id",
+        "policy_version",
+        "policy_sha256",
+        "dataset",
+        "real_sha256",
+        "synthetic",
+        "synthetic_sha256",
+        "generator",
+        "seed",
+        "out_dir",
+        "ticket",
+        "results_json",
+        "results_schema_version",
+    ),
+    "metrics": ("run_id", "metric_id", "family", "status", "value", "ci_low", "ci_high", "baseline", "message"),
+    "rules": (
+        "run_id",
+        "rule_id",
+        "metric_id",
+        "field",
+        "op",
+        "threshold",
+        "observed",
+        "severity",
+        "status",
+        "message",
+        "kind",
+    ),
+    "artifacts": ("run_id", "name", "path", "sha256", "recorded_at", "relative_path"),
+    "reviews": ("review_id", "run_id", "created_at", "reviewer", "decision", "comment"),
+}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> None:
+    """INSERT naming every column, so a store whose columns sit in another order stays correct."""
+    if not rows:
+        return
+    columns = _COLUMNS[table]
+    if any(len(row) != len(columns) for row in rows):
+        raise ValueError(f"{table}: a row does not match the columns {columns}")
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    con.executemany(sql, rows)
 
 
 def _sha256(path: str | Path) -> str | None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..errors import BadInputError
-from ..results import Run
+from qaharness.errors import BadInputError
+from qaharness.results import Run
 
 __all__ = ["render_reports", "report_paths", "check_ticket", "FORMATS"]
 

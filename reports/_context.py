@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..results import Family, Goal, MetricResult, Run, Status
+from qaharness._format import fmt
+from qaharness.results import Family, Goal, MetricResult, Run, Status
+
 from . import _pillars
 
 __all__ = ["build_context", "fmt", "MAX_RULES", "MAX_PER_COLUMN", "MAX_SCHEMA_COLUMNS"]
@@ -35,23 +37,6 @@ _FAMILY_QUESTIONS = {
 }
 
 
-def fmt(value: Any, digits: int = 3) -> str:
-    """Numbers for people: fixed decimals, thousands separators for large values, '—' for none."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if value != 0 and abs(value) < 10**-digits:
-            return f"{value:.2e}"
-        if abs(value) >= 10_000:
-            return f"{value:,.0f}"
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
 def _ci(result: MetricResult) -> str:
     if not result.ci:
         return ""
@@ -61,7 +46,7 @@ def _ci(result: MetricResult) -> str:
 
 def description(metric_id: str) -> str:
     """The metric class's plain-language line, or '' when it isn't registered here."""
-    from ..metrics import get_metric
+    from qaharness.metrics import get_metric
 
     try:
         return get_metric(metric_id).description or (get_metric(metric_id).__doc__ or "").strip().split("\n")[0]

@@ -26,7 +26,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..results import Family, Goal, MetricResult, Run
+from qaharness.results import Family, Goal, MetricResult, Run
+
 from . import _charts
 
 __all__ = ["charts_for", "tables_for", "MAX_DISTRIBUTIONS", "MAX_HEATMAP", "MAX_PER_COLUMN_ROWS"]
@@ -159,7 +160,7 @@ def _per_column_table(run: Run) -> list[dict[str, Any]]:
     badness = column_badness(run)
     columns = list(dict.fromkeys(c for m in metrics for c in m.per_column))
     columns.sort(key=lambda c: -badness.get(c, 0.0))
-    from ._context import fmt
+    from qaharness._format import fmt
 
     rows = [
         [c] + [fmt(m.per_column.get(c)) if c in m.per_column else "" for m in metrics]

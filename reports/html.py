@@ -11,7 +11,8 @@ from pathlib import Path
 
 import jinja2
 
-from ..results import Run
+from qaharness.results import Run
+
 from ._context import build_context
 
 __all__ = ["template_environment", "render_html", "write_html", "TEMPLATES"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..results import Run
+from qaharness.results import Run
+
 from .html import render_html
 
 __all__ = ["write_pdf", "render_pdf"]

@@ -16,8 +16,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import BadInputError
-from ..paths import keys_dir as default_keys_dir
+from qaharness.errors import BadInputError
+from qaharness.paths import keys_dir as default_keys_dir
 
 __all__ = [
     "KeyPaths",

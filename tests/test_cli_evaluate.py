@@ -13,6 +13,7 @@ from conftest import make_mixed_frame
 from typer.testing import CliRunner
 
 from qaharness.cli import app
+from qaharness.results import SCHEMA_VERSION
 
 runner = CliRunner()
 
@@ -64,7 +65,7 @@ def test_evaluate_writes_the_results_contract(files, tmp_path):
     )
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert data["schema_version"] == 1 and data["seed"] == 0
+    assert data["schema_version"] == SCHEMA_VERSION == 2 and data["seed"] == 0
     assert set(data["inputs"]) == {"real", "synthetic", "holdout"}
     assert data["inputs"]["real"]["rows"] == 300 and len(data["inputs"]["real"]["sha256"]) == 64
     assert data["schema"] == {

@@ -6,7 +6,18 @@ from datetime import date
 
 import pytest
 
-from qaharness.policy import Policy, Rule, Waiver, apply_policy, evaluate_policy, evaluate_rule, verdict_of
+from qaharness.api import evaluate
+from qaharness.errors import PolicyError
+from qaharness.policy import (
+    Policy,
+    Rule,
+    Waiver,
+    apply_policy,
+    evaluate_policy,
+    evaluate_rule,
+    parse_policy,
+    verdict_of,
+)
 from qaharness.results import Family, Goal, MetricResult, RuleResult, Run, Status
 
 TODAY = date(2026, 11, 22)
@@ -253,3 +264,58 @@ def _loaded(policy: Policy):
     from qaharness.policy import LoadedPolicy
 
     return LoadedPolicy(policy=policy, source="<test>", sha256="0" * 64)
+
+
+# -- rule kinds, metric parameters, hostile YAML (the house contract) -------------------------------
+def _policy_text(extra: str = "", rule_extra: str = "") -> str:
+    return (
+        "id: p\nversion: '1'\nrules:\n  - id: dcr\n    metric: privacy.dcr\n    op: '<='\n    threshold: 0.6\n"
+        + rule_extra
+        + extra
+    )
+
+
+def test_rule_kind_defaults_to_metric_and_unknown_kind_is_named():
+    policy = parse_policy(_policy_text()).policy
+    assert policy.rules[0].kind == "metric" and policy.metric_ids() == ["privacy.dcr"]
+    with pytest.raises(
+        PolicyError, match=r"t.yaml:4: rules\[0\] \(id 'dcr'\): unknown rule kind 'magic'; kinds: metric"
+    ):
+        parse_policy(_policy_text(rule_extra="    kind: magic\n"), source="t.yaml")
+
+
+def test_policy_params_are_validated_with_their_line():
+    loaded = parse_policy(_policy_text("params:\n  privacy.dcr:\n    max_queries: 500\n"))
+    assert loaded.policy.metric_params() == {"privacy.dcr": {"max_queries": 500}}
+    with pytest.raises(PolicyError, match=r"t.yaml:10: params.privacy.dcr: privacy.dcr has no parameter 'max_query'"):
+        parse_policy(_policy_text("params:\n  privacy.dcr:\n    max_query: 500\n"), source="t.yaml")
+    with pytest.raises(PolicyError, match=r"t.yaml:9: params: unknown metric id 'privacy.dcx'"):
+        parse_policy(_policy_text("params:\n  privacy.dcx: {max_queries: 5}\n"), source="t.yaml")
+    with pytest.raises(PolicyError, match=r"The 'max_queries' parameter of privacy.dcr must be greater than or equal"):
+        parse_policy(_policy_text("params:\n  privacy.dcr: {max_queries: 0}\n"), source="t.yaml")
+
+
+def test_yaml_alias_bomb_is_refused_before_it_expands():
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    bomb += "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("bcdefgh", "cdefghi"))
+    with pytest.raises(PolicyError, match=r"bomb.yaml:2: YAML aliases \(\*name\) are not allowed"):
+        parse_policy(bomb, source="bomb.yaml")
+
+
+def test_impossible_waiver_date_is_a_policy_error_with_its_line():
+    text = _policy_text("waivers:\n  - {rule: dcr, owner: a, reason: b, expires: 2026-02-30}\n")
+    with pytest.raises(PolicyError, match=r"t.yaml:9: a value cannot be read: day is out of range") as info:
+        parse_policy(text, source="t.yaml")
+    assert info.value.exit_code == 2
+
+
+def test_min_rows_makes_a_rule_insufficient_not_passing(mixed_frames):
+    real, synthetic, holdout = mixed_frames
+    run = evaluate(real, synthetic, holdout.head(20), target="label", metrics=["privacy.dcr"])
+    loaded = parse_policy(_policy_text(rule_extra="    min_rows: {holdout: 100}\n"))
+    [rule] = evaluate_policy(loaded, run)
+    assert rule.status == "insufficient" and rule.details["rows_needed"] == {"holdout": 100}
+    assert "needs at least 100 holdout rows (has 20)" in rule.message
+    assert verdict_of([rule]) == "fail"
+    enough = evaluate(real, synthetic, holdout, target="label", metrics=["privacy.dcr"])
+    assert evaluate_policy(loaded, enough)[0].status in ("pass", "fail")

@@ -12,10 +12,11 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from qaharness.api import evaluate
 from qaharness.engine import metric_rng
-from qaharness.errors import BadInputError
+from qaharness.errors import BadInputError, ParameterError
 from qaharness.inputs import prepare_inputs
 from qaharness.metrics import get_metric
-from qaharness.metrics._utility import clear_cache, get_fit
+from qaharness.metrics._base import RunContext
+from qaharness.metrics._utility import UtilityParams, get_fit
 from qaharness.results import Run, Status
 
 IDS = ["utility.trtr", "utility.tstr", "utility.tstr_ratio", "utility.trts", "utility.feature_importance_corr"]
@@ -85,7 +86,7 @@ def test_shuffled_target_gives_chance(binary_frames):
 def test_trtr_matches_a_plain_xgboost_fit_and_sklearn_auc(binary_frames):
     real, synthetic, holdout = binary_frames
     data = prepare_inputs(real, synthetic, holdout, target="y")
-    result = get_metric("utility.trtr")().compute(data, rng=np.random.default_rng(0))
+    result = get_metric("utility.trtr")().compute(data, RunContext(), rng=np.random.default_rng(0))
     features = real[["x1", "x2", "x3"]].assign(group=pd.Categorical(real["group"], categories=["a", "b", "c"]))
     test = holdout[["x1", "x2", "x3"]].assign(group=pd.Categorical(holdout["group"], categories=["a", "b", "c"]))
     params = {
@@ -116,9 +117,9 @@ def test_regression_reports_r2_and_mae():
 def test_multiclass_reports_macro_f1_and_accuracy():
     real, synthetic, holdout = (make_task_frame(1200, s, "multiclass") for s in (21, 22, 23))
     data = prepare_inputs(real, synthetic, holdout, target="y")
-    result = get_metric("utility.tstr")().compute(data, rng=np.random.default_rng(0))
+    result = get_metric("utility.tstr")().compute(data, RunContext(), rng=np.random.default_rng(0))
     assert result.details["task"] == "multiclass" and result.details["score"] == "macro_f1"
-    fit = get_fit(data, {})
+    fit = get_fit(data, UtilityParams(), RunContext())
     predicted = np.array(fit.classes)[fit.predict("synthetic", "holdout").argmax(axis=1)]
     assert result.value == pytest.approx(f1_score(holdout["y"], predicted, average="macro"))
     assert result.details["scores"]["accuracy"] > 0.75 and result.value > 0.7
@@ -178,14 +179,14 @@ def test_without_holdout_or_target_utility_is_skipped(binary_frames):
     for run, word in ((no_holdout, "holdout"), (no_target, "target")):
         assert all(r.status is Status.SKIPPED and word in r.message for r in run.metrics)
     data = prepare_inputs(real, synthetic, target="y")
-    direct = get_metric("utility.tstr")().compute(data, rng=np.random.default_rng(0))
+    direct = get_metric("utility.tstr")().compute(data, RunContext(), rng=np.random.default_rng(0))
     assert direct.status is Status.SKIPPED and "holdout" in direct.message
 
 
 def test_same_seed_same_numbers_and_results_json(tmp_path, binary_frames):
     real, synthetic, holdout = binary_frames
     first = run_utility(real, synthetic, holdout, seed=4)
-    clear_cache()  # refit from scratch: the fits themselves must be deterministic
+    # a new run refits from scratch (the fit lives in the run's context): fits must be deterministic
     second = run_utility(real.copy(), synthetic.copy(), holdout.copy(), seed=4)
     assert [m.model_dump() for m in first.metrics] == [m.model_dump() for m in second.metrics]
     path = first.write(tmp_path)
@@ -199,25 +200,26 @@ def test_same_seed_same_numbers_and_results_json(tmp_path, binary_frames):
 def test_the_five_metrics_share_one_fit(binary_frames):
     real, synthetic, holdout = binary_frames
     data = prepare_inputs(real, synthetic, holdout, target="y")
-    fit = get_fit(data, {})
+    ctx = RunContext()
+    fit = get_fit(data, UtilityParams(), ctx)
     for metric_id in IDS:
-        get_metric(metric_id)().compute(data, rng=metric_rng(0, metric_id))
-    assert get_fit(data, {}) is fit and {("booster", "real"), ("booster", "synthetic")} <= set(fit._cache)
-    assert get_fit(data, {"model_seed": 1}) is not fit
+        get_metric(metric_id)().compute(data, ctx, rng=metric_rng(0, metric_id))
+    assert len(ctx) == 1, "the five metrics with default parameters share one fit"
+    assert get_fit(data, UtilityParams(), ctx) is fit
+    assert {("booster", "real"), ("booster", "synthetic")} <= set(fit._cache)
+    assert get_fit(data, UtilityParams(model_seed=1), ctx) is not fit
     other = prepare_inputs(real, synthetic, holdout, target="y")
-    assert get_fit(other, {}) is not fit
+    assert get_fit(other, UtilityParams(), ctx) is not fit
+    assert get_fit(data, UtilityParams(), RunContext()) is not fit, "a new run shares nothing"
 
 
 def test_bad_parameter_is_named():
     real, synthetic, holdout = (make_task_frame(200, s) for s in (1, 2, 3))
-    result = run_utility(
-        real, synthetic, holdout, metrics=["utility.trtr"], params={"utility.trtr": {"n_estimators": 0}}
-    ).metric("utility.trtr")
-    assert result.status is Status.ERROR and "'n_estimators' parameter" in result.message
-    typo = run_utility(
-        real, synthetic, holdout, metrics=["utility.tstr"], params={"utility.tstr": {"n_estimator": 10}}
-    ).metric("utility.tstr")
-    assert typo.status is Status.ERROR and "n_estimator" in typo.message and "known: model_seed" in typo.message
+    with pytest.raises(ParameterError, match="The 'n_estimators' parameter of utility.trtr must be greater"):
+        run_utility(real, synthetic, holdout, metrics=["utility.trtr"], params={"utility.trtr": {"n_estimators": 0}})
+    with pytest.raises(ParameterError, match="utility.tstr has no parameter 'n_estimator'; known: model_seed") as typo:
+        run_utility(real, synthetic, holdout, metrics=["utility.tstr"], params={"utility.tstr": {"n_estimator": 10}})
+    assert (typo.value.owner, typo.value.parameter, typo.value.exit_code) == ("utility.tstr", "n_estimator", 2)
 
 
 def test_mixed_frame_runs_fast_and_in_bounds(mixed_frames):

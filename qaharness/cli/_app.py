@@ -46,7 +46,7 @@ def write_crash_log(exc: BaseException) -> Path:
 class _Group(TyperGroup):
     """Turns qaharness errors into exit codes; nothing else does."""
 
-    def invoke(self, ctx: typer.Context):
+    def invoke(self, ctx: typer.Context):  # type: ignore[override]  # typer.Context is click's, vendored
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException):  # typer vendors its own click

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import yaml
 from rich.table import Table
 
+from .._format import fmt
 from ..errors import BadInputError
 from ..results import Run, Status
 from ._app import console, err_console
 
-__all__ = ["split_list", "parse_conditions", "print_summary", "progress_status", "fmt"]
+__all__ = [
+    "split_list",
+    "parse_conditions",
+    "parse_key_values",
+    "parse_metric_params",
+    "print_summary",
+    "progress_status",
+    "fmt",
+]
 
 
 def split_list(value: str | None) -> list[str] | None:
@@ -31,8 +42,34 @@ def parse_conditions(values: list[str] | None, option: str = "--condition") -> d
     return out
 
 
-def fmt(value: float | None, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+def parse_key_values(values: list[str] | None, option: str = "--param") -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; each value is read as a YAML scalar or list (``4000``, ``0.5``, ``[a, b]``)."""
+    out: dict[str, Any] = {}
+    for item in values or []:
+        if "=" not in item:
+            raise BadInputError(f"expected KEY=VALUE, got {item!r}", source=option)
+        key, value = item.split("=", 1)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise BadInputError(f"cannot parse the value of {key.strip()!r}", source=option) from None
+    return out
+
+
+def parse_metric_params(values: list[str] | None) -> dict[str, dict[str, Any]]:
+    """``--param privacy.singling_out.n_attacks=4000`` → ``{"privacy.singling_out": {"n_attacks": 4000}}``.
+
+    The metric id is everything before the last dot of the key; the metric validates the value.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in parse_key_values(values).items():
+        metric, _, name = key.rpartition(".")
+        if not metric or "." not in metric or not name:
+            raise BadInputError(
+                f"expected METRIC.PARAMETER=VALUE (e.g. privacy.dcr.max_queries=5000), got {key!r}", source="--param"
+            )
+        out.setdefault(metric, {})[name] = value
+    return out
 
 
 def print_summary(run: Run, *, title: str = "Metrics") -> None:

@@ -10,7 +10,7 @@ import typer
 from ..api import evaluate as evaluate_api
 from ..store import RunStore
 from ._app import app, console
-from ._common import print_summary, progress_status, split_list
+from ._common import parse_metric_params, print_summary, progress_status, split_list
 
 
 @app.command(
@@ -32,6 +32,9 @@ def evaluate(
     seed: int = typer.Option(0, "--seed", help="Seed for every random choice."),
     store: Path | None = typer.Option(None, "--store", help="Run store (default ~/.qaharness/runs.duckdb)."),
     no_store: bool = typer.Option(False, "--no-store", help="Don't record the run in the store."),
+    param: list[str] | None = typer.Option(
+        None, "--param", help="Metric parameter METRIC.PARAMETER=VALUE (e.g. privacy.dcr.max_queries=5000); repeatable."
+    ),
 ) -> None:
     """Compute fidelity, utility and privacy metrics and write OUT/results.json."""
     with progress_status("reading inputs …") as progress:
@@ -47,6 +50,7 @@ def evaluate(
             sensitive=split_list(sensitive) or (),
             progress=progress,
             command=["qaharness", *sys.argv[1:]],
+            params=parse_metric_params(param),
         )
     path = run.write(out)
     print_summary(run)

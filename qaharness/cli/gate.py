@@ -6,13 +6,16 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+
+from qaharness._format import FAILING_STATUSES, fmt_sig, rule_outcome, rule_subject, threshold_text
 
 from ..gate import GateResult, run_gate
 from ._app import app, console
-from ._common import progress_status, split_list
+from ._common import parse_metric_params, progress_status, split_list
 
-_STYLE = {"pass": "green", "fail": "red", "error": "red", "waived": "yellow"}
+_STYLE = {"pass": "green", "fail": "red", "error": "red", "insufficient": "red", "waived": "yellow"}
 
 
 def print_gate(result: GateResult) -> None:
@@ -24,23 +27,22 @@ def print_gate(result: GateResult) -> None:
         table.add_column(name, overflow="fold")
     for rule in run.rules or []:
         status = rule.status
-        style = "yellow" if status in ("fail", "error") and rule.severity == "warn" else _STYLE[status]
-        threshold = "—" if rule.threshold is None else f"{rule.threshold:.4g}"
+        style = "yellow" if status in FAILING_STATUSES and rule.severity == "warn" else _STYLE[status]
         table.add_row(
-            rule.id,
-            f"{rule.metric} ({rule.field})",
-            "—" if rule.observed is None else f"{rule.observed:.4g}",
-            f"{rule.op} {threshold}" + (f"\n{rule.threshold_expr}" if rule.threshold_expr else ""),
+            escape(rule.id),
+            escape(rule_subject(rule)),
+            fmt_sig(rule.observed),
+            escape(threshold_text(rule)),
             rule.severity,
-            f"[{style}]{status}[/]",
-            rule.message if status != "pass" or rule.waiver else "",
+            f"[{style}]{escape(rule_outcome(rule))}[/]",
+            escape(rule.message) if status != "pass" or rule.waiver else "",
         )
     console.print(table)
     colour = {"pass": "green", "warn": "yellow", "fail": "red"}[result.verdict]
     failed = result.failed_rules()
     console.print(
         f"[bold {colour}]verdict: {result.verdict.upper()}[/]"
-        + (f" — rules not met: {', '.join(failed)}" if failed else "")
+        + (f" — rules not met: {escape(', '.join(failed))}" if failed else "")
     )
 
 
@@ -76,6 +78,9 @@ def gate(
     report: str | None = typer.Option(None, "--report", help="Also write reports: html, pdf or html,pdf."),
     sign: bool = typer.Option(False, "--sign", help="Sign the PDF report (keys from `qaharness keys init`)."),
     keys: Path | None = typer.Option(None, "--keys", help="Signing keys folder (default ~/.qaharness/keys)."),
+    param: list[str] | None = typer.Option(
+        None, "--param", help="Metric parameter METRIC.PARAMETER=VALUE, over the policy's params:; repeatable."
+    ),
 ) -> None:
     """Gate a synthetic dataset: exit 0 pass (warnings allowed), 1 policy breached, 2 bad input, 3 internal."""
     with progress_status("reading inputs …") as progress:
@@ -99,6 +104,7 @@ def gate(
             report=split_list(report) or (),
             sign=sign,
             keys=keys,
+            params=parse_metric_params(param),
         )
     print_gate(result)
     for name, path in result.files.items():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-import yaml
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -13,7 +12,7 @@ from ..errors import BadInputError
 from ..io import read_table
 from ..schema import infer_schema
 from ._app import app, console, err_console
-from ._common import parse_conditions
+from ._common import parse_conditions, parse_key_values
 
 __all__ = ["generate", "generators_app"]
 
@@ -46,19 +45,6 @@ def list_generators() -> None:
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
-
-
-def _parse_params(values: list[str] | None) -> dict:
-    out = {}
-    for item in values or []:
-        if "=" not in item:
-            raise BadInputError(f"expected KEY=VALUE, got {item!r}", source="--param")
-        key, value = item.split("=", 1)
-        try:
-            out[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise BadInputError(f"cannot parse the value of {key!r}", source="--param") from None
-    return out
 
 
 @app.command(
@@ -100,7 +86,7 @@ def generate(
         raise BadInputError("output must be .parquet, .csv or .tsv", source="--out")
     conditions = parse_conditions(condition)
     cls = get_generator(generator)
-    params = {"device": device, **_parse_params(param)}
+    params = {"device": device, **parse_key_values(param)}
     for key, value in (("epsilon", epsilon), ("delta", delta), ("epochs", epochs), ("max_minutes", max_minutes)):
         if value is not None:
             params[key] = value

@@ -59,6 +59,8 @@ def tag(
     )
     tag_file(file, manifest, column=not no_column)
     tagged = read_manifest(file)
+    if tagged is None:  # tag_file just wrote it; a file system that lost it is an internal fault
+        raise RuntimeError(f"the manifest written to {file} cannot be read back")
     where = "Parquet metadata" if tagged and file.suffix.lower() in {".parquet", ".pq"} else str(sidecar_path(file))
     console.print(
         f"tagged {file}: manifest {tagged.manifest_id}, {tagged.n_rows} rows, in {where}"

@@ -29,7 +29,6 @@ __all__ = [
     "residual_risk",
     "attack_columns",
     "dedupe_rows",
-    "check_n_attacks",
     "DEFAULT_ATTACKS",
 ]
 
@@ -108,16 +107,6 @@ def dedupe_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     hashes = pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
     _, first = np.unique(hashes, return_index=True)
     return frame.iloc[np.sort(first)][columns].reset_index(drop=True)
-
-
-def check_n_attacks(value: Any, metric: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        from ..errors import BadInputError
-
-        raise BadInputError(
-            f"The 'n_attacks' parameter of {metric} must be an int >= 1. Got {value!r} instead.", source="n_attacks"
-        )
-    return int(value)
 
 
 # -- linkability and attribute inference: nearest synthetic neighbours of attacked rows ----------

@@ -2,32 +2,113 @@
 
 A metric is one file in ``qaharness.metrics`` (or a third-party module behind the
 ``qaharness.metrics`` entry-point group) holding a ``Metric`` subclass decorated
-with ``@register_metric``.
+with ``@register_metric``. It declares its parameters (``Params``) and the shape of its
+``details`` (``Details``) as pydantic models, and computes from a validated ``EvalInput``
+and the run's ``RunContext``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..inputs import EvalInput
-from ..registry import Registry
-from ..results import Family, Goal, MetricResult, Status
+from qaharness.errors import ParameterError
+from qaharness.inputs import EvalInput
+from qaharness.registry import Registry
+from qaharness.results import Family, Goal, MetricResult, Status
 
-__all__ = ["Metric", "register_metric", "metric_registry", "get_metric", "metric_ids"]
+__all__ = [
+    "Metric",
+    "MetricParams",
+    "MetricDetails",
+    "RunContext",
+    "register_metric",
+    "metric_registry",
+    "get_metric",
+    "metric_ids",
+    "parameter_error",
+]
+
+T = TypeVar("T")
 
 metric_registry: Registry[type[Metric]] = Registry(
     "metric", package="qaharness.metrics", entry_point_group="qaharness.metrics"
 )
 
 
-class Metric:
-    """Base class. Subclasses set the class attributes and implement ``compute``.
+class MetricParams(BaseModel):
+    """A metric's parameters. Subclasses add fields (with bounds and descriptions); a key that is
+    not a field is an error, so a misspelt parameter never passes silently."""
 
-    ``__init__`` only stores parameters. ``compute`` must not mutate ``data`` and must
-    draw randomness only from ``rng``.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MetricDetails(BaseModel):
+    """The shape of a metric's ``details`` in results.json. Subclasses declare every key (with a
+    description and bounds) and set ``extra="forbid"``; readers (reports, dashboard, policy
+    ``details.<key>``) use only declared keys. ``baseline_per_column`` is filled by the engine."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    baseline_per_column: dict[str, float] | None = Field(
+        default=None, description="per-column values of the holdout baseline (set by the engine)"
+    )
+
+
+class RunContext:
+    """Work shared by several metrics in one run: owned by the engine, dropped when the run ends.
+
+    ``cached(data, key, build)`` computes ``build()`` once per (input, key) for this run — the
+    utility pillar's model fits, the nearest-neighbour encodings. The key must name every setting
+    the value depends on; the input is held, so its identity cannot be reused within the run.
+    """
+
+    def __init__(self, *, seed: int = 0):
+        self.seed = seed
+        self._values: dict[tuple[int, Hashable], Any] = {}
+        self._inputs: dict[int, EvalInput] = {}
+
+    def cached(self, data: EvalInput, key: Hashable, build: Callable[[], T]) -> T:
+        slot = (id(data), key)
+        if slot not in self._values:
+            self._inputs[id(data)] = data
+            self._values[slot] = build()
+        return self._values[slot]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def parameter_error(
+    owner: str, exc: ValidationError, *, known: list[str] | None = None, option: str | None = None
+) -> ParameterError:
+    """One message template for every bad parameter (scikit-learn's):
+    "The 'n_attacks' parameter of privacy.singling_out must be ... Got -3 instead."."""
+    err = exc.errors()[0]
+    name = ".".join(str(p) for p in err.get("loc", ())) or "?"
+    if err.get("type") == "extra_forbidden":
+        listed = f"; known: {', '.join(known)}" if known else f"; {owner} takes no parameters"
+        return ParameterError(f"{owner} has no parameter {name!r}{listed}", owner=owner, parameter=name, source=option)
+    message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
+    message = message.replace("Input should be", "must be", 1)
+    message = message[0].lower() + message[1:] if message else "is invalid"
+    return ParameterError(
+        f"The {name!r} parameter of {owner} {message}. Got {err.get('input')!r} instead.",
+        owner=owner,
+        parameter=name,
+        source=option,
+    )
+
+
+class Metric:
+    """Base class. Subclasses set the class attributes, declare ``Params``/``Details`` and implement
+    ``compute``.
+
+    ``__init__`` only validates and stores parameters (``self.params`` is the frozen ``Params``).
+    ``compute`` must not mutate ``data``, must draw randomness only from ``rng``, and shares work
+    with other metrics only through ``ctx``.
     """
 
     id: ClassVar[str]
@@ -39,6 +120,8 @@ class Metric:
     requires_holdout: ClassVar[bool] = False
     requires_target: ClassVar[bool] = False
     has_baseline: ClassVar[bool] = False  # engine computes it on holdout vs real
+    Params: ClassVar[type[MetricParams]] = MetricParams
+    Details: ClassVar[type[MetricDetails]] = MetricDetails
     #: tolerance of the "identical inputs give the ideal value" conformance check
     ideal_tolerance: ClassVar[float] = 1e-9
     #: False where synthetic = real does not give the ideal value; ``identical_inputs_note`` says why
@@ -47,7 +130,10 @@ class Metric:
     identical_inputs_note: ClassVar[str] = "synthetic = real is a full copy: the worst case for a privacy risk"
 
     def __init__(self, **params: Any):
-        self.params: Mapping[str, Any] = dict(params)
+        try:
+            self.params = self.Params(**params)
+        except ValidationError as exc:
+            raise parameter_error(self.id, exc, known=list(self.Params.model_fields)) from None
 
     @classmethod
     def ideal_value(cls) -> float | None:
@@ -56,38 +142,34 @@ class Metric:
         low, high = cls.bounds
         return low if cls.goal is Goal.MINIMIZE else high
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         raise NotImplementedError
 
     # -- helpers to build results ---------------------------------------------------
+    def _identity(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "family": self.family,
+            "goal": self.goal,
+            "bounds": self.bounds,
+            "description": self.description,
+            "ideal": self.ideal_value(),
+        }
+
+    def validated_details(self, details: Mapping[str, Any] | None) -> dict[str, Any]:
+        """``details`` checked against ``Details`` and serialised as results.json holds it."""
+        model = self.Details.model_validate(dict(details or {}))
+        return model.model_dump(mode="json", exclude_unset=True)
+
     def result(self, value: float, **fields: Any) -> MetricResult:
-        return MetricResult(
-            id=self.id, family=self.family, goal=self.goal, bounds=self.bounds, value=float(value), **fields
-        )
+        fields["details"] = self.validated_details(fields.get("details"))
+        return MetricResult(**self._identity(), value=float(value), **fields)
 
     def skipped(self, reason: str, **fields: Any) -> MetricResult:
-        return MetricResult(
-            id=self.id,
-            family=self.family,
-            goal=self.goal,
-            bounds=self.bounds,
-            value=None,
-            status=Status.SKIPPED,
-            message=reason,
-            **fields,
-        )
+        return MetricResult(**self._identity(), value=None, status=Status.SKIPPED, message=reason, **fields)
 
     def error(self, message: str, **fields: Any) -> MetricResult:
-        return MetricResult(
-            id=self.id,
-            family=self.family,
-            goal=self.goal,
-            bounds=self.bounds,
-            value=None,
-            status=Status.ERROR,
-            message=message,
-            **fields,
-        )
+        return MetricResult(**self._identity(), value=None, status=Status.ERROR, message=message, **fields)
 
     def per_column_result(self, per_column: Mapping[str, float], **details: Any) -> MetricResult:
         """Headline = the worst column; details carry the mean and the worst column's name."""

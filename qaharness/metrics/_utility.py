@@ -24,28 +24,30 @@ models are fitted once per ``EvalInput`` and kept in a small module-level cache:
   engine gives every metric a different rng, and the five metrics must see the same
   models. The metric's rng drives only its own bootstrap interval. Same inputs and
   seeds → identical numbers.
-* **Cache** — keyed by the identity of the real, synthetic and holdout frames (checked
-  through weak references, so a recycled ``id`` never returns a stale fit), the target,
-  the task, the schema and the fit parameters; at most ``CACHE_SIZE`` entries.
+* **Sharing** — the fit lives in the run's ``RunContext`` (owned by the engine, dropped with
+  the run), keyed by the input and the fit settings (``UtilityParams.fit_settings``): metrics
+  given the same settings share one fit; different settings get their own. No module-level cache.
 """
 
 from __future__ import annotations
 
 import warnings
-import weakref
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from pydantic import Field
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression, Ridge
+
+from qaharness.errors import UtilityError
 
 from ..inputs import EvalInput
 from ..masking import mask_label, rare_values
 from ..results import MetricResult
 from ..schema import ColumnKind
+from ._base import MetricParams, RunContext
 from ._utility_importance import leakage
 from ._utility_scores import HEADLINE, SECONDARY, all_scores, prepared_scores, weighted_bootstrap_ci
 
@@ -53,7 +55,7 @@ __all__ = [
     "UtilityError",
     "UtilityFit",
     "get_fit",
-    "clear_cache",
+    "UtilityParams",
     "TASKS",
     "XGB_PARAMS",
     "preconditions",
@@ -69,7 +71,6 @@ MAX_CLASSES = 100
 MAX_CATEGORIES = 250
 LINEAR_MAX_CATEGORIES = 30
 LINEAR_MAX_ROWS = 5_000
-CACHE_SIZE = 2
 XGB_PARAMS: dict[str, Any] = {
     "tree_method": "hist",
     "max_depth": 6,
@@ -85,12 +86,7 @@ N_JOBS = 2
 #: below this many training rows XGBoost runs on one thread: on a busy 2-core machine
 #: OpenMP's thread barriers made a 300-row fit 100x slower with 2 threads than with 1
 SINGLE_THREAD_ROWS = 20_000
-FIT_PARAMS = {"model_seed": 0, "n_estimators": XGB_ROUNDS, "n_jobs": N_JOBS}
 TRAIN_SIDES = ("real", "synthetic")
-
-
-class UtilityError(Exception):
-    """A utility question that has no answer for these inputs (the metric reports status error)."""
 
 
 # -- task -------------------------------------------------------------------------------
@@ -350,61 +346,26 @@ class UtilityFit:
         return fns[HEADLINE[self.task]]
 
 
-# -- cache ------------------------------------------------------------------------------
-_CACHE: OrderedDict[tuple, tuple[tuple, UtilityFit]] = OrderedDict()
+# -- parameters and the shared fit --------------------------------------------------------
+class UtilityParams(MetricParams):
+    """Parameters of the utility metrics. ``model_seed``, ``n_estimators`` and ``n_jobs`` shape the
+    shared fit: metrics given different values get (and pay for) their own fit in the run context."""
+
+    model_seed: int = Field(0, ge=0, description="seed of the shared fits' random choices")
+    n_estimators: int = Field(XGB_ROUNDS, ge=1, description="XGBoost boosting rounds")
+    n_jobs: int = Field(N_JOBS, ge=1, description="XGBoost threads above SINGLE_THREAD_ROWS training rows")
+    n_boot: int | None = Field(None, ge=0, description="bootstrap resamples for the CI (None: the metric's default)")
+
+    def fit_settings(self) -> dict[str, int]:
+        return {"model_seed": self.model_seed, "n_estimators": self.n_estimators, "n_jobs": self.n_jobs}
 
 
-METRIC_PARAMS = ("n_boot",)
-
-
-def fit_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters that shape the shared fit (pass the same ones to all five metrics)."""
-    unknown = sorted(set(params) - set(FIT_PARAMS) - set(METRIC_PARAMS))
-    if unknown:
-        raise UtilityError(
-            f"unknown parameter(s) of the utility metrics: {', '.join(unknown)}; "
-            f"known: {', '.join([*FIT_PARAMS, *METRIC_PARAMS])}"
-        )
-    out = {**FIT_PARAMS, **{k: v for k, v in params.items() if k in FIT_PARAMS}}
-    for name, value in out.items():
-        if (
-            not isinstance(value, (int, np.integer))
-            or isinstance(value, bool)
-            or value < (0 if name == "model_seed" else 1)
-        ):
-            raise UtilityError(
-                f"the {name!r} parameter of the utility metrics must be an int >= "
-                f"{0 if name == 'model_seed' else 1}. Got {value!r} instead."
-            )
-    return out
-
-
-def get_fit(data: EvalInput, params: dict[str, Any]) -> UtilityFit:
-    """The shared ``UtilityFit`` for ``data`` (built on first use)."""
+def get_fit(data: EvalInput, params: UtilityParams, ctx: RunContext) -> UtilityFit:
+    """The ``UtilityFit`` for ``data`` and these fit settings, built once per run in ``ctx``."""
     if data.holdout is None or data.target is None:
         raise UtilityError("utility needs a holdout and a target column")
-    settings = fit_params(dict(params))
-    frames = (data.real, data.synthetic, data.holdout)
-    key = (
-        *map(id, frames),
-        data.target,
-        data.task,
-        tuple(data.schema.to_json().items()),
-        tuple(sorted(settings.items())),
-    )
-    entry = _CACHE.get(key)
-    if entry is not None and all(ref() is frame for ref, frame in zip(entry[0], frames)):
-        _CACHE.move_to_end(key)
-        return entry[1]
-    fit = UtilityFit(data, settings)
-    _CACHE[key] = (tuple(weakref.ref(f) for f in frames), fit)
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return fit
-
-
-def clear_cache() -> None:
-    _CACHE.clear()
+    settings = params.fit_settings()
+    return ctx.cached(data, ("utility.fit", *sorted(settings.items())), lambda: UtilityFit(data, settings))
 
 
 # -- building results -------------------------------------------------------------------
@@ -418,10 +379,8 @@ def preconditions(metric, data: EvalInput) -> MetricResult | None:
 
 
 def n_boot(metric, default: int = 200) -> int:
-    value = metric.params.get("n_boot", default)
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
-        raise UtilityError(f"the 'n_boot' parameter of {metric.id} must be an int >= 0. Got {value!r} instead.")
-    return int(value)
+    value = metric.params.n_boot
+    return default if value is None else int(value)
 
 
 def linear_name(task: str) -> str:
@@ -482,7 +441,13 @@ def warnings_for(fit: UtilityFit, *, synthetic: bool) -> list[str]:
 
 
 def evaluation_result(
-    metric, data: EvalInput, rng: np.random.Generator, train: str, test: str, default_boot: int = 200
+    metric,
+    data: EvalInput,
+    ctx: RunContext,
+    rng: np.random.Generator,
+    train: str,
+    test: str,
+    default_boot: int = 200,
 ) -> MetricResult:
     """Headline score of the ``train``-side XGBoost model on the ``test`` table, with a
     bootstrap interval over the test rows and every score of both models in details."""
@@ -490,7 +455,7 @@ def evaluation_result(
     if skip is not None:
         return skip
     try:
-        fit = get_fit(data, metric.params)
+        fit = get_fit(data, metric.params, ctx)
         fit.check_testable(test)
         score = fit.headline_score(train, test)
         boots = n_boot(metric, default_boot)

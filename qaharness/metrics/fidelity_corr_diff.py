@@ -10,7 +10,7 @@ import pandas as pd
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
-from ._base import Metric, register_metric
+from ._base import Metric, RunContext, register_metric
 
 MAX_CATEGORIES = 100  # beyond this, the rarest categories are pooled (documented in details)
 _NUMERIC = (ColumnKind.NUMERIC, ColumnKind.DATETIME)
@@ -161,7 +161,7 @@ class CorrelationDifference(Metric):
     has_baseline = True
     description = "Whether pairs of columns relate to each other in the synthetic data as they do in the real data."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         columns = [c for c in data.columns() if data.real_n_unique(c) > 1]
         if len(columns) < 2:
             return self.skipped("fewer than two non-constant distribution columns")

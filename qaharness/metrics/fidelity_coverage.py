@@ -7,7 +7,7 @@ import numpy as np
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
-from ._base import Metric, register_metric
+from ._base import Metric, RunContext, register_metric
 from ._common import numeric_values
 
 
@@ -36,7 +36,7 @@ class Coverage(Metric):
     has_baseline = True
     description = "Whether the synthetic data reaches every real category and the whole real value range."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         per_column, missed = {}, {}
         for column in data.columns():
             kind = data.schema[column]

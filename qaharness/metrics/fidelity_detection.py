@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
@@ -11,7 +12,7 @@ from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
 from ..stats import delong_ci
-from ._base import Metric, register_metric
+from ._base import Metric, MetricParams, RunContext, register_metric
 
 MAX_ROWS_PER_SIDE = 10_000
 MAX_CATEGORIES = 250
@@ -49,6 +50,11 @@ class Detection(Metric):
     Reference: the classifier two-sample test (Lopez-Paz & Oquab, 2017); SDMetrics' detection metrics.
     """
 
+    class Params(MetricParams):
+        max_rows: int = Field(MAX_ROWS_PER_SIDE, ge=6, description="rows sampled per side for the classifier")
+
+    params: Params
+
     id = "fidelity.detection"
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
@@ -58,10 +64,10 @@ class Detection(Metric):
     has_baseline = True
     description = "How well a classifier tells synthetic rows from real ones (0.5: not at all)."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         if not data.columns():
             return self.skipped("no distribution column")
-        n = min(len(data.real), len(data.synthetic), int(self.params.get("max_rows", MAX_ROWS_PER_SIDE)))
+        n = min(len(data.real), len(data.synthetic), self.params.max_rows)
         if n < 6:
             return self.skipped(f"needs at least 6 rows per side; have {n}")
         real = data.real.iloc[np.sort(rng.choice(len(data.real), n, replace=False))]

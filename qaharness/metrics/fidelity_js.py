@@ -7,7 +7,7 @@ import numpy as np
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import js_distance
-from ._base import Metric, register_metric
+from ._base import Metric, RunContext, register_metric
 from ._common import column_codes
 
 N_BINS = 20
@@ -30,7 +30,7 @@ class JensenShannon(Metric):
     has_baseline = True
     description = "How different the real and synthetic frequency of each category (or value bin) is."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         per_column = {}
         for column in data.columns():
             kind = data.schema[column]

@@ -7,7 +7,7 @@ import numpy as np
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import ks_statistic
-from ._base import Metric, register_metric
+from ._base import Metric, RunContext, register_metric
 from ._common import numeric_pairs
 
 
@@ -26,7 +26,7 @@ class KolmogorovSmirnov(Metric):
     has_baseline = True
     description = "Largest gap between the real and synthetic cumulative distributions of a numeric column."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         pairs, skipped = numeric_pairs(data)
         if not pairs:
             return self.skipped(

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ._base import Metric, register_metric
+from ._base import Metric, RunContext, register_metric
 
 
 @register_metric
@@ -23,7 +23,7 @@ class Missingness(Metric):
     has_baseline = True
     description = "Whether values are missing as often in the synthetic data as in the real data."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         real_rate = data.real.isna().mean()
         synthetic_rate = data.synthetic.isna().mean()
         per_column = {c: float(abs(real_rate[c] - synthetic_rate[c])) for c in data.schema}

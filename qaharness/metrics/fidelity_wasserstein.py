@@ -7,7 +7,7 @@ import numpy as np
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import wasserstein_1d
-from ._base import Metric, register_metric
+from ._base import Metric, RunContext, register_metric
 from ._common import numeric_pairs
 
 
@@ -36,7 +36,7 @@ class Wasserstein(Metric):
     has_baseline = True
     description = "How far values must move to turn the synthetic distribution into the real one, in IQRs."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         pairs, skipped = numeric_pairs(data)
         if not pairs:
             return self.skipped(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
@@ -13,10 +14,9 @@ from ._anonymeter_style import (
     AttackCounts,
     attack_columns,
     attack_targets,
-    check_n_attacks,
     guesses_correct,
 )
-from ._base import Metric, register_metric
+from ._base import Metric, MetricParams, RunContext, register_metric
 from ._nn import ENCODING, MixedEncoder, knn, sample_indices
 
 MAX_SECRETS = 10
@@ -38,6 +38,12 @@ class AttributeInference(Metric):
     exact search over ``_nn.ENCODING``. Reference: ``anonymeter.InferenceEvaluator``.
     """
 
+    class Params(MetricParams):
+        n_attacks: int = Field(DEFAULT_ATTACKS, ge=1, description="training (and holdout) rows attacked per secret")
+        max_secrets: int = Field(MAX_SECRETS, ge=1, description="sensitive columns attacked at most")
+
+    params: Params
+
     id = "privacy.attribute_inference"
     family = Family.PRIVACY
     goal = Goal.MINIMIZE
@@ -52,7 +58,7 @@ class AttributeInference(Metric):
         if data.sensitive:
             return attack_columns(data, list(data.sensitive), option="--sensitive"), "from --sensitive"
         columns = data.columns()
-        cap = int(self.params.get("max_secrets", MAX_SECRETS))
+        cap = self.params.max_secrets
         note = (
             f"every distribution column ({len(columns)})"
             if len(columns) <= cap
@@ -60,8 +66,8 @@ class AttributeInference(Metric):
         )
         return columns[:cap], note
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
-        n_attacks = check_n_attacks(self.params.get("n_attacks", DEFAULT_ATTACKS), self.id)
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
+        n_attacks = self.params.n_attacks
         columns = data.columns()
         if len(columns) < 2:
             return self.skipped("needs a secret column and at least one other column the attacker knows")

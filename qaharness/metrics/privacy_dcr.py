@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import wilson_interval
-from ._base import Metric, register_metric
+from ._base import Metric, MetricParams, RunContext, register_metric
 from ._nn import closer_share, knn, reference_sets
 
 MAX_QUERIES = 3_000
@@ -29,6 +30,12 @@ class DistanceToClosestRecord(Metric):
     QA report (L2 on an encoding); SDMetrics uses range-normalised Gower instead.
     """
 
+    class Params(MetricParams):
+        max_queries: int = Field(MAX_QUERIES, ge=1, description="synthetic rows sampled as queries")
+        max_reference: int = Field(MAX_REFERENCE, ge=1, description="training and holdout reference rows, each")
+
+    params: Params
+
     id = "privacy.dcr"
     family = Family.PRIVACY
     goal = Goal.MINIMIZE
@@ -39,14 +46,14 @@ class DistanceToClosestRecord(Metric):
     conformance_identical_is_ideal = False
     description = "Share of synthetic rows closer to a training row than to any unseen real row (0.5: no memorisation)."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         if not data.columns():
             return self.skipped("no distribution column to measure distances on")
         sets = reference_sets(
             data,
             rng,
-            max_queries=int(self.params.get("max_queries", MAX_QUERIES)),
-            max_reference=int(self.params.get("max_reference", MAX_REFERENCE)),
+            max_queries=self.params.max_queries,
+            max_reference=self.params.max_reference,
             holdout_queries=HOLDOUT_QUERIES,
         )
         to_train = knn(sets.synthetic, sets.train, 1)[0][:, 0]

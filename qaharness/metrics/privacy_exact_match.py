@@ -9,7 +9,7 @@ from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
 from ..stats import wilson_interval
-from ._base import Metric, register_metric
+from ._base import Metric, RunContext, register_metric
 from ._nn import sample_indices
 
 
@@ -38,7 +38,7 @@ class ExactMatch(Metric):
     conformance_identical_is_ideal = False  # synthetic = real is a full copy: the worst case
     description = "Share of synthetic rows that are exact copies of a training row."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         columns = [c for c in data.schema if data.schema[c] is not ColumnKind.IDENTIFIER]
         if not columns:
             return self.skipped("every column is an identifier")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..errors import BadInputError
 from ..inputs import EvalInput
@@ -12,18 +13,17 @@ from ._anonymeter_style import (
     AttackCounts,
     attack_columns,
     attack_targets,
-    check_n_attacks,
     count_links,
 )
-from ._base import Metric, register_metric
+from ._base import Metric, MetricParams, RunContext, register_metric
 from ._nn import ENCODING, MixedEncoder, knn, sample_indices
 
 MAX_SYNTHETIC = 250_000
 
 
-def _split(data: EvalInput, params) -> tuple[list[str], list[str]]:
-    if params.get("aux_cols") is not None:
-        first, second = params["aux_cols"]
+def _split(data: EvalInput, aux_cols: tuple[list[str], list[str]] | None) -> tuple[list[str], list[str]]:
+    if aux_cols is not None:
+        first, second = aux_cols
         first = attack_columns(data, first, option="aux_cols")
         second = attack_columns(data, second, option="aux_cols")
         if not first or not second:
@@ -47,6 +47,15 @@ class Linkability(Metric):
     ``_nn.ENCODING`` (anonymeter: brute-force Gower). Reference: ``anonymeter.LinkabilityEvaluator``.
     """
 
+    class Params(MetricParams):
+        n_attacks: int = Field(DEFAULT_ATTACKS, ge=1, description="training (and holdout) rows attacked")
+        n_neighbors: int = Field(1, ge=1, description="nearest synthetic rows each half may link through")
+        aux_cols: tuple[list[str], list[str]] | None = Field(
+            None, description="the two halves of the attacker's knowledge (default: the columns split in two)"
+        )
+
+    params: Params
+
     id = "privacy.linkability"
     family = Family.PRIVACY
     goal = Goal.MINIMIZE
@@ -57,12 +66,12 @@ class Linkability(Metric):
     conformance_identical_is_ideal = False
     description = "Excess share of training records whose two halves the synthetic data links back together."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
-        n_attacks = check_n_attacks(self.params.get("n_attacks", DEFAULT_ATTACKS), self.id)
-        n_neighbors = int(self.params.get("n_neighbors", 1))
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
+        n_attacks = self.params.n_attacks
+        n_neighbors = self.params.n_neighbors
         if len(data.columns()) < 2:
             return self.skipped("needs at least two distribution columns to split between two datasets")
-        first, second = _split(data, self.params)
+        first, second = _split(data, self.params.aux_cols)
         encoder = MixedEncoder(data.real, data.schema, list(dict.fromkeys(first + second)))
         synthetic = encoder.transform(data.synthetic.iloc[sample_indices(len(data.synthetic), MAX_SYNTHETIC, rng)])
         train, control = attack_targets(data, n_attacks, rng)

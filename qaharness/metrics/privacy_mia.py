@@ -4,12 +4,13 @@ from unseen ones?"""
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 from sklearn.metrics import roc_curve
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import roc_auc
-from ._base import Metric, register_metric
+from ._base import Metric, MetricParams, RunContext, register_metric
 from ._nn import ENCODING, MixedEncoder, knn, sample_indices
 
 MAX_CANDIDATES = 1_000  # per class
@@ -81,6 +82,12 @@ class MembershipInference(Metric):
     AUC, advantage (max TPR − FPR) and TPR at 1% FPR.
     """
 
+    class Params(MetricParams):
+        max_candidates: int = Field(MAX_CANDIDATES, ge=2, description="members and non-members, each")
+        max_reference: int = Field(MAX_REFERENCE, ge=1, description="holdout reference rows for the density ratio")
+
+    params: Params
+
     id = "privacy.mia"
     family = Family.PRIVACY
     goal = Goal.MINIMIZE
@@ -91,18 +98,14 @@ class MembershipInference(Metric):
     conformance_identical_is_ideal = False
     description = "How well an attacker with the synthetic data tells training rows from unseen ones (0.5: not at all)."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         if not data.columns():
             return self.skipped("no distribution column to measure distances on")
-        n_per_class = min(
-            len(data.real), len(data.holdout) // 2, int(self.params.get("max_candidates", MAX_CANDIDATES))
-        )
+        n_per_class = min(len(data.real), len(data.holdout) // 2, self.params.max_candidates)
         if n_per_class < 2:
             return self.skipped("needs at least 4 holdout rows (half candidates, half reference)")
         encoder = MixedEncoder(data.real, data.schema, data.columns())
-        labels, scores, sizes = _attack_scores(
-            encoder, data, rng, n_per_class, int(self.params.get("max_reference", MAX_REFERENCE))
-        )
+        labels, scores, sizes = _attack_scores(encoder, data, rng, n_per_class, self.params.max_reference)
         attacks, curves = {}, {}
         for name, score in scores.items():
             fpr, tpr, _ = roc_curve(labels, score)

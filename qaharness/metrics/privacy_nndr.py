@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import wilson_interval
-from ._base import Metric, register_metric
+from ._base import Metric, MetricParams, RunContext, register_metric
 from ._nn import closer_share, knn, reference_sets
 
 MAX_QUERIES = 1_000
@@ -33,6 +34,12 @@ class NearestNeighbourDistanceRatio(Metric):
     NNDR of SynthEval and of Guillaudeux et al. (2022, npj Digital Medicine).
     """
 
+    class Params(MetricParams):
+        max_queries: int = Field(MAX_QUERIES, ge=1, description="synthetic rows sampled as queries")
+        max_reference: int = Field(MAX_REFERENCE, ge=2, description="training and holdout reference rows, each")
+
+    params: Params
+
     id = "privacy.nndr"
     family = Family.PRIVACY
     goal = Goal.MINIMIZE
@@ -45,14 +52,14 @@ class NearestNeighbourDistanceRatio(Metric):
         "Share of synthetic rows that sit closer to one specific training record than to an unseen one (0.5: none)."
     )
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         if not data.columns():
             return self.skipped("no distribution column to measure distances on")
         sets = reference_sets(
             data,
             rng,
-            max_queries=int(self.params.get("max_queries", MAX_QUERIES)),
-            max_reference=int(self.params.get("max_reference", MAX_REFERENCE)),
+            max_queries=self.params.max_queries,
+            max_reference=self.params.max_reference,
         )
         if sets.train.shape[0] < 2:
             return self.skipped("needs at least 2 training and holdout rows")

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..masking import mask_label
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
 from ..stats import wilson_interval
-from ._base import Metric, register_metric
+from ._base import Metric, MetricParams, RunContext, register_metric
 from ._nn import sample_indices
 from ._pii import PATTERNS, find_pii, shape
 
@@ -31,6 +32,11 @@ class PersonalData(Metric):
     pattern hits by shape: letters → x, digits → 9), so no real value is printed.
     """
 
+    class Params(MetricParams):
+        max_rows: int = Field(MAX_SCAN_ROWS, ge=1, description="synthetic rows scanned for patterns")
+
+    params: Params
+
     id = "privacy.pii"
     family = Family.PRIVACY
     goal = Goal.MINIMIZE
@@ -42,10 +48,10 @@ class PersonalData(Metric):
         "or contain e-mails, phones, SSNs, cards or IBANs."
     )
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         replay_columns = data.schema.columns(ColumnKind.IDENTIFIER, ColumnKind.TEXT)
         scan_columns = data.schema.columns(ColumnKind.IDENTIFIER, ColumnKind.TEXT, ColumnKind.CATEGORICAL)
-        rows = sample_indices(len(data.synthetic), int(self.params.get("max_rows", MAX_SCAN_ROWS)), rng)
+        rows = sample_indices(len(data.synthetic), self.params.max_rows, rng)
         synthetic = data.synthetic.iloc[rows]
         flagged = np.zeros(len(synthetic), dtype=bool)
         replays, patterns = {}, {}

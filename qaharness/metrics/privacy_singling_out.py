@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ._anonymeter_style import DEFAULT_ATTACKS, AttackCounts, attack_columns, check_n_attacks, dedupe_rows
-from ._base import Metric, register_metric
+from ._anonymeter_style import DEFAULT_ATTACKS, AttackCounts, attack_columns, dedupe_rows
+from ._base import Metric, MetricParams, RunContext, register_metric
 from ._nn import sample_indices
 from ._singling_out import QueryTable, count_matches, generate_queries, random_queries, shared_categories
 
@@ -28,6 +29,14 @@ class SinglingOut(Metric):
     Privacy Risk in Synthetic Data", PoPETs 2023; ``anonymeter.SinglingOutEvaluator``.
     """
 
+    class Params(MetricParams):
+        n_attacks: int = Field(DEFAULT_ATTACKS, ge=1, description="singling-out queries to find")
+        n_cols: int = Field(3, ge=1, description="conditions per query")
+        columns: list[str] | None = Field(None, min_length=1, description="columns queries may use (default all)")
+        max_attempts: int | None = Field(None, ge=1, description="query attempts (default 100 x n_attacks)")
+
+    params: Params
+
     id = "privacy.singling_out"
     family = Family.PRIVACY
     goal = Goal.MINIMIZE
@@ -38,10 +47,10 @@ class SinglingOut(Metric):
     conformance_identical_is_ideal = False
     description = "Excess share of queries from synthetic data that pick out exactly one training record."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
-        n_attacks = check_n_attacks(self.params.get("n_attacks", DEFAULT_ATTACKS), self.id)
-        n_cols = int(self.params.get("n_cols", 3))
-        columns = attack_columns(data, self.params.get("columns"), option="columns")
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
+        n_attacks = self.params.n_attacks
+        n_cols = self.params.n_cols
+        columns = attack_columns(data, self.params.columns, option="columns")
         if not columns:
             return self.skipped("no distribution column to build queries from")
         train, control, synthetic = (dedupe_rows(f, columns) for f in (data.real, data.holdout, data.synthetic))
@@ -50,7 +59,7 @@ class SinglingOut(Metric):
         control = control.iloc[sample_indices(len(control), size, rng)]
         categories = shared_categories([train, control, synthetic], columns, data.schema)
         tables = [QueryTable(f, columns, data.schema, categories) for f in (synthetic, train, control)]
-        max_attempts = int(self.params.get("max_attempts", 100 * n_attacks))
+        max_attempts = self.params.max_attempts or 100 * n_attacks
         cols, ops, vals, attempts = generate_queries(tables[0], n_attacks, n_cols, rng, max_attempts)
         n_queries = len(cols)
         info = {

@@ -9,7 +9,7 @@ import numpy as np
 from ..inputs import EvalInput
 from ..provenance import TAG_COLUMN, assess_input
 from ..results import Family, Goal, MetricResult
-from ._base import Metric, register_metric
+from ._base import Metric, RunContext, register_metric
 
 
 @register_metric
@@ -32,7 +32,7 @@ class ProvenanceTagged(Metric):
     conformance_identical_is_ideal: ClassVar[bool] = False
     identical_inputs_note: ClassVar[str] = "identical real = synthetic frames carry no provenance tag"
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         assessment = assess_input(data)
         checks = {c.name: c.ok for c in assessment.checks}
         manifest = assessment.manifest

@@ -7,8 +7,8 @@ from scipy import stats
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ._base import Metric, register_metric
-from ._utility import UtilityError, describe, get_fit, preconditions, warnings_for
+from ._base import Metric, RunContext, register_metric
+from ._utility import UtilityError, UtilityParams, describe, get_fit, preconditions, warnings_for
 from ._utility_importance import PERM_MAX_ROWS, PERM_REPEATS, importances
 
 
@@ -31,6 +31,9 @@ class FeatureImportanceCorrelation(Metric):
     importance, Breiman 2001; scikit-learn ``permutation_importance``.
     """
 
+    Params = UtilityParams
+    params: UtilityParams
+
     id = "utility.feature_importance_corr"
     family = Family.UTILITY
     goal = Goal.MAXIMIZE
@@ -40,12 +43,12 @@ class FeatureImportanceCorrelation(Metric):
     requires_target = True
     description = "Whether models trained on synthetic and on real data rely on the same features (1 = same order)."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         skip = preconditions(self, data)
         if skip is not None:
             return skip
         try:
-            fit = get_fit(data, self.params)
+            fit = get_fit(data, self.params, ctx)
             fit.check_testable("holdout")
             real, synthetic = importances(fit, "real"), importances(fit, "synthetic")
         except UtilityError as exc:

@@ -6,8 +6,8 @@ import numpy as np
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ._base import Metric, register_metric
-from ._utility import evaluation_result
+from ._base import Metric, RunContext, register_metric
+from ._utility import UtilityParams, evaluation_result
 
 
 @register_metric
@@ -24,6 +24,9 @@ class TrainRealTestReal(Metric):
     real) don't change it, so the conformance suite's ideal-value check does not apply.
     """
 
+    Params = UtilityParams
+    params: UtilityParams
+
     id = "utility.trtr"
     family = Family.UTILITY
     goal = Goal.MAXIMIZE
@@ -34,5 +37,5 @@ class TrainRealTestReal(Metric):
     requires_target = True
     description = "How well a model trained on the real data predicts the holdout (the baseline)."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
-        return evaluation_result(self, data, rng, train="real", test="holdout")
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
+        return evaluation_result(self, data, ctx, rng, train="real", test="holdout")

@@ -6,8 +6,8 @@ import numpy as np
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ._base import Metric, register_metric
-from ._utility import evaluation_result
+from ._base import Metric, RunContext, register_metric
+from ._utility import UtilityParams, evaluation_result
 
 
 @register_metric
@@ -22,6 +22,9 @@ class TrainRealTestSynthetic(Metric):
     score, not 1, so the conformance suite's ideal-value check does not apply.
     """
 
+    Params = UtilityParams
+    params: UtilityParams
+
     id = "utility.trts"
     family = Family.UTILITY
     goal = Goal.MAXIMIZE
@@ -32,5 +35,5 @@ class TrainRealTestSynthetic(Metric):
     requires_target = True
     description = "How well a model trained on real data predicts the synthetic rows' target."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
-        return evaluation_result(self, data, rng, train="real", test="synthetic", default_boot=0)
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
+        return evaluation_result(self, data, ctx, rng, train="real", test="synthetic", default_boot=0)

@@ -6,8 +6,8 @@ import numpy as np
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ._base import Metric, register_metric
-from ._utility import evaluation_result
+from ._base import Metric, RunContext, register_metric
+from ._utility import UtilityParams, evaluation_result
 
 
 @register_metric
@@ -23,6 +23,9 @@ class TrainSyntheticTestReal(Metric):
     does not apply.
     """
 
+    Params = UtilityParams
+    params: UtilityParams
+
     id = "utility.tstr"
     family = Family.UTILITY
     goal = Goal.MAXIMIZE
@@ -33,5 +36,5 @@ class TrainSyntheticTestReal(Metric):
     requires_target = True
     description = "How well a model trained on the synthetic data predicts real holdout rows."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
-        return evaluation_result(self, data, rng, train="synthetic", test="holdout")
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
+        return evaluation_result(self, data, ctx, rng, train="synthetic", test="holdout")

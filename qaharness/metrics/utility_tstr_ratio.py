@@ -6,8 +6,8 @@ import numpy as np
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ._base import Metric, register_metric
-from ._utility import UtilityError, describe, get_fit, n_boot, preconditions, warnings_for
+from ._base import Metric, RunContext, register_metric
+from ._utility import UtilityError, UtilityParams, describe, get_fit, n_boot, preconditions, warnings_for
 from ._utility_scores import HEADLINE, weighted_bootstrap_ci
 
 
@@ -22,6 +22,9 @@ class TstrRatio(Metric):
     models scored on the same resample). Identical inputs give exactly 1.
     """
 
+    Params = UtilityParams
+    params: UtilityParams
+
     id = "utility.tstr_ratio"
     family = Family.UTILITY
     goal = Goal.MAXIMIZE
@@ -32,12 +35,12 @@ class TstrRatio(Metric):
     requires_target = True
     description = "The share of the real data's predictive utility the synthetic data keeps (1 = all of it)."
 
-    def compute(self, data: EvalInput, *, rng: np.random.Generator) -> MetricResult:
+    def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         skip = preconditions(self, data)
         if skip is not None:
             return skip
         try:
-            fit = get_fit(data, self.params)
+            fit = get_fit(data, self.params, ctx)
             fit.check_testable("holdout")
             real, synthetic = fit.headline_score("real", "holdout"), fit.headline_score("synthetic", "holdout")
             boots = n_boot(self)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-__all__ = ["RARE_K", "mask_label", "rare_values", "masked_counts"]
+__all__ = ["RARE_K", "mask_label", "masked_value", "rare_values", "masked_counts"]
 
 RARE_K = 7
 
@@ -20,6 +20,12 @@ RARE_K = 7
 def mask_label(value: object) -> str:
     digest = hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:8]
     return f"rare#{digest}"
+
+
+def masked_value(text: str, count: int, k: int = RARE_K) -> str:
+    """``text`` as outputs may show it: itself when the real data holds it more than ``k`` times,
+    else ``rare#<hash>`` (a real minimum or maximum is usually one row: masked)."""
+    return text if count > k else mask_label(text)
 
 
 def rare_values(real: pd.Series, k: int = RARE_K) -> set[str]:

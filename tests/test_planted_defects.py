@@ -42,10 +42,32 @@ def planted_defects(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dict
     shuffled = unseen.copy()
     shuffled[ADULT_TARGET] = rng.permutation(shuffled[ADULT_TARGET].to_numpy())
     cases["shuffled-target"] = shuffled
+    cases["inconsistent-derived"] = inconsistent_derived(unseen, "education_num", 0.03, rng)
     return train, holdout, cases
 
 
-FIDELITY = {"marginals-numeric", "marginals-categorical", "dependence", "detectability", "coverage", "missingness"}
+def inconsistent_derived(frame: pd.DataFrame, column: str, share: float, rng: np.random.Generator) -> pd.DataFrame:
+    """``share`` of the rows get another value of ``column`` (a derived column: Adult's education_num
+    is a 1:1 code of education), drawn from the column's own marginal so its distribution stays."""
+    out = frame.copy()
+    values = frame[column].to_numpy()
+    for row in rng.choice(len(frame), round(share * len(frame)), replace=False):
+        others = values[values != values[row]]
+        out.iloc[row, out.columns.get_loc(column)] = others[rng.integers(0, others.size)]
+    return out
+
+
+FIDELITY = {
+    "marginals-numeric",
+    "marginals-categorical",
+    "dependence",
+    "detectability",
+    "coverage",
+    "missingness",
+    "validity",
+    "coherence",
+}
+MARGINALS_AND_DEPENDENCE = {"marginals-numeric", "marginals-categorical", "dependence"}
 UTILITY = {"ml-utility"}
 PRIVACY = {"exact-copies", "closer-to-training", "membership-inference", "singling-out", "outlier-replay"}
 
@@ -68,6 +90,12 @@ EXPECTED = {
     "mode-collapse": ({"marginals-categorical", "detectability"}, {"privacy": PRIVACY, "utility": UTILITY}),
     "independent-columns": ({"dependence", "detectability"}, {"privacy": PRIVACY}),
     "shuffled-target": ({"ml-utility"}, {"privacy": PRIVACY}),
+    # 3% of rows whose derived column disagrees with its source: marginals and pairwise
+    # associations barely move, so only the learned dependency catches it
+    "inconsistent-derived": (
+        {"coherence"},
+        {"KS/JS/corr_diff": MARGINALS_AND_DEPENDENCE, "utility": UTILITY, "privacy": PRIVACY},
+    ),
 }
 
 

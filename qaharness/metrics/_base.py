@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qaharness.errors import ParameterError
@@ -61,16 +62,18 @@ class RunContext:
     """Work shared by several metrics in one run: owned by the engine, dropped when the run ends.
 
     ``cached(data, key, build)`` computes ``build()`` once per (input, key) for this run — the
-    utility pillar's model fits, the nearest-neighbour encodings. The key must name every setting
+    utility pillar's model fits, the nearest-neighbour encodings. ``data`` is usually the
+    ``EvalInput``; work that depends on one table only may pass that table (``data.real``), so the
+    holdout baseline, which shares the real table, reuses it. The key must name every setting
     the value depends on; the input is held, so its identity cannot be reused within the run.
     """
 
     def __init__(self, *, seed: int = 0):
         self.seed = seed
         self._values: dict[tuple[int, Hashable], Any] = {}
-        self._inputs: dict[int, EvalInput] = {}
+        self._inputs: dict[int, object] = {}
 
-    def cached(self, data: EvalInput, key: Hashable, build: Callable[[], T]) -> T:
+    def cached(self, data: EvalInput | pd.DataFrame, key: Hashable, build: Callable[[], T]) -> T:
         slot = (id(data), key)
         if slot not in self._values:
             self._inputs[id(data)] = data

@@ -25,7 +25,7 @@ from .api import evaluate_input
 from .engine import Progress
 from .errors import BadInputError
 from .inputs import EvalInput, prepare_inputs
-from .policy import LoadedPolicy, apply_policy, load_policy
+from .policy import LoadedPolicy, apply_policy, check_inputs, load_policy
 from .results import Run
 from .store import RunStore
 
@@ -73,6 +73,7 @@ def gate_input(
     Metric parameters come from the policy's ``params:``; ``params`` (``--param``) override them
     key by key.
     """
+    check_inputs(policy, data)  # rules that read the tables can apply to them, before any metric runs
     merged = merge_params(policy.policy.metric_params(), params)
     run = evaluate_input(
         data,

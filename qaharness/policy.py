@@ -30,18 +30,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import UTC, date, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from ._format import FAILING_STATUSES
 from .errors import ParameterError, PolicyError
 from .results import PolicyRef, RuleResult, Run
-from .rules import FIELDS, OPS, RULE_KINDS, AnyRule, MetricRule, RuleContext
+from .rules import FIELDS, OPS, RULE_KINDS, AnyRule, MetricRule, RuleBase, RuleContext
 from .rules.metric import known_metric_ids
 
 if TYPE_CHECKING:
@@ -61,10 +62,12 @@ __all__ = [
     "bundled_policies",
     "load_policy",
     "parse_policy",
+    "parse_rule",
     "evaluate_rule",
     "evaluate_policy",
     "verdict_of",
     "apply_policy",
+    "check_inputs",
     "DEFAULT_POLICY",
     "MAX_POLICY_NODES",
 ]
@@ -74,8 +77,15 @@ DEFAULT_POLICY = "default"
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 #: a policy is a few hundred YAML nodes; a document with more is refused before anything is built
 MAX_POLICY_NODES = 20_000
-#: the type of one policy rule: any rule kind of ``qaharness.rules`` (a discriminated union)
+#: the type of one policy rule: any rule kind of ``qaharness.rules`` (a discriminated union: build one
+#: with ``parse_rule``, since a union cannot be called)
 Rule = AnyRule
+_RULE = TypeAdapter(AnyRule)
+
+
+def parse_rule(fields: Mapping[str, Any]) -> RuleBase:
+    """One rule of any kind from its YAML fields (``kind`` picks the class; default ``metric``)."""
+    return _RULE.validate_python(dict(fields))
 
 
 class _Model(BaseModel):
@@ -133,10 +143,19 @@ class LoadedPolicy:
     policy: Policy
     source: str
     sha256: str
+    #: YAML node path → line, e.g. ('rules', 2, 'sql') → 31 (empty for a policy built in code)
+    lines: Mapping[tuple, int] = dc_field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ref(self) -> PolicyRef:
         return PolicyRef(id=self.policy.id, version=self.policy.version, sha256=self.sha256, source=self.source)
+
+    def line(self, *path: str | int) -> int | None:
+        """The line of the deepest node along ``path`` that the file has."""
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
 
 
 # -- loading ----------------------------------------------------------------------------
@@ -203,7 +222,7 @@ def parse_policy(text: str | bytes, *, source: str = "<policy>") -> LoadedPolicy
         raise _policy_error(exc, data, lines, source) from None
     _check_references(policy, lines, source)
     _check_params(policy, lines, source)
-    return LoadedPolicy(policy=policy, source=source, sha256=hashlib.sha256(raw).hexdigest())
+    return LoadedPolicy(policy=policy, source=source, sha256=hashlib.sha256(raw).hexdigest(), lines=dict(lines.lines))
 
 
 def _refuse_aliases(text: str, source: str) -> None:
@@ -410,6 +429,20 @@ def _check_params(policy: Policy, lines: _LineIndex, source: str) -> None:
         except ParameterError as exc:
             line = lines.line(("params", metric_id, exc.parameter)) or line
             raise PolicyError(f"params.{metric_id}: {exc}", source=source, line=line) from None
+
+
+def check_inputs(policy: LoadedPolicy, data: EvalInput) -> None:
+    """Every rule that reads the tables can apply to these inputs (e.g. a constraint's columns
+    exist); else a ``PolicyError`` naming the rule and its line. The gate calls this before any
+    metric runs."""
+    for index, rule in enumerate(policy.policy.rules):
+        if not rule.needs_data():
+            continue
+        try:
+            rule.validate_data(data)
+        except ValueError as exc:
+            line = policy.line("rules", index, "sql")  # the sql key where the rule has one, else the rule
+            raise PolicyError(f"rules[{index}] (id {rule.id!r}): {exc}", source=policy.source, line=line) from None
 
 
 # -- evaluating -------------------------------------------------------------------------

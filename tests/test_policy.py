@@ -16,6 +16,7 @@ from qaharness.policy import (
     evaluate_policy,
     evaluate_rule,
     parse_policy,
+    parse_rule,
     verdict_of,
 )
 from qaharness.results import Family, Goal, MetricResult, RuleResult, Run, Status
@@ -62,7 +63,7 @@ def run_of(*metrics: MetricResult) -> Run:
 
 def rule(**fields) -> Rule:
     base = {"id": "r", "metric": "fidelity.ks", "op": "<=", "threshold": 0.15}
-    return Rule(**{**base, **fields})
+    return parse_rule({**base, **fields})
 
 
 # every op, on both sides of the threshold (observed value 0.10)

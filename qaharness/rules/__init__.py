@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Union
 from pydantic import Discriminator, Tag
 
 from ._base import Outcome, RuleBase, RuleContext, kind_of
+from .constraint import ConstraintRule
 from .metric import FIELDS, OPS, MetricRule, lookup
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "RuleContext",
     "Outcome",
     "MetricRule",
+    "ConstraintRule",
     "OPS",
     "FIELDS",
     "lookup",
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 #: every rule kind, in the order documented in policies/README.md
-RULE_KINDS: tuple[type[RuleBase], ...] = (MetricRule,)
+RULE_KINDS: tuple[type[RuleBase], ...] = (MetricRule, ConstraintRule)
 
 if TYPE_CHECKING:  # statically, any rule is a RuleBase (what the policy engine calls)
     AnyRule = RuleBase

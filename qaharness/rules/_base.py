@@ -76,6 +76,11 @@ class RuleBase(BaseModel):
         """True when the rule reads the inputs themselves (``RuleContext.data``), not only the run."""
         return False
 
+    def validate_data(self, data: EvalInput) -> None:
+        """Raise ``ValueError`` (one sentence) when the rule cannot apply to these inputs — an unknown
+        column, say. The gate calls it on the validated inputs before any metric runs."""
+        return None
+
     def check(self, ctx: RuleContext) -> Outcome:
         raise NotImplementedError
 

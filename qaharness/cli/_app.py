@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
@@ -43,8 +44,26 @@ def write_crash_log(exc: BaseException) -> Path:
     return Path("(could not write a log)")
 
 
+#: options whose value may be left out (typer has no optional-value options): a bare ``--mlflow``
+#: (last, or followed by another option) means ``--mlflow default``
+OPTIONAL_VALUES = {"--mlflow": "default"}
+
+
+def fill_optional_values(args: list[str]) -> list[str]:
+    out: list[str] = []
+    for index, arg in enumerate(args):
+        out.append(arg)
+        following = args[index + 1] if index + 1 < len(args) else None
+        if arg in OPTIONAL_VALUES and (following is None or following.startswith("-")):
+            out.append(OPTIONAL_VALUES[arg])
+    return out
+
+
 class _Group(TyperGroup):
     """Turns qaharness errors into exit codes; nothing else does."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        return super().parse_args(ctx, fill_optional_values(list(args)))
 
     def invoke(self, ctx: typer.Context):  # type: ignore[override]  # typer.Context is click's, vendored
         try:
@@ -52,7 +71,8 @@ class _Group(TyperGroup):
         except (typer.Exit, typer.Abort, TyperException):  # typer vendors its own click
             raise
         except QAHarnessError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            # escaped: a message may hold brackets ('pip install "qaharness[mlflow]"') that rich would eat
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")

@@ -11,6 +11,7 @@ from ..api import evaluate as evaluate_api
 from ..store import RunStore
 from ._app import app, console
 from ._common import parse_metric_params, print_summary, progress_status, split_list
+from ._mlflow import MLFLOW, MLFLOW_EXPERIMENT, MLFLOW_RUN_ID, mlflow_target, print_logged
 
 
 @app.command(
@@ -35,8 +36,12 @@ def evaluate(
     param: list[str] | None = typer.Option(
         None, "--param", help="Metric parameter METRIC.PARAMETER=VALUE (e.g. privacy.dcr.max_queries=5000); repeatable."
     ),
+    mlflow: str | None = MLFLOW,
+    mlflow_experiment: str | None = MLFLOW_EXPERIMENT,
+    mlflow_run_id: str | None = MLFLOW_RUN_ID,
 ) -> None:
     """Compute fidelity, utility and privacy metrics and write OUT/results.json."""
+    tracking = mlflow_target(mlflow, mlflow_experiment, mlflow_run_id)
     with progress_status("reading inputs …") as progress:
         run = evaluate_api(
             real,
@@ -58,3 +63,7 @@ def evaluate(
         run_id = RunStore(store).record_run(run, kind="evaluate", out_dir=out, artifacts={"results.json": path})
         console.print(f"recorded as run {run_id} in {RunStore(store).path}")
     console.print(f"results: {path}")
+    if tracking is not None:
+        from ..integrations.mlflow import log_run
+
+        print_logged(tracking, log_run(run, {"results.json": path}, target=tracking, kind="evaluate"))

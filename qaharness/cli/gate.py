@@ -14,6 +14,7 @@ from qaharness._format import FAILING_STATUSES, fmt_sig, rule_outcome, rule_subj
 from ..gate import GateResult, run_gate
 from ._app import app, console
 from ._common import parse_metric_params, progress_status, split_list
+from ._mlflow import MLFLOW, MLFLOW_EXPERIMENT, MLFLOW_RUN_ID, mlflow_target, print_logged
 
 _STYLE = {"pass": "green", "fail": "red", "error": "red", "insufficient": "red", "waived": "yellow"}
 
@@ -81,8 +82,12 @@ def gate(
     param: list[str] | None = typer.Option(
         None, "--param", help="Metric parameter METRIC.PARAMETER=VALUE, over the policy's params:; repeatable."
     ),
+    mlflow: str | None = MLFLOW,
+    mlflow_experiment: str | None = MLFLOW_EXPERIMENT,
+    mlflow_run_id: str | None = MLFLOW_RUN_ID,
 ) -> None:
     """Gate a synthetic dataset: exit 0 pass (warnings allowed), 1 policy breached, 2 bad input, 3 internal."""
+    tracking = mlflow_target(mlflow, mlflow_experiment, mlflow_run_id)
     with progress_status("reading inputs …") as progress:
         result = run_gate(
             real,
@@ -111,5 +116,9 @@ def gate(
         console.print(f"{name}: {path}")
     if result.run_id:
         console.print(f"recorded as run {result.run_id} in {result.store}")
+    if tracking is not None:
+        from ..integrations.mlflow import log_run
+
+        print_logged(tracking, log_run(result.run, result.files, target=tracking, kind="gate"))
     if result.exit_code:
         raise typer.Exit(result.exit_code)

@@ -13,6 +13,7 @@ from ..io import read_table
 from ..schema import infer_schema
 from ._app import app, console, err_console
 from ._common import parse_conditions, parse_key_values
+from ._mlflow import MLFLOW, MLFLOW_EXPERIMENT, MLFLOW_RUN_ID, log_generate, mlflow_target
 
 __all__ = ["generate", "generators_app"]
 
@@ -74,8 +75,12 @@ def generate(
     tag_column: bool = typer.Option(
         False, "--tag-column/--no-tag-column", help="Add a _qaharness_provenance column to every row."
     ),
+    mlflow: str | None = MLFLOW,
+    mlflow_experiment: str | None = MLFLOW_EXPERIMENT,
+    mlflow_run_id: str | None = MLFLOW_RUN_ID,
 ) -> None:
     """Fit a generator on DATA and write ROWS synthetic rows to OUT with a provenance manifest."""
+    tracking = mlflow_target(mlflow, mlflow_experiment, mlflow_run_id)
     from qaharness.generators import get_generator
     from qaharness.generators._api import manifest_for, write_output
     from qaharness.generators._domain import load_domain_file
@@ -105,6 +110,8 @@ def generate(
     if save_model is not None:
         model.save(save_model)
     _print_report(report, path)
+    if tracking is not None:
+        log_generate(tracking, report, path, data)
 
 
 class _progress_bar:

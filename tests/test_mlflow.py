@@ -220,3 +220,14 @@ def test_run_record_without_a_gate_has_no_verdict(mixed_frames):
 )
 def test_bare_mlflow_option_means_default(args, expected):
     assert fill_optional_values(args) == expected
+
+
+def test_a_run_whose_logging_fails_is_marked_failed(store, tmp_path):
+    from qaharness.errors import BadInputError
+    from qaharness.integrations.mlflow import MlflowTarget, Record, log_record
+
+    record = Record("gate", params={"qaharness.seed": "0"}, artifacts={"gone": tmp_path / "missing.json"})
+    with pytest.raises(BadInputError, match="--mlflow"):
+        log_record(MlflowTarget(tracking_uri=store, experiment="broken"), record)
+    _, run = only_run(store, "broken")
+    assert run.info.status == "FAILED" and run.data.params == {"qaharness.seed": "0"}

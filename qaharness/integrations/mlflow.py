@@ -247,8 +247,6 @@ def _existing_run(client: MlflowClient, target: MlflowTarget) -> str:
 def log_record(target: MlflowTarget, record: Record) -> str:
     """Log ``record`` into a new run (or ``target.run_id``); returns the MLflow run id."""
     require_mlflow()
-    from mlflow.entities import Metric, Param, RunTag
-
     with _mlflow_errors():
         client = _client(target)
         if target.run_id is not None:
@@ -256,19 +254,30 @@ def log_record(target: MlflowTarget, record: Record) -> str:
         else:
             experiment_id = _experiment_id(client, target.experiment)
             run_id, created = client.create_run(experiment_id, run_name=record.run_name).info.run_id, True
-        now = int(time.time() * 1000)
-        metrics = [Metric(k, v, now, 0) for k, v in record.metrics.items()]
-        params = [Param(k, v[:6000]) for k, v in record.params.items()]
-        tags = [RunTag(k, v[:8000]) for k, v in record.tags.items()]
-        for chunk in range(0, max(len(metrics), len(params), len(tags)), _BATCH):
-            window = slice(chunk, chunk + _BATCH)
-            client.log_batch(run_id, metrics=metrics[window], params=params[window], tags=tags[window])
-        _log_datasets(client, run_id, record.datasets)
-        for path in record.artifacts.values():
-            client.log_artifact(run_id, str(path), artifact_path="qaharness")
+        try:
+            _log_into(client, run_id, record)
+        except BaseException:
+            if created:  # a run qaharness opened is not left RUNNING when logging fails
+                client.set_terminated(run_id, "FAILED")
+            raise
         if created:
             client.set_terminated(run_id, "FINISHED")
     return run_id
+
+
+def _log_into(client: MlflowClient, run_id: str, record: Record) -> None:
+    from mlflow.entities import Metric, Param, RunTag
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(k, v, now, 0) for k, v in record.metrics.items()]
+    params = [Param(k, v[:6000]) for k, v in record.params.items()]
+    tags = [RunTag(k, v[:8000]) for k, v in record.tags.items()]
+    for chunk in range(0, max(len(metrics), len(params), len(tags)), _BATCH):
+        window = slice(chunk, chunk + _BATCH)
+        client.log_batch(run_id, metrics=metrics[window], params=params[window], tags=tags[window])
+    _log_datasets(client, run_id, record.datasets)
+    for path in record.artifacts.values():
+        client.log_artifact(run_id, str(path), artifact_path="qaharness")
 
 
 def _experiment_id(client: MlflowClient, name: str | None) -> str:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from qaharness.masking import masked_value
+from qaharness.metrics._common import _as_float
 from qaharness.schema import ColumnKind, Schema
 
 __all__ = ["Settings", "Dependency", "Violations", "discover", "violations"]
@@ -103,20 +104,12 @@ def _encode(frame: pd.DataFrame, schema: Schema, columns: list[str], max_levels:
         series = frame[column]
         numbers = None
         if kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME):
-            numbers = _as_numbers(series)
+            numbers = _as_float(series)
         codes, values = pd.factorize(series, use_na_sentinel=False)
         discrete = numbers is None or len(values) <= max_levels
         values = np.asarray(values, dtype=object)
         out[column] = _Column(column, kind, values, codes.astype(np.int64) if discrete else None, numbers)
     return out
-
-
-def _as_numbers(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        out = series.astype("int64").to_numpy(dtype=float)
-        out[series.isna().to_numpy()] = np.nan
-        return out
-    return series.to_numpy(dtype=float)
 
 
 def _informative(column: _Column, settings: Settings) -> bool:
@@ -406,7 +399,7 @@ def violations(dependency: Dependency, frame: pd.DataFrame) -> Violations:
     actual = _codes_in(dependency.dependent_values, frame[dependency.dependent])
     if dependency.shape == "interval":
         assert dependency.highs is not None and dependency.supported is not None
-        x = _as_numbers(frame[dependency.determinant[0]])
+        x = _as_float(frame[dependency.determinant[0]])
         slot = np.searchsorted(dependency.keys, x, side="right") - 1
         inside = (slot >= 0) & ~np.isnan(x)
         inside[inside] &= x[inside] <= dependency.highs[slot[inside]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import BadInputError
@@ -128,7 +128,7 @@ class _progress_bar:
             console=err_console,
             transient=True,
         )
-        self.task = None
+        self.task: TaskID | None = None
 
     def __enter__(self):
         self.bar.__enter__()
@@ -136,6 +136,7 @@ class _progress_bar:
         return self.update
 
     def update(self, epoch: int, epochs: int, loss: float, eps: float | None) -> None:
+        assert self.task is not None, "update() outside the progress bar's with-block"
         self.bar.update(
             self.task,
             total=epochs,

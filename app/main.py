@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
-from qaharness.app._data import store_path
-from qaharness.app._ui import PAGES
 
 from qaharness._version import __version__
+from qaharness.app._data import store_path
+from qaharness.app._ui import PAGES
 
 st.set_page_config(page_title="qaharness review", page_icon=":material/fact_check:", layout="wide")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-from qaharness.app import _ui
 
+from qaharness.app import _ui
 from qaharness.results import Run
 from qaharness.store import RunStore
 

@@ -11,9 +11,9 @@ import duckdb
 import pandas as pd
 import streamlit as st
 import yaml
+
 from qaharness.app import _ui
 from qaharness.app._data import load_runs, open_store
-
 from qaharness.errors import QAHarnessError
 from qaharness.store import RunStore
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from qaharness.app import _ui
 from qaharness.app._data import DECISIONS, Identity, allowed_reviewers, identity, may_review
-
 from qaharness.errors import BadInputError
 from qaharness.store import RunStore
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from qaharness.app import _ui
 
+from qaharness.app import _ui
 from qaharness.metrics import get_metric
 from qaharness.results import Family, Goal, MetricResult, RuleResult, Run
 

@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-from qaharness.app import _ui
 
+from qaharness.app import _ui
 from qaharness.store import RunStore
 
 _KEY_METRICS = ("fidelity.detection", "fidelity.ks", "fidelity.js", "utility.trtr", "privacy.dcr_share")

@@ -22,10 +22,10 @@ import time
 import warnings
 
 import numpy as np
-from qaharness.generators import make_generator
 
 from qaharness.api import evaluate
 from qaharness.datasets import ADULT_TARGET, load_adult, split_holdout
+from qaharness.generators import make_generator
 
 COPULAS_ROWS, COPULAS_SAMPLE = 1_000, 2_000
 NUMERIC = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week"]

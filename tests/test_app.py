@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from conftest import make_mixed_frame
-from qaharness.app._data import Identity, allowed_reviewers, dataset_version, identity, may_review
 from streamlit.testing.v1 import AppTest
 
 from qaharness.api import evaluate
+from qaharness.app._data import Identity, allowed_reviewers, dataset_version, identity, may_review
 from qaharness.results import Family, Goal, MetricResult, PolicyRef, RuleResult, Run
 from qaharness.store import RunStore
 

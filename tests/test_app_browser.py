@@ -10,9 +10,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from qaharness.app._serve import serve_env, streamlit_command
 from test_app import build_store
 
+from qaharness.app._serve import serve_env, streamlit_command
 from qaharness.store import RunStore
 
 CHROMIUM = "/usr/bin/chromium"

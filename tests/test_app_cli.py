@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 import pytest
-from qaharness.app._serve import MAIN_SCRIPT, streamlit_command
 from typer.testing import CliRunner
 
+from qaharness.app._serve import MAIN_SCRIPT, streamlit_command
 from qaharness.cli import app, dashboard
 
 

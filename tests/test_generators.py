@@ -10,6 +10,8 @@ import pydantic
 import pytest
 import torch
 from conftest import make_mixed_frame
+
+from qaharness.errors import BadInputError, GeneratorError, UnknownPluginError
 from qaharness.generators import (
     FitReport,
     Generator,
@@ -23,8 +25,6 @@ from qaharness.generators import (
 )
 from qaharness.generators._domain import _cell_edges, _grid_cell, fit_domains, load_domain_file
 from qaharness.generators._transform import TableEncoder
-
-from qaharness.errors import BadInputError, GeneratorError, UnknownPluginError
 from qaharness.schema import ColumnKind, Schema, infer_schema
 
 FAST = {"epochs": 1, "device": "cpu"}

@@ -9,10 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 from conftest import make_mixed_frame
-from qaharness.generators import load_generator
 from typer.testing import CliRunner
 
 from qaharness.cli import app
+from qaharness.generators import load_generator
 
 runner = CliRunner()
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import make_mixed_frame
+
+from qaharness.errors import BadInputError, GeneratorError
 from qaharness.generators import make_generator
 from qaharness.generators._domain import fit_domains
 from qaharness.generators._torch import plan_dp
-
-from qaharness.errors import BadInputError, GeneratorError
 from qaharness.schema import infer_schema
 
 DECLARED = {

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from _report_fixtures import EVIL, build_run, evil_frames
-from qaharness.reports import _charts, render_reports, report_paths
-from qaharness.reports.html import render_html
 
 from qaharness.errors import BadInputError
 from qaharness.inputs import prepare_inputs
 from qaharness.profile import column_profiles
+from qaharness.reports import _charts, render_reports, report_paths
+from qaharness.reports.html import render_html
 from qaharness.results import Family, Goal, MetricResult, Run
 
 
@@ -185,6 +185,7 @@ def test_odd_details_never_crash():
 
 def test_long_tables_are_capped():
     from _report_fixtures import gate_parts
+
     from qaharness.reports._context import MAX_RULES
 
     parts = gate_parts(n_rules=MAX_RULES + 30)

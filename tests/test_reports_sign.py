@@ -8,11 +8,11 @@ import subprocess
 
 import pytest
 from _report_fixtures import build_run
-from qaharness.reports.sign import SIGNATURE_REASON, init_keys, sign_pdf, verify_pdf
 from typer.testing import CliRunner
 
 from qaharness.cli import app
 from qaharness.paths import keys_dir
+from qaharness.reports.sign import SIGNATURE_REASON, init_keys, sign_pdf, verify_pdf
 
 runner = CliRunner()
 

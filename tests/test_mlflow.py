@@ -173,6 +173,7 @@ def test_without_mlflow_the_install_line_is_printed(tables, tmp_path, monkeypatc
     assert INSTALL_LINE in result.output and not (tmp_path / "gate").exists()
 
 
+@pytest.mark.slow  # fits a generator (about 10 s on the loaded 2-core box)
 def test_generate_logs_generator_settings_and_manifest(store, tables, tmp_path):
     out = tmp_path / "synth.parquet"
     result = invoke(

@@ -40,7 +40,8 @@ def _waiver(waiver: dict | None) -> str:
     if not waiver:
         return ""
     state = "" if waiver.get("active", True) else " (expired)"
-    return f"{waiver.get('owner', '?')} until {waiver.get('expires', '?')}{state}: {waiver.get('reason', '')}"
+    until = f"until {waiver['expires']}" if waiver.get("expires") else "for this run"  # None: a gate option
+    return f"{waiver.get('owner', '?')} {until}{state}: {waiver.get('reason', '')}"
 
 
 def _rules(run: Run) -> None:

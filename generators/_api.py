@@ -81,6 +81,15 @@ def manifest_for(generator: Generator, source: pd.DataFrame, seed: int) -> Any:
     dp = None
     if report.epsilon is not None:
         dp = {"epsilon": report.epsilon, "delta": report.delta or 0.0, "accountant": report.accountant}
+        if report.noise_multiplier is not None and report.sample_rate is not None and report.dp_steps is not None:
+            dp.update(  # what qaharness.budget needs to compose releases through an accountant
+                mechanism="dp-sgd",
+                noise_multiplier=report.noise_multiplier,
+                sample_rate=report.sample_rate,
+                steps=report.dp_steps,
+                preprocessing_epsilon=report.preprocessing_epsilon or 0.0,
+                preprocessing_delta=report.preprocessing_delta or 0.0,
+            )
     config = {"id": generator.id, "version": str(generator.version), **generator.config_dict()}
     return make_manifest(
         generator=generator.id,

@@ -102,7 +102,10 @@ class FitReport(BaseModel):
     delta: float | None = None
     accountant: str | None = None
     noise_multiplier: float | None = None
+    sample_rate: float | None = Field(None, description="DP-SGD Poisson sampling rate q (what an accountant needs)")
+    dp_steps: int | None = Field(None, ge=0, description="DP-SGD steps the accountant recorded")
     preprocessing_epsilon: float | None = None
+    preprocessing_delta: float | None = Field(None, description="part of delta spent on preprocessing")
     preprocessing: str = Field(description="declared_schema | data_dependent_budgeted | data_dependent_not_private")
 
 
@@ -214,7 +217,10 @@ class Generator:
             delta=delta_total,
             accountant=self.config.accountant if self.private else None,
             noise_multiplier=stats.get("noise_multiplier"),
+            sample_rate=stats.get("sample_rate"),
+            dp_steps=stats.get("dp_steps"),
             preprocessing_epsilon=eps_pre,
+            preprocessing_delta=delta_pre,
             preprocessing=preprocessing_source(self.domains_),
         )
         return self.fit_report_

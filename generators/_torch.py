@@ -132,6 +132,19 @@ class DPPlan:
             return 0.0
         return float(self.accountant.get_epsilon(self.delta, **_epsilon_kwargs(self.accountant_name)))
 
+    def report(self) -> dict:
+        """What the fit report (and the provenance manifest) carries: ε/δ spent and what an accountant
+        needs to compose this release with others (σ, q and the steps it recorded)."""
+        history: list[tuple[float, float, int]] = list(getattr(self.accountant, "history", []))
+        steps = sum(int(entry[2]) for entry in history)
+        return {
+            "epsilon": self.spent(),
+            "delta": self.delta,
+            "noise_multiplier": self.noise_multiplier,
+            "sample_rate": self.sample_rate,
+            "dp_steps": steps,
+        }
+
 
 def _epsilon_kwargs(accountant: str) -> dict:
     """RDP over 3 fractional + integer orders: a valid (slightly looser) bound, far faster than Opacus' fine grid."""

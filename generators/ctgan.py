@@ -222,7 +222,7 @@ class CTGANGenerator(Generator):
         )
         if plan is not None:
             disc.disable_hooks()
-            stats.update(epsilon=plan.spent(), delta=plan.delta, noise_multiplier=plan.noise_multiplier)
+            stats.update(plan.report())
         return {**stats, "rows": n, "device": device}
 
     def _build(self, device: str, g: torch.Generator) -> None:

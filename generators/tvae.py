@@ -151,7 +151,7 @@ class TVAEGenerator(Generator):
         )
         if plan is not None:
             model.disable_hooks()
-            stats.update(epsilon=plan.spent(), delta=plan.delta, noise_multiplier=plan.noise_multiplier)
+            stats.update(plan.report())
         return {**stats, "rows": n, "device": device}
 
     def _build(self, device: str, g: torch.Generator) -> None:

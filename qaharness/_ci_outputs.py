@@ -143,9 +143,8 @@ def summary_markdown(run: Run, *, strict: bool = False, run_id: str | None = Non
         for rule in waived:
             w = rule.waiver or {}
             state = "active" if w.get("active") else "**expired — no longer applies**"
-            lines.append(
-                f"- `{rule.id}`: {w.get('owner')} until {w.get('expires')} ({state}): {_cell(w.get('reason'))}"
-            )
+            until = f"until {w.get('expires')}" if w.get("expires") else "for this run"  # None: a gate option
+            lines.append(f"- `{rule.id}`: {w.get('owner')} {until} ({state}): {_cell(w.get('reason'))}")
     lines += ["", "<details><summary>Why these thresholds</summary>", ""]
     lines += [f"- **{r.id}**: {_cell(r.rationale) or '(no rationale given)'}" for r in run.rules or []]
     lines += ["", "</details>", ""]

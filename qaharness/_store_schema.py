@@ -53,6 +53,20 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE runs ADD COLUMN results_schema_version INTEGER;
         """,
     ),
+    (
+        3,
+        # the privacy-budget ledger: one row each time a release from a real source is seen
+        # (qaharness generate, or a gate on a table carrying a manifest); append-only
+        """
+        CREATE TABLE budget_ledger (
+          entry_id VARCHAR PRIMARY KEY, source_fingerprint VARCHAR, manifest_id VARCHAR,
+          recorded_at TIMESTAMP, manifest_created_at VARCHAR, origin VARCHAR, run_id VARCHAR,
+          actor VARCHAR, tool VARCHAR, generator VARCHAR, generator_version VARCHAR, synthetic VARCHAR,
+          n_rows BIGINT, sealed BOOLEAN, dp BOOLEAN, epsilon DOUBLE, delta DOUBLE, accountant VARCHAR,
+          mechanism VARCHAR, noise_multiplier DOUBLE, sample_rate DOUBLE, steps BIGINT,
+          preprocessing_epsilon DOUBLE, preprocessing_delta DOUBLE, manifest_json VARCHAR);
+        """,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _V1_TABLES = {"runs", "metrics", "rules", "artifacts", "reviews"}

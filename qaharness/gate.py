@@ -12,7 +12,7 @@ failed, or any warning under ``strict``. Bad input raises ``BadInputError`` / ``
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,6 +27,7 @@ from .errors import BadInputError
 from .inputs import EvalInput, prepare_inputs
 from .policy import LoadedPolicy, apply_policy, check_inputs, load_policy
 from .results import Run
+from .rules.synthetic_in_real import ALLOW_OPTION
 from .store import RunStore
 
 __all__ = ["GateResult", "run_gate", "gate_input", "write_outputs", "exit_code_for", "merge_params"]
@@ -67,11 +68,14 @@ def gate_input(
     ticket: str | None = None,
     params: dict[str, dict[str, Any]] | None = None,
     today: date | None = None,
+    store: RunStore | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Run:
     """Compute the policy's metrics on prepared inputs and judge them; returns the judged run.
 
     Metric parameters come from the policy's ``params:``; ``params`` (``--param``) override them
-    key by key.
+    key by key. ``store`` is read by rules that look at earlier releases (``kind: budget``);
+    ``options`` carry gate decisions rules read (``allow_synthetic_in_real``: the reason).
     """
     check_inputs(policy, data)  # rules that read the tables can apply to them, before any metric runs
     merged = merge_params(policy.policy.metric_params(), params)
@@ -84,7 +88,12 @@ def gate_input(
         command=command,
         ticket=ticket,
     )
-    return apply_policy(run, policy, today=today, data=data)
+    options = dict(options or {})
+    allowed = str(options.get(ALLOW_OPTION) or "").strip()
+    if allowed:  # recorded in the run whether or not a rule needed it
+        note = f"synthetic rows in the real and holdout inputs allowed (--allow-synthetic-in-real): {allowed}"
+        run = run.model_copy(update={"notes": [*run.notes, note]})
+    return apply_policy(run, policy, today=today, data=data, store=store, options=options)
 
 
 def merge_params(
@@ -120,13 +129,18 @@ def run_gate(
     report: Sequence[str] = (),
     sign: bool = False,
     keys: str | Path | None = None,
+    allow_synthetic_in_real: str | None = None,
 ) -> GateResult:
     """Gate ``synthetic`` against ``policy`` (default: the bundled default policy).
 
     Raises ``PolicyError``/``BadInputError`` for a bad policy or input (exit 2); a breached policy
     is not an exception — read ``GateResult.verdict`` / ``exit_code``. ``report`` names report
     formats ("html", "pdf") rendered beside results.json; ``sign`` signs the PDF with ``keys``.
+    ``allow_synthetic_in_real`` (a reason) accepts synthetic rows in the real/holdout inputs. A
+    synthetic table carrying a provenance manifest is appended to the store's privacy-budget ledger.
     """
+    if allow_synthetic_in_real is not None and not allow_synthetic_in_real.strip():
+        raise BadInputError("needs a reason (an augmentation study, say)", source="--allow-synthetic-in-real")
     if sign and "pdf" not in report:
         raise BadInputError("--sign needs --report with pdf (e.g. --report html,pdf)", source="--sign")
     loaded = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
@@ -134,8 +148,18 @@ def run_gate(
     if out.exists() and not out.is_dir():
         raise BadInputError("exists and is not a folder", source=f"--out {out}")
     data = prepare_inputs(real, synthetic, holdout, target=target, schema=schema, task=task, sensitive=tuple(sensitive))
+    db = RunStore(store)  # read by budget rules even with record=False; written only when recording
     run = gate_input(
-        data, loaded, seed=seed, progress=progress, command=command, ticket=ticket, params=params, today=today
+        data,
+        loaded,
+        seed=seed,
+        progress=progress,
+        command=command,
+        ticket=ticket,
+        params=params,
+        today=today,
+        store=db,
+        options={ALLOW_OPTION: allow_synthetic_in_real} if allow_synthetic_in_real else None,
     )
     result = GateResult(run=run, policy=loaded, out=out, exit_code=exit_code_for(run.verdict or "pass", strict=strict))
     result.files = write_outputs(run, out, strict=strict)
@@ -145,10 +169,31 @@ def run_gate(
         written = render_reports(out, report, sign=sign, ticket=ticket, keys=keys)
         result.files.update({f"report.{fmt}": path for fmt, path in written.items()})
     if record:
-        db = RunStore(store)
         result.run_id = db.record_run(run, kind="gate", out_dir=out.resolve(), artifacts=result.files)
         result.store = db.path
+        _record_release(db, run, result.run_id)
     return result
+
+
+def _record_release(db: RunStore, run: Run, run_id: str) -> None:
+    """Append the gated synthetic table to the privacy-budget ledger when it carries a manifest."""
+    from .budget import manifest_from_provenance, record_release, release_from_manifest
+
+    manifest = manifest_from_provenance(run.provenance)
+    real, synthetic = run.inputs.get("real"), run.inputs.get("synthetic")
+    source = manifest.source_fingerprint if manifest else None
+    source = source or (real.fingerprint if real else None)
+    if manifest is None or not source:
+        return
+    release = release_from_manifest(
+        manifest,
+        origin="gate",
+        source_fingerprint=source,
+        tool="qaharness gate",
+        run_id=run_id,
+        synthetic=synthetic.source if synthetic else None,
+    )
+    record_release(db, release, manifest)
 
 
 def write_outputs(run: Run, out: Path, *, strict: bool = False) -> dict[str, Path]:

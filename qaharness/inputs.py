@@ -18,10 +18,21 @@ from .provenance import TAG_PREFIX, data_fingerprint, read_manifest_data, split_
 from .results import InputInfo
 from .schema import DISTRIBUTION_KINDS, ColumnKind, Schema, coerce_frame, infer_schema, load_schema_file
 
-__all__ = ["EvalInput", "prepare_inputs", "MIN_ROWS"]
+__all__ = ["EvalInput", "InputMarks", "prepare_inputs", "MIN_ROWS"]
 
 MIN_ROWS = 2
 TASKS = ("binary", "multiclass", "regression", "classification")
+
+
+@dataclass(frozen=True)
+class InputMarks:
+    """Provenance marks on a real or holdout input: counts of its ``_qaharness_provenance`` tags and
+    the manifest attached to its file (either says the rows are synthetic)."""
+
+    rows: int
+    tags: dict[str, int] | None = None
+    manifest: dict | None = None
+    manifest_error: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +52,8 @@ class EvalInput:
     synthetic_manifest: dict | None = None
     #: counts of ``_qaharness_provenance`` tag values in synthetic (column dropped here); None without it
     synthetic_tags: dict[str, int] | None = None
+    #: provenance marks on the real and holdout inputs (tags, attached manifests), by input name
+    input_marks: dict[str, InputMarks] = field(default_factory=dict)
     #: per-column facts about ``real`` (distinct non-missing values), computed once and shared
     _real_n_unique: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -88,6 +101,7 @@ def prepare_inputs(
     if holdout is not None:
         tables["holdout"] = read_table(holdout, name="holdout")
     manifest, notes = _synthetic_manifest(synthetic)
+    marks = {name: _input_manifest(source) for name, source in (("real", real), ("holdout", holdout)) if name in tables}
     tables, tags = _split_tags(tables)
     for name, table in tables.items():
         _check_rows(name, table)
@@ -127,6 +141,7 @@ def prepare_inputs(
         tuple(_notes(n_unique, inferred) + notes),
         synthetic_manifest=manifest,
         synthetic_tags=tags.get("synthetic"),
+        input_marks={name: InputMarks(tables[name].n_rows, tags.get(name), *marks[name]) for name in marks},
         _real_n_unique=n_unique,
     )
 
@@ -139,6 +154,16 @@ def _synthetic_manifest(synthetic: Source) -> tuple[dict | None, list[str]]:
         return read_manifest_data(synthetic), []
     except BadInputError as exc:
         return None, [f"synthetic provenance manifest ignored: {exc}"]
+
+
+def _input_manifest(source: Source | None) -> tuple[dict | None, str | None]:
+    """(manifest, error) of a real or holdout file: a manifest there says the file is synthetic."""
+    if source is None or isinstance(source, pd.DataFrame) or str(source).startswith("duckdb:"):
+        return None, None
+    try:
+        return read_manifest_data(source), None
+    except BadInputError as exc:
+        return None, str(exc)
 
 
 def _split_tags(tables: dict[str, Table]) -> tuple[dict[str, Table], dict[str, dict[str, int]]]:

@@ -1,4 +1,4 @@
-"""Reading tables: CSV, Parquet, JSON/JSONL, XLSX and DuckDB queries.
+"""Reading tables: CSV, Parquet, JSON/JSONL, YAML, XLSX and DuckDB queries.
 
 A source is a path, or ``duckdb:FILE.db::SELECT ...`` for a query over a database
 file. DuckDB reads CSV, Parquet and JSON (it is several times faster than pandas on
@@ -75,8 +75,13 @@ def _reader_for(suffixes: str, source: str):
         return _read_json
     if suffixes.endswith((".xlsx", ".xlsm")):
         return _read_xlsx
+    if suffixes.endswith((".yaml", ".yml")):
+        from .formats import read_yaml
+
+        return read_yaml
     raise BadInputError(
-        "unknown file type; use .csv, .tsv, .parquet, .json, .jsonl, .xlsx or 'duckdb:FILE::QUERY'", source=source
+        "unknown file type; use .csv, .tsv, .parquet, .json, .jsonl, .yaml, .xlsx or 'duckdb:FILE::QUERY'",
+        source=source,
     )
 
 
@@ -163,6 +168,9 @@ def _read_json(path: Path) -> pd.DataFrame:
         frame = pd.read_json(path, lines=lines, dtype=False)
     except ValueError:
         frame = pd.read_json(path, lines=not lines, dtype=False)
+    from .formats import check_flat
+
+    check_flat(frame, str(path))
     return frame
 
 

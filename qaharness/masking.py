@@ -8,11 +8,12 @@ without revealing it). Default k = 7, as in MOSTLY AI's QA reports.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["RARE_K", "mask_label", "masked_value", "rare_values", "masked_counts"]
+__all__ = ["RARE_K", "mask_label", "masked_value", "rare_values", "masked_counts", "mask_rows"]
 
 RARE_K = 7
 
@@ -53,3 +54,41 @@ def masked_counts(
         share = shares(other)
         out[f"other_{i}"] = [float(share.get(c, 0.0)) for c in order]
     return out
+
+
+def mask_rows(synthetic: pd.DataFrame, real: pd.DataFrame, kinds: Mapping[str, str], k: int = RARE_K) -> pd.DataFrame:
+    """``synthetic`` as text for display (``qaharness generate --preview``), rare real values masked.
+
+    Per column kind (``kinds``: column → kind name): categorical, boolean and text values are shown
+    when the real data holds them more than ``k`` times; identifiers only when the real data never
+    holds them (a generator's surrogate); numbers and dates unless they fall in a tail where at most
+    ``k`` real rows lie (below the (k+1)-th smallest or above the (k+1)-th largest real value).
+    Everything else becomes ``rare#<hash>``; missing values are empty.
+    """
+    out = {}
+    for column in synthetic.columns:
+        values, kind = synthetic[column], kinds.get(str(column), "categorical")
+        reference = real[column] if column in real.columns else pd.Series(dtype=object)
+        text = values.astype(object).where(values.notna(), None).map(lambda v: "" if v is None else str(v))
+        if kind in ("numeric", "datetime"):
+            keep = _inside_tails(values, reference, k)
+        else:
+            counts = reference.dropna().astype(str).value_counts()
+            held = text.map(counts).fillna(0).to_numpy()
+            keep = held == 0 if kind == "identifier" else held > k
+        keep = keep | values.isna().to_numpy()
+        out[column] = np.where(keep, text.to_numpy(), [mask_label(v) for v in text])
+    return pd.DataFrame(out, index=synthetic.index)
+
+
+def _inside_tails(values: pd.Series, reference: pd.Series, k: int) -> np.ndarray:
+    """True where a value lies between the (k+1)-th smallest and (k+1)-th largest reference value."""
+    known = reference.dropna()
+    if len(known) <= 2 * k:
+        return np.zeros(len(values), dtype=bool)
+    try:
+        ordered = np.sort(known.to_numpy())
+        low, high = ordered[k], ordered[-k - 1]
+        return ((values >= low) & (values <= high)).fillna(False).to_numpy(dtype=bool)
+    except TypeError:  # values of another type than the real column's: show none of them
+        return np.zeros(len(values), dtype=bool)

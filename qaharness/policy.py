@@ -466,6 +466,11 @@ def evaluate_rule(
     status: str = outcome.status
     message = outcome.message
     waiver_info = None
+    if outcome.allowance is not None and status in FAILING_STATUSES:
+        allowed_by, reason = outcome.allowance.get("by", "the gate run"), outcome.allowance.get("reason", "")
+        message = f"{status.upper()} {message}; allowed by {allowed_by}: {reason}"
+        waiver_info = {"rule": rule.id, "owner": allowed_by, "reason": reason, "expires": None, "active": True}
+        status, waiver = "waived", None
     if waiver is not None:
         active = waiver.active(today)
         waiver_info = {**waiver.model_dump(mode="json"), "active": active}

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
 from ._provenance_files import (
     METADATA_KEY,
@@ -82,13 +82,47 @@ _SEAL_FIELDS = ("manifest_sha256",)
 _ROW_FIELDS = ("manifest_id", "manifest_sha256", "n_rows", "rows_fingerprint")
 
 
+#: DPBudget fields that say what an accountant needs to compose releases more tightly than by
+#: adding ε; left out of the manifest JSON (and so of its id and seal) when unknown, so manifests
+#: written before they existed keep their seal
+_ACCOUNTING_FIELDS = (
+    "mechanism",
+    "noise_multiplier",
+    "sample_rate",
+    "steps",
+    "preprocessing_epsilon",
+    "preprocessing_delta",
+)
+
+
 class DPBudget(BaseModel):
-    """The (ε, δ) a differentially private generator spent, and the accountant that computed it."""
+    """The (ε, δ) a differentially private generator spent, and the accountant that computed it.
+
+    With ``mechanism`` ``dp-sgd``, ``noise_multiplier``, ``sample_rate`` and ``steps`` describe the
+    Poisson-subsampled Gaussian mechanism the accountant tracked, and ``preprocessing_epsilon`` /
+    ``preprocessing_delta`` the share spent on data-dependent preprocessing (composed by addition):
+    what ``qaharness.budget`` needs to compose several releases through RDP or PRV accounting.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     epsilon: float = Field(gt=0, allow_inf_nan=False, description="privacy loss ε spent (> 0)")
     delta: float = Field(ge=0, lt=1, description="failure probability δ, in [0, 1)")
     accountant: str | None = Field(default=None, description="e.g. 'prv' or 'rdp' (Opacus)")
+    mechanism: Literal["dp-sgd"] | None = Field(
+        default=None, description="dp-sgd: Poisson-subsampled Gaussian steps (None: not stated)"
+    )
+    noise_multiplier: float | None = Field(default=None, gt=0, allow_inf_nan=False, description="σ of DP-SGD")
+    sample_rate: float | None = Field(default=None, gt=0, le=1, description="Poisson sampling rate q of DP-SGD")
+    steps: int | None = Field(default=None, ge=0, description="DP-SGD steps the accountant recorded")
+    preprocessing_epsilon: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="part of ε spent on preprocessing (Laplace histograms)"
+    )
+    preprocessing_delta: float | None = Field(default=None, ge=0, lt=1, description="part of δ spent on preprocessing")
+
+    @model_serializer(mode="wrap")
+    def _drop_unknown_accounting(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        return {k: v for k, v in data.items() if not (k in _ACCOUNTING_FIELDS and v is None)}
 
 
 class Manifest(BaseModel):
@@ -225,20 +259,20 @@ def _first_error(exc: ValidationError) -> str:
 
 # -- files ---------------------------------------------------------------------------
 def write_tagged(frame: pd.DataFrame, path: str | Path, manifest: Manifest, *, column: bool = True) -> Path:
-    """Write ``frame`` to ``path`` (.parquet or .csv/.tsv) with ``manifest`` attached; returns the path.
+    """Write ``frame`` to ``path`` with ``manifest`` attached; returns the path.
 
+    Any format ``qaharness.formats.write_table`` writes: Parquet carries the manifest in its metadata,
+    the others (CSV/TSV, JSON, JSON Lines, YAML, XLSX) a sidecar; ``column`` adds the tag column.
     The manifest's ``n_rows`` and ``rows_fingerprint`` are recomputed from the written file.
     """
+    from .formats import write_table
+
     path = Path(path)
-    kind = file_kind(path)
-    if kind == "other":
-        raise BadInputError("can write tagged tables only as .parquet or .csv/.tsv", source=str(path))
     data = frame.drop(columns=[TAG_COLUMN]) if TAG_COLUMN in frame.columns else frame
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "parquet":
-        data.to_parquet(path, index=False)
-    else:
-        data.to_csv(path, index=False, sep="\t" if path.name.lower().endswith(".tsv") else ",")
+    if file_kind(path) == "other":  # written with its tag column at once: tag_file only adds the sidecar
+        write_table(data.assign(**{TAG_COLUMN: manifest.tag}) if column else data, path)
+        return tag_file(path, manifest, column=False)
+    write_table(data, path)
     return tag_file(path, manifest, column=column)
 
 

@@ -1,7 +1,8 @@
 """The run store: every evaluate and gate run, in one DuckDB file.
 
 Tables: ``runs`` (one row per run, with its results.json), ``metrics`` (long format),
-``rules``, ``artifacts`` (with sha256) and ``reviews`` (append-only), plus ``meta`` (format and
+``rules``, ``artifacts`` (with sha256), ``reviews`` (append-only) and ``budget_ledger`` (the
+privacy-budget ledger per real source, append-only; ``qaharness.budget``), plus ``meta`` (format and
 schema version; ``qaharness._store_schema`` holds the migrations, applied when a store is opened).
 Inserts name their columns. DuckDB lets one process hold a file read-write; every connection here
 is short and retried on a lock conflict, so parallel gates and a reading dashboard share one store.
@@ -231,7 +232,25 @@ class RunStore:
         self._write(lambda con: _insert(con, "reviews", [row]))
         return review_id
 
+    def record_release(self, row: Mapping[str, Any]) -> str:
+        """Append one privacy-budget ledger row (``qaharness.budget.record_release`` builds it, keyed by
+        the ``budget_ledger`` column names); returns its entry id. The ledger is never edited."""
+        columns = _COLUMNS["budget_ledger"]
+        if set(row) != set(columns):
+            raise ValueError(f"budget_ledger: expected the columns {columns}, got {sorted(row)}")
+        values = [row[c] for c in columns]
+        self._write(lambda con: _insert(con, "budget_ledger", [values]))
+        return str(row["entry_id"])
+
     # -- reading ----------------------------------------------------------------------
+    def ledger(self, source_fingerprint: str | None = None) -> pd.DataFrame:
+        """Privacy-budget ledger rows (all, or one source's), oldest first."""
+        sql = "SELECT * FROM budget_ledger"
+        params: list = []
+        if source_fingerprint is not None:
+            sql, params = sql + " WHERE source_fingerprint = ?", [source_fingerprint]
+        return self._read(sql + " ORDER BY recorded_at, entry_id", params)
+
     def list_runs(self, limit: int | None = None) -> pd.DataFrame:
         sql = (
             "SELECT run_id, created_at, kind, verdict, policy_id, policy_version, dataset, synthetic, "
@@ -316,6 +335,33 @@ _COLUMNS = {
     ),
     "artifacts": ("run_id", "name", "path", "sha256", "recorded_at", "relative_path"),
     "reviews": ("review_id", "run_id", "created_at", "reviewer", "decision", "comment"),
+    "budget_ledger": (
+        "entry_id",
+        "source_fingerprint",
+        "manifest_id",
+        "recorded_at",
+        "manifest_created_at",
+        "origin",
+        "run_id",
+        "actor",
+        "tool",
+        "generator",
+        "generator_version",
+        "synthetic",
+        "n_rows",
+        "sealed",
+        "dp",
+        "epsilon",
+        "delta",
+        "accountant",
+        "mechanism",
+        "noise_multiplier",
+        "sample_rate",
+        "steps",
+        "preprocessing_epsilon",
+        "preprocessing_delta",
+        "manifest_json",
+    ),
 }
 
 

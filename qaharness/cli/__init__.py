@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import budget as _budget  # noqa: F401
 from . import dashboard as _dashboard  # noqa: F401  (`qaharness app`; a module named app would shadow `app`)
 from . import demo as _demo  # noqa: F401
 from . import diff as _diff  # noqa: F401

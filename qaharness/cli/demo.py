@@ -25,6 +25,7 @@ def demo(
     no_sign: bool = typer.Option(False, "--no-sign", help="Don't sign the PDF reports."),
     policy: str = typer.Option("default", "--policy", help="Policy to gate with: a bundled name or a YAML file."),
     rows: int | None = typer.Option(None, "--rows", min=200, help="Use a random sample of this many Adult rows."),
+    no_dp: bool = typer.Option(False, "--no-dp", help="Skip the differentially private release (and its ledger)."),
 ) -> None:
     """Run the main job end to end on the bundled UCI Adult data and compare generators under one policy."""
     console.print(f"Demo data: {ADULT_ATTRIBUTION}")
@@ -38,6 +39,7 @@ def demo(
             policy=policy,
             rows=rows,
             say=status.update,
+            dp=not no_dp,
         )
     for step in result.steps:
         console.rule(f"{step.generator}: trained in {step.fit_seconds:.0f} s")
@@ -47,6 +49,13 @@ def demo(
     for step in result.steps:
         files = ", ".join(str(p) for p in step.gate.files.values())
         console.print(f"{step.generator} (run {step.gate.run_id}): {files}")
+    if result.dp is not None:
+        dp = result.dp
+        console.print(
+            f"differentially private release: {dp.synthetic} (tvae, ε spent {dp.epsilon:.3g}, δ {dp.delta:.2g}); "
+            f"privacy budget of the training table across the demo's releases: {dp.composition.describe()}"
+        )
+        console.print(f"the ledger: qaharness budget show {result.files['train']} --store {result.store}")
     console.print(f"run store: {result.store}")
     console.print(f"verify a signed report: qaharness verify {result.steps[-1].gate.files.get('report.pdf', '')}")
     console.print(f"open the dashboard: qaharness app --store {result.store}")

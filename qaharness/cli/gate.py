@@ -82,6 +82,12 @@ def gate(
     param: list[str] | None = typer.Option(
         None, "--param", help="Metric parameter METRIC.PARAMETER=VALUE, over the policy's params:; repeatable."
     ),
+    allow_synthetic_in_real: str | None = typer.Option(
+        None,
+        "--allow-synthetic-in-real",
+        metavar="REASON",
+        help="Accept synthetic rows in --real/--holdout (an augmentation study); the reason is recorded in the run.",
+    ),
     mlflow: str | None = MLFLOW,
     mlflow_experiment: str | None = MLFLOW_EXPERIMENT,
     mlflow_run_id: str | None = MLFLOW_RUN_ID,
@@ -110,6 +116,7 @@ def gate(
             sign=sign,
             keys=keys,
             params=parse_metric_params(param),
+            allow_synthetic_in_real=allow_synthetic_in_real,
         )
     print_gate(result)
     for name, path in result.files.items():

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Union
 from pydantic import Discriminator, Tag
 
 from ._base import Outcome, RuleBase, RuleContext, kind_of
+from .budget import BudgetRule
 from .constraint import ConstraintRule
 from .metric import FIELDS, OPS, MetricRule, lookup
+from .synthetic_in_real import SyntheticInRealRule
 
 __all__ = [
     "AnyRule",
@@ -24,6 +26,8 @@ __all__ = [
     "Outcome",
     "MetricRule",
     "ConstraintRule",
+    "BudgetRule",
+    "SyntheticInRealRule",
     "OPS",
     "FIELDS",
     "lookup",
@@ -31,7 +35,7 @@ __all__ = [
 ]
 
 #: every rule kind, in the order documented in policies/README.md
-RULE_KINDS: tuple[type[RuleBase], ...] = (MetricRule, ConstraintRule)
+RULE_KINDS: tuple[type[RuleBase], ...] = (MetricRule, ConstraintRule, BudgetRule, SyntheticInRealRule)
 
 if TYPE_CHECKING:  # statically, any rule is a RuleBase (what the policy engine calls)
     AnyRule = RuleBase

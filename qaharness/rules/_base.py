@@ -54,6 +54,9 @@ class Outcome:
     metric: str | None = None
     family: Family | None = None
     details: dict[str, Any] = dc_field(default_factory=dict)
+    #: a failure accepted by the gate run itself (``{"by": "--option", "reason": ...}``): the policy
+    #: engine makes the rule ``waived`` with that reason, as it does for a policy waiver
+    allowance: dict[str, str] | None = None
 
 
 class RuleBase(BaseModel):

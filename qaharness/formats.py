@@ -1,0 +1,216 @@
+"""Table formats (F-115): which file names qaharness reads and writes, the writers, and the YAML reader.
+
+Read (``qaharness.io.read_table``) and written (``write_table``, used by ``qaharness generate`` and
+``qaharness.provenance.write_tagged``): CSV/TSV, Parquet, JSON (an array of objects), JSON Lines,
+YAML (a list of mappings) and XLSX (the first sheet). Writers are atomic (a temporary file in the
+same folder, then a rename) and lossless for what the readers give back: floats keep every digit
+(``repr``), missing values are ``null`` / an empty cell, datetimes ISO 8601.
+
+XLSX cells are always values, never formulas: a text starting with ``=`` is stored as text
+(spreadsheet formula injection), and a table longer than Excel's 1,048,575 data rows is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import BadInputError
+
+__all__ = ["OUTPUT_FORMATS", "output_format", "write_table", "read_yaml", "records", "check_flat"]
+
+#: file-name endings → output format
+OUTPUT_FORMATS: dict[str, str] = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "csv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".xlsx": "xlsx",
+}
+XLSX_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows, one of them the header
+XLSX_MAX_TEXT = 32_767
+
+
+def output_format(path: str | Path, option: str = "--out") -> str:
+    """The format ``path``'s name asks for; ``BadInputError`` naming the known endings otherwise."""
+    name = Path(path).name.lower()
+    for suffix, kind in OUTPUT_FORMATS.items():
+        if name.endswith(suffix):
+            return kind
+    raise BadInputError(f"unknown output format; use one of {', '.join(OUTPUT_FORMATS)}", source=f"{option} {path}")
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` to ``path`` in the format its name asks for, atomically; returns the path."""
+    path = Path(path)
+    kind = output_format(path)
+    if kind == "xlsx" and len(frame) > XLSX_MAX_ROWS:
+        raise BadInputError(
+            f"{len(frame):,} rows do not fit one XLSX sheet ({XLSX_MAX_ROWS:,} at most); write Parquet or CSV",
+            source=str(path),
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        _WRITERS[kind](frame, tmp)
+        os.replace(tmp, path)
+    except ValueError as exc:  # a value the format cannot hold (pyarrow's ArrowInvalid is one too)
+        raise BadInputError(f"cannot write {kind}: {str(exc).splitlines()[0]}", source=str(path)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_parquet(path, index=False)
+
+
+def _write_csv(frame: pd.DataFrame, path: Path, sep: str = ",") -> None:
+    frame.to_csv(path, index=False, sep=sep)
+
+
+def _write_json(frame: pd.DataFrame, path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("[\n")
+        for index, row in enumerate(records(frame)):
+            handle.write((",\n" if index else "") + json.dumps(row, ensure_ascii=False, allow_nan=False))
+        handle.write("\n]\n")
+
+
+def _write_jsonl(frame: pd.DataFrame, path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in records(frame):
+            handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def _write_yaml(frame: pd.DataFrame, path: Path) -> None:
+    import yaml
+
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(list(records(frame)), handle, allow_unicode=True, sort_keys=False, width=1 << 16)
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("data")
+
+    def cell(value: Any) -> Any:
+        """Text always as text, even when it starts with '=': a value, never a formula."""
+        if not isinstance(value, str):
+            return value
+        if len(value) > XLSX_MAX_TEXT:
+            raise ValueError(f"a text value is longer than one XLSX cell holds ({XLSX_MAX_TEXT:,} characters)")
+        written = WriteOnlyCell(sheet, value=value)
+        written.data_type = "s"
+        return written
+
+    sheet.append([cell(str(c)) for c in frame.columns])
+    for row in records(frame, iso_datetimes=False):
+        sheet.append([cell(value) for value in row.values()])
+    book.save(path)
+
+
+def records(frame: pd.DataFrame, *, iso_datetimes: bool = True) -> Iterator[dict[str, Any]]:
+    """Rows as plain Python values: numpy scalars unwrapped, missing (and ±inf) → None, datetimes as
+    ISO 8601 text (or ``datetime`` objects, for XLSX date cells)."""
+    columns = [str(c) for c in frame.columns]
+    converters = [_converter(frame[c], iso_datetimes) for c in frame.columns]
+    for values in zip(*(frame[c].to_numpy(dtype=object) for c in frame.columns), strict=True):
+        yield {name: convert(value) for name, convert, value in zip(columns, converters, values, strict=True)}
+
+
+def _converter(series: pd.Series, iso: bool) -> Callable[[Any], Any]:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if iso:
+            return lambda v: None if pd.isna(v) else pd.Timestamp(v).isoformat()
+        return lambda v: None if pd.isna(v) else pd.Timestamp(v).tz_localize(None).to_pydatetime()
+    return _plain
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+_WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {
+    "parquet": _write_parquet,
+    "csv": _write_csv,
+    "tsv": lambda frame, path: _write_csv(frame, path, sep="\t"),
+    "json": _write_json,
+    "jsonl": _write_jsonl,
+    "yaml": _write_yaml,
+    "xlsx": _write_xlsx,
+}
+
+
+# -- reading -----------------------------------------------------------------------------
+def read_yaml(path: Path) -> pd.DataFrame:
+    """A YAML file holding a list of mappings (one per row, scalar values). Aliases are refused (a
+    few bytes of nested aliases expand to gigabytes); so are nested values."""
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent):
+                raise BadInputError(
+                    f"YAML aliases (*name) are not allowed in a table (line {event.start_mark.line + 1})",
+                    source=str(path),
+                )
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise BadInputError(
+            f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}", source=str(path)
+        ) from None
+    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+        raise BadInputError("a YAML table is a list of mappings, one per row (- age: 39)", source=str(path))
+    frame = pd.DataFrame.from_records(data) if data else pd.DataFrame()
+    for column in frame.columns:  # YAML timestamps come as date/datetime objects
+        if frame[column].map(lambda v: isinstance(v, dt.date) or v is None).all() and frame[column].notna().any():
+            frame[column] = pd.to_datetime(frame[column])
+    check_flat(frame, str(path))
+    return frame
+
+
+def check_flat(frame: pd.DataFrame, source: str) -> None:
+    """Refuse a column holding lists or mappings (a nested JSON/YAML document, not a table)."""
+    for column in frame.columns:
+        if frame[column].dtype != object:
+            continue
+        nested = frame[column].map(lambda v: isinstance(v, dict | list)).to_numpy()
+        if nested.any():
+            row = int(np.argmax(nested))
+            raise BadInputError(
+                f"column {column!r} holds nested values (row {row + 1}); a table needs one scalar per cell",
+                source=source,
+                column=str(column),
+            )

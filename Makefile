@@ -26,6 +26,10 @@ install-test: $(BIN)/python system-deps
 	$(PIP) install -q -c constraints.txt ".[test]"
 	@if [ "$$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "note: chromium unavailable; the browser test will be skipped with that reason"; fi
+	@# SoftHSM2: a software PKCS#11 token for the key-on-a-token tests (skipped with the reason without it)
+	@if [ "$$(id -u)" = 0 ] && ! command -v softhsm2-util >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null) || echo "note: softhsm2 unavailable; the PKCS#11 tests will be skipped with that reason"; \
+	elif ! command -v softhsm2-util >/dev/null; then echo "note: install softhsm2 (needs root) for the PKCS#11 tests"; fi
 
 install-check: $(BIN)/python
 	$(PIP) install -q -c constraints.txt ".[check]"

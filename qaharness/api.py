@@ -14,6 +14,7 @@ from ._types import Source
 from ._version import __version__
 from .engine import Progress, run_metrics, select_metrics
 from .inputs import EvalInput, prepare_inputs
+from .io import ReadLimits
 from .profile import column_profiles
 from .provenance import run_provenance
 from .results import Run
@@ -48,13 +49,17 @@ def evaluate(
     params: dict[str, dict[str, Any]] | None = None,
     progress: Progress | None = None,
     command: list[str] | None = None,
+    limits: ReadLimits | None = None,
 ) -> Run:
     """Evaluate ``synthetic`` against ``real`` (and ``holdout``); DataFrames or paths.
 
-    Returns the typed run; ``run.write(out_dir)`` writes results.json.
+    Returns the typed run; ``run.write(out_dir)`` writes results.json (sealed, ``qaharness.seal``).
     Raises ``BadInputError`` for unusable input; a failing metric is recorded, not raised.
+    ``limits`` caps the columns and bytes of each table (``qaharness.io.ReadLimits``).
     """
-    data = prepare_inputs(real, synthetic, holdout, target=target, schema=schema, task=task, sensitive=tuple(sensitive))
+    data = prepare_inputs(
+        real, synthetic, holdout, target=target, schema=schema, task=task, sensitive=tuple(sensitive), limits=limits
+    )
     return evaluate_input(data, metrics=metrics, seed=seed, params=params, progress=progress, command=command)
 
 

@@ -116,6 +116,7 @@ def run_demo(
             command=["qaharness", "demo"],
             report=report,
             sign=sign,
+            overwrite=True,  # the demo's own folder: a rerun replaces the earlier demo's files
         )
         result.steps.append(step)
     return result

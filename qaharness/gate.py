@@ -1,9 +1,10 @@
 """The release gate: evaluate only what a policy needs, judge it, write CI outputs, record it.
 
 ``run_gate`` is what ``qaharness gate`` and the demo call. It writes into ``out``:
-``results.json`` (the evaluate contract plus verdict, policy and rules), ``junit.xml`` and
-``summary.md`` (also appended to ``$GITHUB_STEP_SUMMARY`` when that is set), and records the
-run in the store (kind ``gate``) with those files as artifacts.
+``results.json`` (the evaluate contract plus verdict, policy and rules, sealed by ``qaharness.seal``),
+``junit.xml`` and ``summary.md`` (also appended to ``$GITHUB_STEP_SUMMARY`` when that is set), the
+reports if asked, and last ``run-manifest.json`` (every file's sha256: the run is complete); then it
+records the run in the store (kind ``gate``) with those files as artifacts.
 
 Exit codes (``GateResult.exit_code``): 0 pass (warnings allowed), 1 an error-severity rule
 failed, or any warning under ``strict``. Bad input raises ``BadInputError`` / ``PolicyError`` (2).
@@ -18,18 +19,37 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from ._atomic import make_folder, write_text
 from ._ci_outputs import summary_markdown, write_junit
 from ._format import FAILING_STATUSES
+from ._run_folder import RUN_MANIFEST, claim_folder, clear_outputs, write_run_manifest
 from ._types import Source
 from .api import evaluate_input
 from .engine import Progress
-from .errors import BadInputError
+from .errors import BadInputError, StoreBusyError
 from .inputs import EvalInput, prepare_inputs
+from .io import ReadLimits
+from .keys import ensure_keys, load_signer
 from .policy import LoadedPolicy, apply_policy, check_inputs, load_policy
 from .results import Run
+from .seal import seal_run
 from .store import RunStore
+from .tickets import check_ticket
 
-__all__ = ["GateResult", "run_gate", "gate_input", "write_outputs", "exit_code_for", "merge_params"]
+__all__ = [
+    "GateResult",
+    "run_gate",
+    "gate_input",
+    "write_outputs",
+    "record_outputs",
+    "exit_code_for",
+    "merge_params",
+    "STORE_TIMEOUT",
+]
+
+#: seconds a gate waits for a locked store before it keeps its outputs and says so (each write
+#: holds the lock for well under a second; 8 parallel gates in tests/test_store_concurrency.py fit)
+STORE_TIMEOUT = 30.0
 
 
 @dataclass
@@ -120,44 +140,84 @@ def run_gate(
     report: Sequence[str] = (),
     sign: bool = False,
     keys: str | Path | None = None,
+    overwrite: bool = False,
+    store_timeout: float = STORE_TIMEOUT,
+    limits: ReadLimits | None = None,
 ) -> GateResult:
     """Gate ``synthetic`` against ``policy`` (default: the bundled default policy).
 
-    Raises ``PolicyError``/``BadInputError`` for a bad policy or input (exit 2); a breached policy
-    is not an exception — read ``GateResult.verdict`` / ``exit_code``. ``report`` names report
-    formats ("html", "pdf") rendered beside results.json; ``sign`` signs the PDF with ``keys``.
+    Raises ``PolicyError``/``BadInputError`` for a bad policy or input (exit 2) — checked before any
+    metric runs, as are the ticket, the signing key and ``out`` (a folder holding another run's files
+    is refused unless ``overwrite``, which clears them). A breached policy is not an exception: read
+    ``GateResult.verdict`` / ``exit_code``. ``report`` names report formats ("html", "pdf") rendered
+    beside results.json; ``sign`` signs the PDF. results.json is sealed with the signer of ``keys``.
+    A store still locked after ``store_timeout`` seconds raises ``StoreBusyError`` (outputs kept).
     """
+    ticket = check_ticket(ticket)
     if sign and "pdf" not in report:
         raise BadInputError("--sign needs --report with pdf (e.g. --report html,pdf)", source="--sign")
     loaded = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise BadInputError("exists and is not a folder", source=f"--out {out}")
-    data = prepare_inputs(real, synthetic, holdout, target=target, schema=schema, task=task, sensitive=tuple(sensitive))
+    claim_folder(out, overwrite=overwrite)
+    if record:
+        RunStore(store).check_writable()
+    ensure_keys(keys)
+    signer = load_signer(keys)  # a missing passphrase or token fails here, before any work
+    data = prepare_inputs(
+        real, synthetic, holdout, target=target, schema=schema, task=task, sensitive=tuple(sensitive), limits=limits
+    )
     run = gate_input(
         data, loaded, seed=seed, progress=progress, command=command, ticket=ticket, params=params, today=today
     )
+    run = seal_run(run, signer=signer)
     result = GateResult(run=run, policy=loaded, out=out, exit_code=exit_code_for(run.verdict or "pass", strict=strict))
-    result.files = write_outputs(run, out, strict=strict)
+    result.files = write_outputs(run, out, strict=strict, overwrite=overwrite, manifest=False)
     if report:
         from .reports import render_reports
 
         written = render_reports(out, report, sign=sign, ticket=ticket, keys=keys)
         result.files.update({f"report.{fmt}": path for fmt, path in written.items()})
+    result.files[RUN_MANIFEST] = write_run_manifest(out, result.files, run)  # last: the run is complete
     if record:
-        db = RunStore(store)
-        result.run_id = db.record_run(run, kind="gate", out_dir=out.resolve(), artifacts=result.files)
-        result.store = db.path
+        record_outputs(result, store, timeout=store_timeout)
     return result
 
 
-def write_outputs(run: Run, out: Path, *, strict: bool = False) -> dict[str, Path]:
-    """results.json, junit.xml, summary.md (and the $GITHUB_STEP_SUMMARY append)."""
-    out.mkdir(parents=True, exist_ok=True)
+def record_outputs(result: GateResult, store: str | Path | None, *, timeout: float = STORE_TIMEOUT) -> None:
+    """Record a finished gate in the store; a store locked past ``timeout`` keeps the outputs and says so."""
+    db = RunStore(store, timeout=timeout)
+    try:
+        result.run_id = db.record_run(result.run, kind="gate", out_dir=result.out.resolve(), artifacts=result.files)
+    except StoreBusyError as exc:
+        busy = StoreBusyError(
+            f"{exc} The run was not recorded; its outputs in {result.out} are complete. Record them later with "
+            f"`qaharness runs record {result.out} --store {db.path}`.",
+            store=str(db.path),
+            out=str(result.out),
+        )
+        busy.result = result
+        raise busy from None
+    result.store = db.path
+
+
+def write_outputs(
+    run: Run, out: Path, *, strict: bool = False, overwrite: bool = False, manifest: bool = True
+) -> dict[str, Path]:
+    """results.json, junit.xml, summary.md (and the $GITHUB_STEP_SUMMARY append), then the run manifest.
+
+    Each file is written atomically (``qaharness._atomic``: never through a planted symlink, never
+    truncated by a crash). A folder holding another run's files is refused unless ``overwrite``, which
+    removes them first. ``run`` is sealed first if it is not yet; ``manifest=False`` leaves the run
+    manifest to the caller (written after the reports).
+    """
+    out = Path(out)
+    claim_folder(out, overwrite=overwrite)
+    make_folder(out, source=f"--out {out}")
+    clear_outputs(out)
+    run = run.sealed()
     files = {"results.json": run.write(out), "junit.xml": write_junit(run, out / "junit.xml", strict=strict)}
     summary = summary_markdown(run, strict=strict)
-    files["summary.md"] = out / "summary.md"
-    files["summary.md"].write_text(summary, encoding="utf-8")
+    files["summary.md"] = write_text(out / "summary.md", summary, source=f"--out {out}")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         try:
@@ -167,4 +227,6 @@ def write_outputs(run: Run, out: Path, *, strict: bool = False) -> dict[str, Pat
             raise BadInputError(
                 f"cannot append the summary: {exc.strerror or exc}", source=f"$GITHUB_STEP_SUMMARY={step_summary}"
             ) from None
+    if manifest:
+        files[RUN_MANIFEST] = write_run_manifest(out, files, run)
     return files

@@ -13,10 +13,18 @@ import pandas as pd
 
 from ._types import Source
 from .errors import BadInputError, SchemaMismatchError
-from .io import Table, read_table
+from .io import ReadLimits, Table, read_table
 from .provenance import TAG_PREFIX, data_fingerprint, read_manifest_data, split_tags
 from .results import InputInfo
-from .schema import DISTRIBUTION_KINDS, ColumnKind, Schema, coerce_frame, infer_schema, load_schema_file
+from .schema import (
+    DISTRIBUTION_KINDS,
+    ColumnKind,
+    Schema,
+    coerce_frame,
+    infer_schema,
+    load_schema_file,
+    timezone_mix,
+)
 
 __all__ = ["EvalInput", "prepare_inputs", "MIN_ROWS"]
 
@@ -80,13 +88,20 @@ def prepare_inputs(
     schema: str | Path | dict | None = None,
     task: str | None = None,
     sensitive: tuple[str, ...] | list[str] = (),
+    limits: ReadLimits | None = None,
 ) -> EvalInput:
-    """Read, validate and align the tables. Raises ``BadInputError`` naming the culprit."""
+    """Read, validate and align the tables. Raises ``BadInputError`` naming the culprit.
+
+    ``limits`` caps columns and bytes per table (``qaharness.io.ReadLimits``; defaults apply).
+    """
     if task is not None and task not in TASKS:
         raise BadInputError(f"unknown task {task!r}; use one of {', '.join(TASKS)}", source="--task")
-    tables = {"real": read_table(real, name="real"), "synthetic": read_table(synthetic, name="synthetic")}
+    tables = {
+        "real": read_table(real, name="real", limits=limits),
+        "synthetic": read_table(synthetic, name="synthetic", limits=limits),
+    }
     if holdout is not None:
-        tables["holdout"] = read_table(holdout, name="holdout")
+        tables["holdout"] = read_table(holdout, name="holdout", limits=limits)
     manifest, notes = _synthetic_manifest(synthetic)
     tables, tags = _split_tags(tables)
     for name, table in tables.items():
@@ -97,6 +112,7 @@ def prepare_inputs(
             _check_same_columns(reference, tables[name], name)
     overrides = _schema_overrides(schema, reference)
     inferred = infer_schema(_aligned(tables["real"].frame, reference), overrides)
+    notes += _timezone_notes(tables, inferred)
     frames, fingerprints = {}, {}
     for name in list(tables):  # coerce one table at a time and let the raw frame go
         table = tables[name]
@@ -158,6 +174,24 @@ def _tag_notes(tags: dict[str, dict[str, int]]) -> list[str]:
         tagged = sum(n for t, n in tags.get(name, {}).items() if t.startswith(TAG_PREFIX))
         if tagged:
             notes.append(f"{name} table has {tagged} row(s) tagged synthetic (_qaharness_provenance)")
+    return notes
+
+
+def _timezone_notes(tables: dict[str, Table], schema: Schema) -> list[str]:
+    """A note per datetime column where time-zone-aware and naive values meet (within or across tables)."""
+    notes = []
+    for column in schema.columns(ColumnKind.DATETIME):
+        seen = {name: timezone_mix(_aligned(table.frame, [column])[column]) for name, table in tables.items()}
+        if any(aware for aware, _ in seen.values()) and any(naive for _, naive in seen.values()):
+            which = ", ".join(
+                f"{name}: {'mixed' if aware and naive else 'aware' if aware else 'naive'}"
+                for name, (aware, naive) in seen.items()
+                if aware or naive
+            )
+            notes.append(
+                f"column {column!r} mixes time-zone-aware and naive datetimes ({which}): aware values were "
+                "converted to UTC and naive ones taken as UTC"
+            )
     return notes
 
 

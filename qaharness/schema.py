@@ -18,7 +18,7 @@ import yaml
 from ._format import FALSE_WORDS, TRUE_WORDS
 from .errors import BadInputError
 
-__all__ = ["ColumnKind", "Schema", "infer_schema", "load_schema_file", "coerce_frame"]
+__all__ = ["ColumnKind", "Schema", "infer_schema", "load_schema_file", "coerce_frame", "timezone_mix"]
 
 
 class ColumnKind(str, Enum):
@@ -175,10 +175,12 @@ def _to_numeric(series: pd.Series, *, source: str, column: str) -> pd.Series:
 
 
 def _to_datetime(series: pd.Series, *, source: str, column: str) -> pd.Series:
+    """datetime64[ns], naive, in UTC: aware values converted to UTC, naive ones taken as UTC
+    (``timezone_mix`` tells when both occur, for a note)."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        values = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
+        values = series.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
         return values.astype("datetime64[ns]").reset_index(drop=True)
-    values = pd.to_datetime(series, errors="coerce", format="mixed")
+    values = pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
     bad = values.isna() & series.notna()
     if bad.any():
         raise BadInputError(
@@ -186,9 +188,26 @@ def _to_datetime(series: pd.Series, *, source: str, column: str) -> pd.Series:
             source=source,
             column=column,
         )
-    if getattr(values.dt, "tz", None) is not None:
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    return values.astype("datetime64[ns]").reset_index(drop=True)
+    return values.dt.tz_localize(None).astype("datetime64[ns]").reset_index(drop=True)
+
+
+#: a UTC offset after a time of day: 10:00Z, 10:00:00+02:00, 10:00:00.5 -0500, 10:00 UTC
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?|UTC|GMT)$"
+
+
+def timezone_mix(series: pd.Series) -> tuple[bool, bool]:
+    """(has time-zone-aware values, has naive values) of a datetime column as read."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        aware = getattr(series.dt, "tz", None) is not None
+        return aware, not aware and bool(series.notna().any())
+    values = series.dropna()
+    if values.empty:
+        return False, False
+    if values.map(lambda v: hasattr(v, "tzinfo")).all():
+        aware_mask = values.map(lambda v: v.tzinfo is not None)
+    else:
+        aware_mask = values.astype(str).str.strip().str.contains(_OFFSET, regex=True)
+    return bool(aware_mask.any()), bool((~aware_mask).any())
 
 
 def _to_boolean(series: pd.Series, *, source: str, column: str) -> pd.Series:

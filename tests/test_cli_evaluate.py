@@ -65,7 +65,7 @@ def test_evaluate_writes_the_results_contract(files, tmp_path):
     )
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert data["schema_version"] == SCHEMA_VERSION == 2 and data["seed"] == 0
+    assert data["schema_version"] == SCHEMA_VERSION == 3 and data["seed"] == 0
     assert set(data["inputs"]) == {"real", "synthetic", "holdout"}
     assert data["inputs"]["real"]["rows"] == 300 and len(data["inputs"]["real"]["sha256"]) == 64
     assert data["schema"] == {
@@ -115,7 +115,7 @@ def test_same_seed_identical_results_json(files, tmp_path):
             == 0
         )
         data = json.loads((tmp_path / name / "results.json").read_text())
-        data.pop("created_at"), data.pop("timings")
+        data.pop("created_at"), data.pop("timings"), data.pop("seal")  # the seal signs the time too
         outputs.append(data)
     assert outputs[0] == outputs[1]
 
@@ -273,7 +273,7 @@ def test_schema_override_and_bad_schema(files, tmp_path):
     data = json.loads((tmp_path / "out" / "results.json").read_text())
     assert data["schema"]["age"] == "categorical"
     (tmp_path / "bad.yaml").write_text("columns:\n  age: number\n")
-    result = run_eval(files, tmp_path, "--schema", tmp_path / "bad.yaml")
+    result = run_eval(files, tmp_path, "--schema", tmp_path / "bad.yaml", "--overwrite")
     assert result.exit_code == 2 and "bad.yaml" in result.output and "'age'" in result.output
 
 

@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import typer
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
 from .._format import fmt
 from ..errors import BadInputError
+from ..io import MAX_BYTES, MAX_COLUMNS, ReadLimits
 from ..results import Run, Status
 from ._app import console, err_console
 
@@ -21,8 +24,51 @@ __all__ = [
     "parse_metric_params",
     "print_summary",
     "progress_status",
+    "read_limits",
+    "run_folder_options",
     "fmt",
 ]
+
+MAX_COLUMNS_HELP = f"Refuse tables with more columns than this (default {MAX_COLUMNS:,})."
+MAX_BYTES_HELP = (
+    f"Refuse tables holding more bytes than this once decompressed, e.g. 500M, 8G (default {MAX_BYTES >> 30} GiB, "
+    "plus a check for decompression bombs that an explicit value turns off)."
+)
+
+
+def run_folder_options(store_timeout: float) -> dict[str, Any]:
+    """The options ``evaluate`` and ``gate`` share for their output folder, store and input caps."""
+    return {
+        "overwrite": typer.Option(
+            False, "--overwrite", help="Replace the files of an earlier run in --out (they are removed first)."
+        ),
+        "store_timeout": typer.Option(
+            store_timeout, "--store-timeout", min=0.0, help="Seconds to wait for a store another process holds."
+        ),
+        "max_columns": typer.Option(None, "--max-columns", help=MAX_COLUMNS_HELP),
+        "max_bytes": typer.Option(None, "--max-bytes", help=MAX_BYTES_HELP),
+    }
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def read_limits(max_columns: int | None, max_bytes: str | None) -> ReadLimits:
+    """``--max-columns`` and ``--max-bytes`` (a number of bytes with an optional K/M/G/T suffix)."""
+    if max_columns is not None and max_columns < 1:
+        raise BadInputError(f"must be at least 1, got {max_columns}", source="--max-columns")
+    n_bytes = None
+    if max_bytes is not None:
+        text = max_bytes.strip().upper().removesuffix("IB").removesuffix("B")
+        unit = text[-1:] if text[-1:] in _UNITS else ""
+        try:
+            n_bytes = int(float(text[: len(text) - len(unit)]) * _UNITS[unit])
+        except ValueError:
+            message = f"expected a size such as 500M or 8G, got {max_bytes!r}"
+            raise BadInputError(message, source="--max-bytes") from None
+        if n_bytes < 1:
+            raise BadInputError(f"must be positive, got {max_bytes!r}", source="--max-bytes")
+    return ReadLimits(max_columns=max_columns or MAX_COLUMNS, max_bytes=n_bytes)
 
 
 def split_list(value: str | None) -> list[str] | None:
@@ -78,12 +124,14 @@ def print_summary(run: Run, *, title: str = "Metrics") -> None:
         table.add_column(name, overflow="fold")
     colour = {Status.OK: "green", Status.SKIPPED: "yellow", Status.ERROR: "red"}
     for m in run.metrics:
-        ci = f"[{fmt(m.ci[0])}, {fmt(m.ci[1])}]" if m.ci else ""
+        ci = escape(f"[{fmt(m.ci[0])}, {fmt(m.ci[1])}]") if m.ci else ""
         note = m.message or (f"worst: {m.details['worst_column']}" if "worst_column" in m.details else "")
-        table.add_row(m.id, f"[{colour[m.status]}]{m.status.value}[/]", fmt(m.value), ci, fmt(m.baseline), note)
+        table.add_row(
+            escape(m.id), f"[{colour[m.status]}]{m.status.value}[/]", fmt(m.value), ci, fmt(m.baseline), escape(note)
+        )
     console.print(table)
     for note in run.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False)
 
 
 @contextmanager

@@ -49,8 +49,8 @@ def app_command(
     """Open the reviewer dashboard: browse runs, compare them, sign releases off."""
     path = resolve_store(store)
     if not path.exists():
-        console.print(f"note: no run store at {path} yet; the dashboard shows how to record a first run")
-    console.print(f"qaharness dashboard on http://{address}:{port}  (store: {path}; Ctrl+C stops it)")
+        console.print(f"note: no run store at {path} yet; the dashboard shows how to record a first run", markup=False)
+    console.print(f"qaharness dashboard on http://{address}:{port}  (store: {path}; Ctrl+C stops it)", markup=False)
     code = _run(streamlit_command(port, address), serve_env(path, reviewers))
     if code:
         raise typer.Exit(code)

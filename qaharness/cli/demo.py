@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..datasets import ADULT_ATTRIBUTION
@@ -43,13 +44,15 @@ def demo(
         console.rule(f"{step.generator}: trained in {step.fit_seconds:.0f} s")
         print_gate(step.gate)
     console.print(_comparison(result, policy))
-    console.print(f"\ntrain/holdout: {result.files['train']}, {result.files['holdout']}")
+    console.print(f"\ntrain/holdout: {result.files['train']}, {result.files['holdout']}", markup=False)
     for step in result.steps:
         files = ", ".join(str(p) for p in step.gate.files.values())
-        console.print(f"{step.generator} (run {step.gate.run_id}): {files}")
-    console.print(f"run store: {result.store}")
-    console.print(f"verify a signed report: qaharness verify {result.steps[-1].gate.files.get('report.pdf', '')}")
-    console.print(f"open the dashboard: qaharness app --store {result.store}")
+        console.print(f"{step.generator} (run {step.gate.run_id}): {files}", markup=False)
+    console.print(f"run store: {result.store}", markup=False)
+    console.print(
+        f"verify a signed report: qaharness verify {result.steps[-1].gate.files.get('report.pdf', '')}", markup=False
+    )
+    console.print(f"open the dashboard: qaharness app --store {result.store}", markup=False)
 
 
 def _comparison(result, policy: str) -> Table:
@@ -60,5 +63,5 @@ def _comparison(result, policy: str) -> Table:
         run = step.gate.run
         values = {m.id: m for m in run.metrics}
         cells = [fmt(values[m].value) if m in values else "—" for m in _KEY_METRICS]
-        table.add_row(step.generator, (run.verdict or "").upper(), *cells)
+        table.add_row(escape(step.generator), (run.verdict or "").upper(), *cells)
     return table

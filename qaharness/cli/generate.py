@@ -161,6 +161,6 @@ def _print_report(report, path: Path) -> None:
         parts.append(f"stopped early ({report.stopped})")
     if report.epsilon is not None:
         parts.append(f"ε spent {report.epsilon:.3g} (δ {report.delta:.2g}, {report.accountant})")
-    console.print("fitted: " + ", ".join(parts))
-    console.print(f"preprocessing: {report.preprocessing}")
-    console.print(f"synthetic: {path}")
+    console.print("fitted: " + ", ".join(parts), markup=False)
+    console.print(f"preprocessing: {report.preprocessing}", markup=False)
+    console.print(f"synthetic: {path}", markup=False)

@@ -36,12 +36,13 @@ class ProvenanceTagged(Metric):
         assessment = assess_input(data)
         checks = {c.name: c.ok for c in assessment.checks}
         manifest = assessment.manifest
+        messages = [c.message for c in assessment.checks if not c.ok]
         details = {
             "manifest_present": data.synthetic_manifest is not None,
             "tag_column": assessment.tag_share is not None,
             "checks": checks,
             "consistent": assessment.ok,
-            "messages": [c.message for c in assessment.checks if not c.ok],
+            "messages": messages,
             "manifest_id": manifest.manifest_id if manifest else None,
             "generator": manifest.generator if manifest else None,
             "generator_version": manifest.generator_version if manifest else None,
@@ -50,9 +51,9 @@ class ProvenanceTagged(Metric):
         }
         if assessment.tag_share is not None:
             value = assessment.tag_share
-            message = "" if assessment.ok else "; ".join(details["messages"])
+            message = "" if assessment.ok else "; ".join(messages)
         elif manifest is not None and checks.get("seal") and checks.get("rows"):
-            value, message = 1.0, "" if assessment.ok else "; ".join(details["messages"])
+            value, message = 1.0, "" if assessment.ok else "; ".join(messages)
         elif data.synthetic_manifest is None:
             value, message = (
                 0.0,
@@ -62,5 +63,5 @@ class ProvenanceTagged(Metric):
                 ),
             )
         else:
-            value, message = 0.0, "manifest does not cover these rows: " + "; ".join(details["messages"])
+            value, message = 0.0, "manifest does not cover these rows: " + "; ".join(messages)
         return self.result(value, message=message, details=details)

@@ -35,6 +35,10 @@ def _flags(result) -> bool:
     return result.ci is not None and result.ci[0] > get_metric(result.id).ideal_value() + 1e-12
 
 
+def _insufficient(result) -> bool:
+    return result.status is Status.SKIPPED and bool(result.details.get("insufficient_evidence"))
+
+
 def _jittered(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     out = frame.copy()
     for column in ("age", "income"):
@@ -65,6 +69,9 @@ def test_copies_of_training_rows_are_flagged(frames, metric_id):
 @pytest.mark.parametrize("metric_id", PRIVACY)
 def test_unseen_real_rows_are_not_flagged_at_any_ratio(frames, metric_id, ratio):
     result = _run(metric_id, _data(frames, "unseen", ratio))
+    if metric_id == "privacy.dcr_tail" and ratio == "8:1":  # 50 holdout rows cannot resolve a 1% quantile
+        assert _insufficient(result), result.message
+        return
     assert not _flags(result), (result.value, result.ci)
 
 
@@ -75,8 +82,13 @@ def test_unseen_real_rows_are_not_flagged_at_any_ratio(frames, metric_id, ratio)
 )
 def test_jittered_copies_at_any_ratio(frames, metric_id, flagged, ratio):
     """Training rows with 1% jitter, as many as the training rows: flagged whatever the holdout's size
-    (training was subsampled to the holdout's size before, which hid most copies at 8:1)."""
-    assert _flags(_run(metric_id, _data(frames, "jitter", ratio))) is flagged
+    (training was subsampled to the holdout's size before, which hid most copies at 8:1). The tail
+    says 'insufficient evidence' on a 50-row holdout rather than judge a 1% quantile it cannot see."""
+    result = _run(metric_id, _data(frames, "jitter", ratio))
+    if metric_id == "privacy.dcr_tail" and ratio == "8:1":
+        assert _insufficient(result), result.message
+        return
+    assert _flags(result) is flagged
 
 
 @pytest.mark.parametrize(
@@ -337,3 +349,31 @@ def test_pii_flags_a_replayed_integer_row_id():
     result = _run("privacy.pii", data)
     assert result.value == pytest.approx(0.1) and result.details["replayed_real_values"]["rownames"]["rows"] == 10
     assert "rownames" not in _run("privacy.dcr", data).details["columns"]
+
+
+def test_too_little_evidence_is_said_not_passed(frames):
+    """A handful of holdout rows cannot resolve the tail's quantile or an AUC: the metrics say
+    so (skipped, insufficient evidence), and a rule reading them is 'insufficient', not 'pass'."""
+    from datetime import date
+
+    from qaharness.policy import load_policy
+    from qaharness.results import InputInfo, Run
+    from qaharness.rules import RuleContext
+    from qaharness.rules.metric import MetricRule
+
+    data = prepare_inputs(frames["train"], frames["jitter"], frames["holdout"].iloc[:12], target="label")
+    results, _ = run_metrics(data, ["privacy.dcr_tail", "privacy.mia"], seed=0)
+    for result in results:
+        assert result.status is Status.SKIPPED and result.details["insufficient_evidence"] is True, result.message
+    run = Run(
+        qaharness_version="-",
+        created_at="-",
+        seed=0,
+        inputs={n: InputInfo(source=n, sha256="-", rows=r, columns=6) for n, r in [("real", 400), ("holdout", 12)]},
+        schema={},
+        metrics=results,
+    )
+    rules = [r for r in load_policy("default").policy.rules if r.id in ("memorised-tail", "membership-inference")]
+    rules.append(MetricRule(id="no-minimum", metric="privacy.dcr_tail", field="ci_low", op="<=", threshold=0.01))
+    assert rules[-1].min_rows is None  # insufficient because the metric says so, not by a size floor
+    assert {r.check(RuleContext(run=run, today=date.today())).status for r in rules} == {"insufficient"}

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 SYNTHETIC_QUERIES = 3_000  # synthetic rows whose nearest real rows are looked up
-HOLDOUT_QUERIES = 3_000  # holdout rows whose distance to training is the unseen-row yardstick
+HOLDOUT_QUERIES = 2_000  # holdout rows whose distance to training is the unseen-row yardstick
 MAX_HOLDOUT_REFERENCE = 100_000  # holdout rows in the pool (training: every row)
 MAX_SYNTHETIC = 250_000  # synthetic rows the attacks search
 TIE_TOLERANCE = 1e-9
@@ -144,7 +144,10 @@ def _build(data: EvalInput, ctx: RunContext, max_queries: int, max_reference: in
     rng = shared_rng(ctx, "privacy.pooled-neighbours")
     reference = real.holdout[sample_indices(real.holdout.shape[0], max_reference, rng)]
     yardstick = real.holdout[sample_indices(real.holdout.shape[0], holdout_queries, rng)]
-    to_train, train_index = knn(synthetic, real.train, 2)
+    # one search of the training rows for the synthetic queries and the holdout yardstick together
+    both, both_index = knn(np.vstack([synthetic, yardstick]), real.train, 2)
+    n = synthetic.shape[0]
+    to_train, train_index = both[:n], both_index[:n]
     to_holdout, holdout_index = knn(synthetic, reference, 2)
     score, tied = _nearest_is_training(synthetic, real.train, reference, to_train[:, 0], to_holdout[:, 0])
     t, h = real.train.shape[0], reference.shape[0]
@@ -156,7 +159,7 @@ def _build(data: EvalInput, ctx: RunContext, max_queries: int, max_reference: in
         train_score=score,
         nearest=nearest,
         ties=int(tied.sum()),
-        holdout_to_train=knn(yardstick, real.train, 1)[0][:, 0],
+        holdout_to_train=both[n:, 0],
         n_train=int(real.train.shape[0]),
         n_holdout_reference=int(reference.shape[0]),
     )

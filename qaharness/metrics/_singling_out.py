@@ -281,8 +281,9 @@ def singled_out_at_size(
     of n w (1 − w)^(n − 1) given its control count alone. Copied rows add one match to the pool and
     pull the fitted w up a little, so under memorisation the control comes out high and the risk low
     (never the other way). On independent tables this came within ±0.03 of the success rate on a
-    second independent table of the training's size at 4:1 and 8:1, where anonymeter's curve fit to
-    control subsamples missed by up to 0.2 (``benchmarks/bench_privacy.py``).
+    second independent table of the training's size at 4:1 and 8:1; anonymeter's curve fitted to
+    control subsamples reported risks of 0.22-0.27 there, where an equal-size control gave 0.00-0.06
+    (``benchmarks/bench_privacy.py --size-correction``).
     """
     k = np.asarray(control_counts, dtype=float)
     if n_target == n_control:

@@ -40,7 +40,7 @@ class DistanceTail(Metric):
     """Memorisation tail: the excess share of synthetic rows closer to a training row than the
     closest ``quantile`` (default 1%) of unseen real rows come.
 
-    The distance of each sampled holdout row (at most 3,000) to its nearest training row (all of
+    The distance of each sampled holdout row (at most 2,000) to its nearest training row (all of
     them) is the yardstick of how close unseen data comes by chance; ``threshold_distance`` is the
     k-th smallest, k = round(q (m + 1)). A generator that did not memorise puts a share of about
     k / (m + 1) ≈ q of its rows (at most 3,000 sampled) below it; near-copies of training rows land
@@ -94,6 +94,14 @@ class DistanceTail(Metric):
         nn = pooled_neighbours(
             data, ctx, max_queries=self.params.max_queries, holdout_queries=self.params.holdout_queries
         )
+        m = nn.holdout_to_train.size
+        if m + 1 < 1 / self.params.quantile:
+            needed = int(np.ceil(1 / self.params.quantile)) - 1
+            reason = (
+                f"a holdout of {m} rows cannot resolve the {self.params.quantile:.0%} quantile of unseen rows' "
+                f"distance to training (needs at least {needed} rows)"
+            )
+            return self.skipped(reason, details={"insufficient_evidence": True})
         synthetic = _ranked(nn.to_train[:, 0], rng)
         holdout = np.sort(_ranked(nn.holdout_to_train, rng))
         quantiles = dict.fromkeys((self.params.quantile, *REPORTED_QUANTILES))

@@ -17,6 +17,7 @@ from ._nn import ENCODING, knn, sample_indices
 MAX_CANDIDATES = 1_000  # per class
 MAX_REFERENCE = 100_000
 N_BOOT = 200
+MIN_PER_CLASS = 10  # below this the AUC's interval spans most of [0, 1]
 _EPS = 1e-6
 
 
@@ -140,8 +141,12 @@ class MembershipInference(Metric):
             return self.skipped("no distribution column to measure distances on")
         assert data.holdout is not None
         n_per_class = min(len(data.real), len(data.holdout) // 2, self.params.max_candidates)
-        if n_per_class < 2:
-            return self.skipped("needs at least 4 holdout rows (half candidates, half reference)")
+        if n_per_class < MIN_PER_CLASS:
+            reason = (
+                f"needs at least {2 * MIN_PER_CLASS} holdout rows (half non-member candidates, half reference) "
+                f"for an AUC interval that can decide; has {len(data.holdout)}"
+            )
+            return self.skipped(reason, details={"insufficient_evidence": True})
         _, synthetic = synthetic_encoding(data, ctx, self.params.max_reference)
         labels, scores, sizes = _attack_scores(
             real_encoding(data, ctx), synthetic, rng, n_per_class, self.params.max_reference

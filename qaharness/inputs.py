@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._overlap import check_identity, overlap_notes
 from ._types import Source
 from .errors import BadInputError, SchemaMismatchError
 from .io import ReadLimits, Table, read_table
@@ -129,7 +130,8 @@ def prepare_inputs(
         )
         for name, t in tables.items()
     }
-    notes += _tag_notes(tags)
+    check_identity(frames, infos)
+    notes += _tag_notes(tags) + overlap_notes(frames, inferred)
     n_unique = {c: int(frames["real"][c].nunique(dropna=True)) for c in reference}
     return EvalInput(
         frames["real"],

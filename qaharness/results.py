@@ -41,6 +41,10 @@ class Family(str, Enum):
 class Goal(str, Enum):
     MINIMIZE = "minimize"
     MAXIMIZE = "maximize"
+    #: closest to the metric's ``ideal`` is best and either side is worse (a membership-inference AUC
+    #: of 0.3 is an attack that works backwards; synthetic rows nearer the holdout than chance were not
+    #: made without the holdout)
+    TARGET = "target"
 
 
 class Status(str, Enum):

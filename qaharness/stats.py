@@ -64,8 +64,8 @@ def wasserstein_1d(real: np.ndarray, synthetic: np.ndarray) -> float:
     return float(np.sum(np.abs(cdf_a - cdf_b) * deltas))
 
 
-def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion."""
+def wilson_interval(successes: float, trials: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (fractional counts allowed: effective sizes)."""
     if trials <= 0:
         raise ValueError("wilson_interval needs at least one trial")
     z = float(_sps.norm.ppf(0.5 + confidence / 2))

@@ -124,6 +124,8 @@ def test_readers_agree_across_formats(tmp_path):
     frame = make_mixed_frame(50, 4)
     frame["income"] = frame["income"].round(2)  # text formats keep ~15 significant digits
     frame.to_parquet(tmp_path / "t.parquet", index=False)
+    # the same rows as real, in other bytes: the same file twice is refused (exit 2) as a usage error
+    frame.to_parquet(tmp_path / "real.parquet", index=False, compression="gzip")
     frame.to_json(tmp_path / "t.jsonl", orient="records", lines=True, date_format="iso", double_precision=15)
     frame.to_excel(tmp_path / "t.xlsx", index=False)
     frame.to_csv(tmp_path / "t.tsv", sep="\t", index=False)
@@ -135,7 +137,7 @@ def test_readers_agree_across_formats(tmp_path):
         result = invoke(
             "evaluate",
             "--real",
-            tmp_path / "t.parquet",
+            tmp_path / "real.parquet",
             "--synthetic",
             tmp_path / source,
             "--metrics",

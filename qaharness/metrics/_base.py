@@ -140,7 +140,7 @@ class Metric:
 
     @classmethod
     def ideal_value(cls) -> float | None:
-        if cls.ideal is not None:
+        if cls.ideal is not None or cls.goal is Goal.TARGET:  # a target metric names its ideal
             return cls.ideal
         low, high = cls.bounds
         return low if cls.goal is Goal.MINIMIZE else high
@@ -184,9 +184,13 @@ class Metric:
         )
 
     def worst(self, per_column: Mapping[str, float]) -> tuple[str, float]:
-        """The column with the worst value for this metric's goal."""
-        pick = max if self.goal is Goal.MINIMIZE else min
-        column = pick(per_column, key=lambda c: per_column[c])
+        """The column with the worst value for this metric's goal (farthest from the ideal for a target)."""
+        if self.goal is Goal.TARGET:
+            ideal = self.ideal_value() or 0.0
+            column = max(per_column, key=lambda c: abs(per_column[c] - ideal))
+        else:
+            pick = max if self.goal is Goal.MINIMIZE else min
+            column = pick(per_column, key=lambda c: per_column[c])
         return column, per_column[column]
 
 

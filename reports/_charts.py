@@ -251,7 +251,7 @@ def interval_bars(
         if limits:
             ax.set_xlim(*limits)
         else:
-            ax.margins(x=0.12)
+            ax.margins(x=0.2)
         _few_ticks(ax.xaxis, 5)
         ax.set_xlabel(xlabel)
         ax.set_title(title)

@@ -77,11 +77,18 @@ def _scales_chart(run: Run) -> list[dict]:
     return [chart("Privacy measures on their own scales", uri, caption, size="wide")]
 
 
+def _detail(run: Run, metric_id: str, key: str) -> tuple[MetricResult, dict[str, Any]] | None:
+    """The computed metric and one of its details when that detail is a mapping."""
+    m = metric(run, metric_id)
+    found = m.details.get(key) if m else None
+    return (m, found) if m is not None and isinstance(found, dict) else None
+
+
 def _dcr_chart(run: Run) -> list[dict]:
-    m = metric(run, "privacy.dcr")
-    hist = m.details.get("histogram") if m else None
-    if m is None or not isinstance(hist, dict):
+    found = _detail(run, "privacy.dcr", "histogram")
+    if found is None:
         return []
+    m, hist = found
     edges = numbers(hist.get("edges"))
     if not edges or len(edges) < 2:
         return []
@@ -102,10 +109,10 @@ def _dcr_chart(run: Run) -> list[dict]:
 
 
 def _roc_chart(run: Run) -> list[dict]:
-    m = metric(run, "privacy.mia")
-    roc = m.details.get("roc") if m else None
-    if m is None or not isinstance(roc, dict):
+    found = _detail(run, "privacy.mia", "roc")
+    if found is None:
         return []
+    m, roc = found
     fpr = numbers(roc.get("fpr"))
     tpr = numbers(roc.get("tpr"), len(fpr)) if fpr else None
     if not fpr or not tpr or len(fpr) < 2:

@@ -7,8 +7,10 @@ its PDF is a stand-in that merely contains ``/ByteRange`` — not a signature.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import pytest
 from conftest import make_mixed_frame
 
 from qaharness.api import evaluate
@@ -185,3 +187,17 @@ def build_store(folder: Path, *, hostile: bool = False) -> tuple[Path, dict[str,
         failing, kind="gate", out_dir=out, artifacts={"results.json": failing.write(out), **reports}
     )
     return store.path, ids
+
+
+def store_copy(template: tuple[Path, dict[str, str]], folder: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fresh copy of a template store, read by the app through $QAHARNESS_STORE; no allow-list, no open review.
+
+    The copy's artifacts still point at the template's files (the tests that edit them build their own store).
+    """
+    path = folder / "runs.duckdb"
+    shutil.copy(template[0], path)
+    monkeypatch.setenv("QAHARNESS_STORE", str(path))
+    monkeypatch.setenv("QAHARNESS_TRUST", str(template[0].parent / "keys" / "ca.pem"))
+    monkeypatch.delenv("QAHARNESS_REVIEWERS", raising=False)
+    monkeypatch.delenv("QAHARNESS_INSECURE_OPEN_REVIEW", raising=False)
+    return RunStore(path), template[1]

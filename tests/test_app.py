@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _app_fixtures import HOSTILE, build_store
+from _app_fixtures import HOSTILE, build_store, store_copy
 from streamlit.testing.v1 import AppTest
 
 from qaharness.app import _ui
@@ -30,14 +29,7 @@ def template(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 @pytest.fixture
 def store(template, tmp_path, monkeypatch) -> tuple[RunStore, dict[str, str]]:
-    """A fresh copy of the three-run store, which the app reads through $QAHARNESS_STORE."""
-    path = tmp_path / "runs.duckdb"
-    shutil.copy(template[0], path)
-    monkeypatch.setenv("QAHARNESS_STORE", str(path))
-    monkeypatch.setenv("QAHARNESS_TRUST", str(template[0].parent / "keys" / "ca.pem"))
-    monkeypatch.delenv("QAHARNESS_REVIEWERS", raising=False)
-    monkeypatch.delenv("QAHARNESS_INSECURE_OPEN_REVIEW", raising=False)
-    return RunStore(path), template[1]
+    return store_copy(template, tmp_path, monkeypatch)
 
 
 def _app(page: str | None = None, **query: str) -> AppTest:

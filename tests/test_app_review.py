@@ -3,12 +3,11 @@ waiver, the decision is shown before it is appended, and who may sign off follow
 
 from __future__ import annotations
 
-import shutil
 from importlib import resources
 from pathlib import Path
 
 import pytest
-from _app_fixtures import build_store
+from _app_fixtures import build_store, store_copy
 from streamlit.testing.v1 import AppTest
 
 from qaharness.app.page_review import check_review
@@ -24,12 +23,7 @@ def template(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 @pytest.fixture
 def store(template, tmp_path, monkeypatch) -> tuple[RunStore, dict[str, str]]:
-    path = tmp_path / "runs.duckdb"
-    shutil.copy(template[0], path)
-    monkeypatch.setenv("QAHARNESS_STORE", str(path))
-    monkeypatch.delenv("QAHARNESS_REVIEWERS", raising=False)
-    monkeypatch.delenv("QAHARNESS_INSECURE_OPEN_REVIEW", raising=False)
-    return RunStore(path), template[1]
+    return store_copy(template, tmp_path, monkeypatch)
 
 
 def _review(run_id: str, user: dict | None = None, secrets: dict | None = None) -> AppTest:

@@ -71,3 +71,28 @@ def test_sign_without_pdf_report_is_bad_usage(inputs, tmp_path):
         ],
     )
     assert result.exit_code == 2 and "--sign" in result.output
+
+
+@pytest.mark.slow
+def test_a_gate_report_carries_the_utility_charts_its_metrics_support(inputs, tmp_path):
+    """The default policy computes only utility.tstr_ratio: the report still draws TRTR vs TSTR, and
+    results.json names the task the utility metric resolved."""
+    from qaharness.gate import run_gate
+
+    result = run_gate(
+        inputs["real"],
+        inputs["synthetic"],
+        inputs["holdout"],
+        out=tmp_path / "gate",
+        target="label",
+        record=False,
+        report=["html"],
+    )
+    assert [m.id for m in result.run.metrics if m.family.value == "utility"] == ["utility.tstr_ratio"]
+    assert result.run.task == "binary"
+    html = result.files["report.html"].read_text(encoding="utf-8")
+    assert 'alt="Train on real vs train on synthetic"' in html
+    assert 'alt="Privacy measures on their own scales"' in html
+    text = repr(result)
+    assert len(text) < 400 and text.startswith("GateResult(verdict=") and "policy='default 1.0.0'" in text
+    assert "exit_code=" in text and "failed=[" in text

@@ -96,3 +96,31 @@ def test_a_gate_report_carries_the_utility_charts_its_metrics_support(inputs, tm
     text = repr(result)
     assert len(text) < 400 and text.startswith("GateResult(verdict=") and "policy='default 1.0.0'" in text
     assert "exit_code=" in text and "failed=[" in text
+
+
+def test_report_store_records_re_rendered_reports_of_the_run_that_wrote_them(inputs, tmp_path):
+    """The dashboard's advice when a report is gone: render it again and record it with --store."""
+    import hashlib
+
+    from qaharness.app._artifacts import find_artifact
+
+    store = tmp_path / "runs.duckdb"
+    args = ["evaluate", "--real", str(inputs["real"]), "--synthetic", str(inputs["synthetic"])]
+    ran = runner.invoke(app, [*args, "--metrics", "fidelity.ks", "--out", str(tmp_path / "run"), "--store", str(store)])
+    assert ran.exit_code == 0, ran.output
+    result = runner.invoke(app, ["report", str(tmp_path / "run"), "--format", "html", "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    db = RunStore(store)
+    run_id = db.list_runs().run_id.iloc[0]
+    assert f"recorded as artifacts of run {run_id}" in result.output
+    found = find_artifact(db.artifacts(run_id).to_dict("records"), ".html", store)
+    html = tmp_path / "run" / "report.html"
+    assert found is not None and found.ok and found.sha256 == hashlib.sha256(html.read_bytes()).hexdigest()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "results.json").write_bytes(
+        (tmp_path / "run" / "results.json").read_bytes().replace(b'"seed": 0', b'"seed": 1')
+    )
+    refused = runner.invoke(app, ["report", str(other), "--format", "html", "--store", str(store)])
+    assert refused.exit_code == 2 and "no run in this store recorded this results.json" in refused.output
+    assert not (other / "report.html").exists(), "refused before rendering"

@@ -50,3 +50,11 @@ def test_evaluate_without_a_terminal_prints_one_line_per_metric(tmp_path):
     ]
     assert all(s.split(" done in ")[1].split(" s")[0].replace(".", "").isdigit() for s in steps)
     assert "⠋" not in result.output and "\x1b[" not in result.output, "no spinner or escape codes in a log"
+
+
+def test_a_failed_step_is_not_reported_done(tmp_path):
+    missing = tmp_path / "missing.csv"
+    args = ["evaluate", "--real", str(missing), "--synthetic", str(missing), "--out", str(tmp_path / "o"), "--no-store"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "done in" not in result.output and len(result.output.strip().splitlines()) == 1

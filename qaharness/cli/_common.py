@@ -175,10 +175,8 @@ def progress_status(initial: str) -> Iterator[Callable[[str], None]]:
     label = initial.rstrip(" .…")
     if not err_console.is_terminal:
         lines = StepLines(label, sys.stderr)
-        try:
-            yield lines.step
-        finally:
-            lines.close(" (with writing the outputs)")
+        yield lines.step  # a step that raised is not "done": the error message says what happened
+        lines.close(" (with writing the outputs)")
         return
     with err_console.status(escape(initial)) as status:
         yield lambda text: status.update(f"computing {escape(text)} …")

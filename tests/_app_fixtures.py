@@ -14,6 +14,7 @@ import pytest
 from conftest import make_mixed_frame
 
 from qaharness.api import evaluate
+from qaharness.keys import ensure_keys
 from qaharness.results import Family, Goal, MetricResult, PolicyRef, RuleResult, Run
 from qaharness.store import RunStore
 
@@ -134,8 +135,9 @@ def _gated(base: Run, *, verdict: str, generator: str, real_sha: str, hour: int,
 HOSTILE = "`` [Approve here](http://127.0.0.1:9/x) ![pixel](http://127.0.0.1:9/p.png) <img src=x> :red[FAIL]"
 
 
-def _reports(folder: Path, keys: Path | None) -> dict[str, Path]:
-    """A stand-in HTML report and a PDF (signed with ``keys`` when given, else a fake carrying /ByteRange)."""
+def _reports(folder: Path, keys: Path | None, results: Path) -> dict[str, Path]:
+    """A stand-in HTML report and a PDF: signed with ``keys`` (the sealed ``results`` attached, as the
+    reports carry them) when given, else a fake that merely contains /ByteRange."""
     folder.mkdir(parents=True, exist_ok=True)
     html = folder / "report.html"
     html.write_text("<html><body><h1>qaharness report</h1><p>stand-in</p></body></html>", encoding="utf-8")
@@ -144,12 +146,10 @@ def _reports(folder: Path, keys: Path | None) -> dict[str, Path]:
         pdf.write_bytes(b"%PDF-1.4\n% a stand-in that only looks signed /ByteRange [0 1 2 3]\n%%EOF\n")
         return {"report.html": html, "report.pdf": pdf}
     from qaharness.reports.pdf import render_pdf
-    from qaharness.reports.sign import init_keys, sign_pdf
+    from qaharness.reports.sign import sign_pdf
 
-    if not (keys / "signer-key.pem").exists():
-        init_keys(keys)
     pdf.write_bytes(render_pdf("<html><body><h1>qaharness report</h1></body></html>"))
-    sign_pdf(pdf, keys=keys)
+    sign_pdf(pdf, keys=keys, results_json=results.read_bytes())
     return {"report.html": html, "report.pdf": pdf}
 
 
@@ -171,21 +171,21 @@ def build_store(folder: Path, *, hostile: bool = False) -> tuple[Path, dict[str,
     policy.write_text(_POLICY_YAML, encoding="utf-8")
     store = RunStore(folder / "runs.duckdb")
     ids = {"evaluate": store.record_run(base, kind="evaluate")}
+    keys = folder / "keys"  # the CA the dashboard is given (--trust): it seals the results and signs the PDF
+    ensure_keys(keys)
     passing = _gated(base, verdict="pass", generator="ctgan", real_sha="1" * 64, hour=11, policy=policy)
     out = folder / "gate-pass"
-    reports = _reports(out, folder / "keys")
-    ids["pass"] = store.record_run(
-        passing, kind="gate", out_dir=out, artifacts={"results.json": passing.write(out), **reports}
-    )
+    results = passing.write(out, keys=keys)
+    reports = _reports(out, keys, results)
+    ids["pass"] = store.record_run(passing, kind="gate", out_dir=out, artifacts={"results.json": results, **reports})
     generator = HOSTILE if hostile else "gaussian_copula"
     failing = _gated(base, verdict="fail", generator=generator, real_sha="2" * 64, hour=12, policy=policy)
     if hostile:
         failing = failing.model_copy(update={"ticket": HOSTILE})
     out = folder / "gate-fail"
-    reports = _reports(out, None)
-    ids["fail"] = store.record_run(
-        failing, kind="gate", out_dir=out, artifacts={"results.json": failing.write(out), **reports}
-    )
+    results = failing.write(out, keys=keys)
+    reports = _reports(out, None, results)
+    ids["fail"] = store.record_run(failing, kind="gate", out_dir=out, artifacts={"results.json": results, **reports})
     return store.path, ids
 
 

@@ -53,6 +53,8 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE runs ADD COLUMN results_schema_version INTEGER;
         """,
     ),
+    # the waiver a reviewer cites when approving a failed run (the dashboard's Review page)
+    (3, "ALTER TABLE reviews ADD COLUMN waiver VARCHAR;"),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _V1_TABLES = {"runs", "metrics", "rules", "artifacts", "reviews"}

@@ -17,7 +17,7 @@ from .inputs import EvalInput, prepare_inputs
 from .io import ReadLimits
 from .profile import column_profiles
 from .provenance import run_provenance
-from .results import Run
+from .results import Family, Run
 
 __all__ = ["evaluate", "evaluate_input", "environment"]
 
@@ -76,7 +76,15 @@ def evaluate_input(
     """Run metrics over prepared inputs and wrap them in a ``Run``."""
     ids = select_metrics(metrics)
     results, timings = run_metrics(data, ids, seed=seed, params=params, progress=progress)
-    task = next((r.details.get("task") for r in results if r.id == "utility.trtr" and r.ok), data.task)
+    # any computed utility metric knows the task it resolved (a gate may compute only utility.tstr_ratio)
+    task = next(
+        (
+            r.details["task"]
+            for r in results
+            if r.family is Family.UTILITY and r.ok and isinstance(r.details.get("task"), str)
+        ),
+        data.task,
+    )
     run_fields.setdefault("profiles", column_profiles(data))
     run_fields.setdefault("provenance", run_provenance(data))
     return Run(

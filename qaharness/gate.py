@@ -72,6 +72,16 @@ class GateResult:
         """Ids of rules that failed or errored (either severity), waived ones excluded."""
         return [r.id for r in self.run.rules or [] if r.status in FAILING_STATUSES]
 
+    def __repr__(self) -> str:
+        """A line, not the whole run (the run's JSON is tens of thousands of characters)."""
+        policy = self.policy.ref
+        return (
+            f"GateResult(verdict={self.verdict!r}, exit_code={self.exit_code}, "
+            f"policy='{policy.id} {policy.version}', rules={len(self.run.rules or [])}, "
+            f"failed={self.failed_rules()!r}, out={str(self.out)!r}, run_id={self.run_id!r}, "
+            f"files={sorted(self.files)!r})"
+        )
+
 
 def exit_code_for(verdict: str, *, strict: bool = False) -> int:
     return 1 if verdict == "fail" or (strict and verdict == "warn") else 0

@@ -263,8 +263,11 @@ class RunStore:
         row = self._artifact_row(run_id, name, path)
         self._write(lambda con: _insert(con, "artifacts", [row]))
 
-    def add_review(self, run_id: str, *, reviewer: str, decision: str, comment: str = "") -> str:
-        """Append a review (reviews are never edited). Returns its id."""
+    def add_review(self, run_id: str, *, reviewer: str, decision: str, comment: str = "", waiver: str = "") -> str:
+        """Append a review (reviews are never edited). Returns its id.
+
+        ``waiver``: the accepted-risk reference a reviewer cites when approving a failed run.
+        """
         if decision not in REVIEW_DECISIONS:
             raise BadInputError(
                 f"decision must be one of {', '.join(REVIEW_DECISIONS)}; got {decision!r}", source="decision"
@@ -273,7 +276,7 @@ class RunStore:
             raise BadInputError("a review needs the reviewer's name", source="reviewer")
         self.get_run(run_id)  # raises for an unknown run
         review_id = uuid.uuid4().hex[:12]
-        row = [review_id, run_id, _now(), reviewer.strip(), decision, comment]
+        row = [review_id, run_id, _now(), reviewer.strip(), decision, comment, waiver.strip() or None]
         self._write(lambda con: _insert(con, "reviews", [row]))
         return review_id
 
@@ -361,7 +364,7 @@ _COLUMNS = {
         "kind",
     ),
     "artifacts": ("run_id", "name", "path", "sha256", "recorded_at", "relative_path"),
-    "reviews": ("review_id", "run_id", "created_at", "reviewer", "decision", "comment"),
+    "reviews": ("review_id", "run_id", "created_at", "reviewer", "decision", "comment", "waiver"),
 }
 
 

@@ -30,3 +30,13 @@ def make_mixed_frame(n_rows: int, seed: int) -> pd.DataFrame:
 def mixed_frames():
     """(real, synthetic, holdout): independent draws from the same process."""
     return make_mixed_frame(300, 1), make_mixed_frame(300, 2), make_mixed_frame(200, 3)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say where tests kept files worth looking at (the browser test's screenshots), also under xdist."""
+    seen = []
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.getreports(outcome):
+            seen += [value for key, value in getattr(report, "user_properties", []) if key == "screenshots"]
+    for folder in dict.fromkeys(seen):
+        terminalreporter.write_line(f"screenshots kept in {folder}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 import typer
 import yaml
@@ -26,6 +28,7 @@ __all__ = [
     "progress_status",
     "read_limits",
     "run_folder_options",
+    "StepLines",
     "fmt",
 ]
 
@@ -134,8 +137,46 @@ def print_summary(run: Run, *, title: str = "Metrics") -> None:
         console.print(f"note: {note}", markup=False)
 
 
+class StepLines:
+    """Progress for logs without a terminal (CI): one line per finished step, with its seconds.
+
+    ``step(name)`` ends the current step (printing ``qaharness: <step> done in 1.2 s``) and starts
+    ``name``; ``close()`` ends the last one. Lines are flushed at once so a CI log shows them live.
+    """
+
+    def __init__(self, first: str, stream: TextIO, clock: Callable[[], float] = time.perf_counter):
+        self.stream, self.clock = stream, clock
+        self.current: str | None = first
+        self.started = clock()
+
+    def step(self, name: str) -> None:
+        self._finish()
+        self.current, self.started = name, self.clock()
+
+    def close(self, tail: str = "") -> None:
+        self._finish(tail)
+        self.current = None
+
+    def _finish(self, tail: str = "") -> None:
+        if self.current is None:
+            return
+        seconds = self.clock() - self.started
+        self.stream.write(f"qaharness: {self.current} done in {seconds:.1f} s{tail}\n")
+        self.stream.flush()
+
+
 @contextmanager
-def progress_status(initial: str) -> Iterator:
-    """A spinner on stderr; yields a callback that updates its text."""
-    with err_console.status(initial) as status:
-        yield lambda text: status.update(f"computing {text} …")
+def progress_status(initial: str) -> Iterator[Callable[[str], None]]:
+    """Progress on stderr; yields a callback called with each metric id as it starts.
+
+    In a terminal: a Rich spinner naming the metric being computed. Without one (CI, a pipe): one
+    plain line per finished step with its seconds (``StepLines``), since a spinner shows nothing there.
+    """
+    label = initial.rstrip(" .…")
+    if not err_console.is_terminal:
+        lines = StepLines(label, sys.stderr)
+        yield lines.step  # a step that raised is not "done": the error message says what happened
+        lines.close(" (with writing the outputs)")
+        return
+    with err_console.status(escape(initial)) as status:
+        yield lambda text: status.update(f"computing {escape(text)} …")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import typer
 
+from ..errors import BadInputError
 from ..keys import PASSPHRASE_ENV, Pkcs11Config
 from ..reports import FORMATS, render_reports
 from ..reports.sign import init_keys, verify_pdf
+from ..store import RunStore
 from ..tickets import check_ticket
 from ._app import EXIT_BREACH, app, console, err_console
 from ._common import split_list
@@ -38,18 +41,51 @@ def report(
     trust: Path | None = typer.Option(
         None, "--trust", help="CA the results.json seal must chain to (default: the key folder's ca.pem)."
     ),
+    store: Path | None = typer.Option(
+        None,
+        "--store",
+        help="Record the reports as artifacts of the run in this store that recorded this results.json "
+        "(the dashboard serves recorded, unchanged files only).",
+    ),
 ) -> None:
     """Render the HTML and/or PDF report of a run from its sealed results.json.
 
     Exit 1 when results.json is not sealed or its seal is broken (edited after the run) or untrusted.
     """
     check_ticket(ticket)
+    recorded = _recorded_run(store, run_dir) if store is not None else None  # fail before rendering
     written = render_reports(
         run_dir, split_list(format) or list(FORMATS), sign=sign, ticket=ticket, keys=keys, out_dir=out, trust=trust
     )
     for kind, path in written.items():
         suffix = " (signed)" if kind == "pdf" and sign else ""
         console.print(f"{kind}: {path}{suffix}", markup=False)
+    if recorded is not None:
+        db, run_id = recorded
+        for kind, path in written.items():
+            db.add_artifact(run_id, f"report.{kind}", path)
+        console.print(f"recorded as artifacts of run {run_id} in {db.path}", markup=False)
+
+
+def _recorded_run(store: Path, run_dir: Path) -> tuple[RunStore, str]:
+    """The store and the id of the run whose recorded results.json has the same bytes as ``run_dir``'s."""
+    results = run_dir / "results.json" if run_dir.is_dir() else run_dir
+    if not results.is_file():
+        raise BadInputError("no results.json here; pass the folder written by evaluate or gate", source=str(results))
+    digest = hashlib.sha256(results.read_bytes()).hexdigest()
+    db = RunStore(store)
+    runs = db.list_runs()
+    folder = str(results.parent.resolve())
+    out_dirs = dict(zip(runs.run_id, runs.out_dir))
+    for run_id in sorted(runs.run_id, key=lambda i: out_dirs.get(i) != folder):  # runs recorded from here first
+        artifacts = db.artifacts(run_id)
+        if ((artifacts.name == "results.json") & (artifacts.sha256 == digest)).any():
+            return db, str(run_id)
+    raise BadInputError(
+        f"no run in this store recorded this results.json (sha256 {digest[:12]}…); record the run with "
+        "`qaharness gate --store` first",
+        source=f"--store {store}",
+    )
 
 
 @keys_app.command("init", epilog="Example: qaharness keys init --keys ~/.qaharness/keys")

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
 from ..stats import wilson_interval
+from ..summaries import row_hashes
 from ._base import Metric, RunContext, register_metric
-from ._nn import sample_indices
 
-
-def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """64-bit hash per row over ``columns`` (frames share dtypes, so equal rows hash equal)."""
-    return pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
+__all__ = ["ExactMatch", "row_hashes"]
 
 
 @register_metric
@@ -37,33 +33,33 @@ class ExactMatch(Metric):
     ideal = 0.0
     conformance_identical_is_ideal = False  # synthetic = real is a full copy: the worst case
     description = "Share of synthetic rows that are exact copies of a training row."
+    summary_based = True
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         columns = [c for c in data.schema if data.schema[c] is not ColumnKind.IDENTIFIER]
         if not columns:
             return self.skipped("every column is an identifier")
-        synthetic = row_hashes(data.synthetic, columns)
-        real = row_hashes(data.real, columns)
-        copies = int(np.isin(synthetic, real).sum())
-        n = synthetic.size
+        summaries = data.summaries()
+        copies = summaries.matching_rows(columns, "synthetic", "real")
+        n, n_real = summaries.n_rows("synthetic"), summaries.n_rows("real")
         details = {
             "columns": columns,
             "synthetic_rows": n,
             "copies_of_training_rows": copies,
-            "synthetic_duplicate_rate": 1.0 - np.unique(synthetic).size / n,
-            "real_duplicate_rate": 1.0 - np.unique(real).size / real.size,
+            "synthetic_duplicate_rate": 1.0 - summaries.distinct_rows(columns, "synthetic") / n,
+            "real_duplicate_rate": 1.0 - summaries.distinct_rows(columns, "real") / n_real,
         }
         baseline = None
         if data.holdout is not None:
-            holdout = row_hashes(data.holdout, columns)
-            baseline = float(np.isin(synthetic, holdout).mean())
-            same_size = real[sample_indices(real.size, holdout.size, rng)]
+            n_holdout = summaries.n_rows("holdout")
+            baseline = summaries.matching_rows(columns, "synthetic", "holdout") / n
+            same_size, subsample_rows = summaries.matching_rows_subsample(columns, "synthetic", "real", n_holdout, rng)
             details.update(
                 {
                     "share_identical_to_holdout": baseline,
-                    "share_identical_to_training_subsample": float(np.isin(synthetic, same_size).mean()),
-                    "training_subsample_rows": int(same_size.size),
-                    "holdout_rows": int(holdout.size),
+                    "share_identical_to_training_subsample": same_size / n,
+                    "training_subsample_rows": subsample_rows,
+                    "holdout_rows": n_holdout,
                 }
             )
         return self.result(copies / n, ci=wilson_interval(copies, n), ci_level=0.95, baseline=baseline, details=details)

@@ -75,6 +75,8 @@ def run_metric(metric: Metric, data: EvalInput, *, seed: int, context: RunContex
                 else result.details
             )
             result = result.model_copy(update={"baseline": baseline.value, "details": details})
+    if data.sample is not None and not metric.summary_based:  # it read the frames: say they are a sample
+        result = result.model_copy(update={"details": {**result.details, "sample": data.sample}})
     return result
 
 

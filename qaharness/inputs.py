@@ -81,7 +81,8 @@ class EvalInput:
     def columns(self, *kinds: ColumnKind) -> list[str]:
         """Columns of the given kinds (default: every distribution kind), all-missing ones left out."""
         kinds = kinds or DISTRIBUTION_KINDS
-        return [c for c in self.schema.columns(*kinds) if self.real_n_unique(c) > 0]
+        summaries = self.summaries()
+        return [c for c in self.schema.columns(*kinds) if summaries.non_missing(c, "real") > 0]
 
     def with_synthetic(self, synthetic: pd.DataFrame, *, summaries: TableSummaries | None = None) -> EvalInput:
         """The same inputs with another table in the synthetic seat (the holdout baseline uses this).

@@ -126,7 +126,8 @@ def quantiles_from_counts(values: np.ndarray, counts: np.ndarray, quantiles) -> 
 
 
 def std_from_counts(values: np.ndarray, counts: np.ndarray) -> float:
-    """Population standard deviation (``np.std``, ddof 0) of the values the distinct ``values`` and ``counts`` describe."""
+    """Population standard deviation (``np.std``, ddof 0) of the values that distinct ``values`` and
+    their ``counts`` describe."""
     n = float(np.sum(counts))
     mean = float(np.dot(counts, values)) / n
     return float(np.sqrt(np.dot(counts, (values - mean) ** 2) / n))

@@ -159,6 +159,14 @@ class TableSummaries:
             self._cache[key] = build()
         return self._cache[key]
 
+    def environment(self) -> dict[str, str]:
+        """What results.json's ``environment`` should add about the engine (nothing for pandas)."""
+        return {}
+
+    def non_missing(self, column: str, seat: str) -> int:
+        """Present (non-missing) values of ``column``."""
+        return self.n_rows(seat) - self.missing_counts(seat)[column]
+
     # -- the interface (every engine implements these, in terms of table names) -------------
     def n_rows(self, seat: str) -> int:
         raise NotImplementedError
@@ -263,9 +271,7 @@ class PandasSummaries(TableSummaries):
 
     def missing_counts(self, seat: str) -> dict[str, int]:
         frame = self._frame(seat)
-        return self._cached(
-            self._key(seat, "missing"), lambda: {str(c): int(v) for c, v in frame.isna().sum().items()}
-        )
+        return self._cached(self._key(seat, "missing"), lambda: {str(c): int(v) for c, v in frame.isna().sum().items()})
 
     def n_unique(self, column: str, seat: str) -> int:
         frame = self._frame(seat)

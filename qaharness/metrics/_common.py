@@ -10,6 +10,7 @@ import pandas as pd
 from ..schema import ColumnKind
 from ..stats import binned_codes, binned_counts, quantile_edges, quantile_edges_from_counts
 from ..summaries import ValueCounts
+from ..summaries import as_float as _as_float
 
 __all__ = [
     "numeric_values",
@@ -78,14 +79,6 @@ def frequency_vectors(data, column: str, n_bins: int = 20) -> tuple[np.ndarray, 
         np.array([real_counts.get(label, 0) for label in labels], dtype=np.int64),
         np.array([synthetic_counts.get(label, 0) for label in labels], dtype=np.int64),
     )
-
-
-def _as_float(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        out = series.astype("int64").to_numpy(dtype=float)
-        out[series.isna().to_numpy()] = np.nan
-        return out
-    return series.to_numpy(dtype=float)
 
 
 def category_codes(*frames_columns: pd.Series) -> tuple[list[np.ndarray], list[str]]:

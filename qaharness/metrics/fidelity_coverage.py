@@ -7,8 +7,8 @@ import numpy as np
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
-from ._base import Metric, RunContext, register_metric
 from ..summaries import ValueCounts
+from ._base import Metric, RunContext, register_metric
 
 
 def _range_coverage(real: ValueCounts, synthetic: ValueCounts) -> float:

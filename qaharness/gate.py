@@ -24,10 +24,10 @@ from ._ci_outputs import summary_markdown, write_junit
 from ._format import FAILING_STATUSES
 from ._run_folder import RUN_MANIFEST, claim_folder, clear_outputs, write_run_manifest
 from ._types import Source
-from .api import evaluate_input
+from .api import evaluate_input, open_inputs
 from .engine import Progress
 from .errors import BadInputError, StoreBusyError
-from .inputs import EvalInput, prepare_inputs
+from .inputs import EvalInput
 from .io import ReadLimits
 from .keys import ensure_keys, load_signer
 from .policy import LoadedPolicy, apply_policy, check_inputs, load_policy
@@ -153,6 +153,8 @@ def run_gate(
     overwrite: bool = False,
     store_timeout: float = STORE_TIMEOUT,
     limits: ReadLimits | None = None,
+    engine: str = "pandas",
+    spark: Any = None,
 ) -> GateResult:
     """Gate ``synthetic`` against ``policy`` (default: the bundled default policy).
 
@@ -162,6 +164,7 @@ def run_gate(
     ``GateResult.verdict`` / ``exit_code``. ``report`` names report formats ("html", "pdf") rendered
     beside results.json; ``sign`` signs the PDF. results.json is sealed with the signer of ``keys``.
     A store still locked after ``store_timeout`` seconds raises ``StoreBusyError`` (outputs kept).
+    ``engine``/``spark``: as ``qaharness.api.evaluate`` (``"spark"`` computes on Apache Spark).
     """
     ticket = check_ticket(ticket)
     if sign and "pdf" not in report:
@@ -173,12 +176,22 @@ def run_gate(
         RunStore(store).check_writable()
     ensure_keys(keys)
     signer = load_signer(keys)  # a missing passphrase or token fails here, before any work
-    data = prepare_inputs(
-        real, synthetic, holdout, target=target, schema=schema, task=task, sensitive=tuple(sensitive), limits=limits
-    )
-    run = gate_input(
-        data, loaded, seed=seed, progress=progress, command=command, ticket=ticket, params=params, today=today
-    )
+    with open_inputs(
+        real,
+        synthetic,
+        holdout,
+        engine=engine,
+        spark=spark,
+        seed=seed,
+        target=target,
+        schema=schema,
+        task=task,
+        sensitive=tuple(sensitive),
+        limits=limits,
+    ) as data:
+        run = gate_input(
+            data, loaded, seed=seed, progress=progress, command=command, ticket=ticket, params=params, today=today
+        )
     run = seal_run(run, signer=signer)
     result = GateResult(run=run, policy=loaded, out=out, exit_code=exit_code_for(run.verdict or "pass", strict=strict))
     result.files = write_outputs(run, out, strict=strict, overwrite=overwrite, manifest=False)

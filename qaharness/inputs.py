@@ -26,6 +26,7 @@ from .schema import (
     load_schema_file,
     timezone_mix,
 )
+from .summaries import PandasSummaries, TableSummaries
 
 __all__ = ["EvalInput", "prepare_inputs", "MIN_ROWS"]
 
@@ -52,20 +53,47 @@ class EvalInput:
     synthetic_tags: dict[str, int] | None = None
     #: per-column facts about ``real`` (distinct non-missing values), computed once and shared
     _real_n_unique: dict[str, int] = field(default_factory=dict, repr=False)
+    #: the summaries the exact metrics read (``summaries()``); None: built from the frames on first use
+    _summaries: TableSummaries | None = field(default=None, repr=False)
+    #: what the frames' summaries computed so far (shared with ``with_synthetic`` copies)
+    _summary_cache: dict = field(default_factory=dict, repr=False)
+    #: under a sampling engine: the sample the frames are (rows per table, population rows, seed, strata)
+    sample: dict | None = None
+
+    def summaries(self) -> TableSummaries:
+        """Compact summaries of the whole tables (``qaharness.summaries``): what exact metrics read."""
+        if self._summaries is None:
+            frames = {"real": self.real, "synthetic": self.synthetic, "holdout": self.holdout}
+            object.__setattr__(self, "_summaries", PandasSummaries(frames, self.schema, cache=self._summary_cache))
+        assert self._summaries is not None
+        return self._summaries
+
+    @property
+    def frames_are_samples(self) -> bool:
+        """True when ``real``/``synthetic``/``holdout`` are samples of larger tables (the Spark engine)."""
+        return self.summaries().frames_are_samples
 
     def real_n_unique(self, column: str) -> int:
         """Distinct non-missing values of a real column (cached: metrics ask often)."""
         if column not in self._real_n_unique:
-            self._real_n_unique[column] = int(self.real[column].nunique(dropna=True))
+            self._real_n_unique[column] = self.summaries().n_unique(column, "real")
         return self._real_n_unique[column]
 
     def columns(self, *kinds: ColumnKind) -> list[str]:
         """Columns of the given kinds (default: every distribution kind), all-missing ones left out."""
         kinds = kinds or DISTRIBUTION_KINDS
-        return [c for c in self.schema.columns(*kinds) if self.real_n_unique(c) > 0]
+        summaries = self.summaries()
+        return [c for c in self.schema.columns(*kinds) if summaries.non_missing(c, "real") > 0]
 
-    def with_synthetic(self, synthetic: pd.DataFrame) -> EvalInput:
-        """The same inputs with another table in the synthetic seat (the holdout baseline uses this)."""
+    def with_synthetic(self, synthetic: pd.DataFrame, *, summaries: TableSummaries | None = None) -> EvalInput:
+        """The same inputs with another table in the synthetic seat (the holdout baseline uses this).
+
+        Where the frames are samples, ``summaries`` must describe the new synthetic table too.
+        """
+        if summaries is None and self.frames_are_samples:
+            raise NotImplementedError(
+                "the frames are samples of larger tables: pass the summaries of the new synthetic table"
+            )
         return EvalInput(
             self.real,
             synthetic,
@@ -77,7 +105,17 @@ class EvalInput:
             self.inputs,
             self.notes,
             _real_n_unique=self._real_n_unique,
+            _summaries=summaries,
+            _summary_cache=self._summary_cache,
+            sample=self.sample,
         )
+
+    def baseline_input(self) -> EvalInput:
+        """The holdout in the synthetic seat: what a perfect generator's output would score."""
+        if self.holdout is None:
+            raise ValueError("no holdout to compute a baseline from")
+        summaries = self.summaries().reseated(synthetic="holdout") if self.frames_are_samples else None
+        return self.with_synthetic(self.holdout, summaries=summaries)
 
 
 def prepare_inputs(

@@ -62,39 +62,53 @@ class Schema(dict):
         return out
 
 
-def infer_schema(frame: pd.DataFrame, overrides: dict[str, ColumnKind] | None = None) -> Schema:
-    """Infer a kind per column of ``frame`` (the real table); ``overrides`` win."""
+def infer_schema(
+    frame: pd.DataFrame,
+    overrides: dict[str, ColumnKind] | None = None,
+    *,
+    counts: dict[str, tuple[int, int]] | None = None,
+) -> Schema:
+    """Infer a kind per column of ``frame`` (the real table); ``overrides`` win.
+
+    ``counts`` (column → (non-missing values, distinct values) of the whole table) stands in for the
+    frame's own counts where the frame is a sample of a larger table (``--engine spark``).
+    """
     overrides = overrides or {}
+    counts = counts or {}
     schema = Schema()
     for column in frame.columns:
-        schema[column] = overrides.get(column) or _infer_kind(column, frame[column])
+        schema[column] = overrides.get(column) or _infer_kind(column, frame[column], counts.get(column))
     return schema
 
 
-def _infer_kind(name: str, series: pd.Series) -> ColumnKind:
+def is_id_name(name: str) -> bool:
+    """True for names that look like keys (``id``, ``customer_id``, ``uuid``, ...)."""
+    return bool(_ID_NAME.search(str(name)))
+
+
+def _infer_kind(name: str, series: pd.Series, counts: tuple[int, int] | None = None) -> ColumnKind:
     values = series.dropna()
-    n = len(values)
     if pd.api.types.is_bool_dtype(series.dtype):
         return ColumnKind.BOOLEAN
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return ColumnKind.DATETIME
     if pd.api.types.is_numeric_dtype(series.dtype):
         uniques = values.unique()
-        if len(uniques) <= 2 and set(np.asarray(uniques, dtype=float)) <= {0.0, 1.0} and n > 0:
+        n, n_unique = counts or (len(values), len(uniques))
+        if n_unique <= 2 and set(np.asarray(uniques, dtype=float)) <= {0.0, 1.0} and n > 0:
             return ColumnKind.BOOLEAN
         is_integral = n > 0 and np.all(np.mod(values.to_numpy(dtype=float), 1) == 0)
-        if is_integral and n >= _MIN_ROWS_FOR_ID and len(uniques) == n and _ID_NAME.search(str(name)):
+        if is_integral and n >= _MIN_ROWS_FOR_ID and n_unique == n and is_id_name(name):
             return ColumnKind.IDENTIFIER
         return ColumnKind.NUMERIC
-    return _infer_string_kind(name, values.astype(str))
+    return _infer_string_kind(name, values.astype(str), counts)
 
 
-def _infer_string_kind(name: str, values: pd.Series) -> ColumnKind:
-    n = len(values)
-    if n == 0:
+def _infer_string_kind(name: str, values: pd.Series, counts: tuple[int, int] | None = None) -> ColumnKind:
+    if len(values) == 0:
         return ColumnKind.CATEGORICAL
     uniques = pd.Series(pd.unique(values.to_numpy()))  # string work on distinct values only
-    n_unique = len(uniques)
+    n, n_unique = counts or (len(values), len(uniques))
     lowered = set(uniques.str.strip().str.lower().unique())
     if lowered <= (_TRUE | _FALSE) and lowered & _TRUE and lowered & _FALSE:
         return ColumnKind.BOOLEAN

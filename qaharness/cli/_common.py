@@ -24,6 +24,7 @@ __all__ = [
     "parse_conditions",
     "parse_key_values",
     "parse_metric_params",
+    "spark_options",
     "print_summary",
     "progress_status",
     "read_limits",
@@ -74,6 +75,26 @@ def read_limits(max_columns: int | None, max_bytes: str | None) -> ReadLimits:
     return ReadLimits(max_columns=max_columns or MAX_COLUMNS, max_bytes=n_bytes)
 
 
+# --engine and the Spark options, shared by evaluate and gate
+ENGINE_OPTION = typer.Option(
+    "pandas",
+    "--engine",
+    help="pandas: every table in memory here (default); spark: Apache Spark, for Parquet paths "
+    "(local, s3a://, hdfs://) or 'spark:SELECT ...' (needs qaharness[spark] and Java).",
+)
+SPARK_MASTER_OPTION = typer.Option(
+    None, "--spark-master", help="local[*], local[N], spark://HOST:PORT, yarn or k8s://URL (default: Spark's own)."
+)
+SPARK_CONF_OPTION = typer.Option(
+    None, "--spark-conf", help="Spark setting KEY=VALUE (e.g. spark.driver.memory=4g); repeatable."
+)
+SPARK_SAMPLE_ROWS_OPTION = typer.Option(
+    None,
+    "--spark-sample-rows",
+    help="Rows per table in the stratified sample that sample-based metrics use under --engine spark (default 200000).",
+)
+
+
 def split_list(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -119,6 +140,22 @@ def parse_metric_params(values: list[str] | None) -> dict[str, dict[str, Any]]:
             )
         out.setdefault(metric, {})[name] = value
     return out
+
+
+def spark_options(engine: str, master: str | None, conf: list[str] | None, sample_rows: int | None) -> Any:
+    """The ``qaharness.spark.SparkOptions`` of ``--engine spark`` (None for the pandas engine, which
+    takes no Spark option)."""
+    if engine != "spark":
+        if master is not None or conf or sample_rows is not None:
+            raise BadInputError(
+                "--spark-master, --spark-conf and --spark-sample-rows need --engine spark", source="--engine"
+            )
+        return None
+    from ..spark import DEFAULT_SAMPLE_ROWS, SparkOptions
+    from ..spark._session import check_master, parse_conf
+
+    check_master(master)
+    return SparkOptions(master=master, conf=parse_conf(conf), sample_rows=sample_rows or DEFAULT_SAMPLE_ROWS)
 
 
 def print_summary(run: Run, *, title: str = "Metrics") -> None:

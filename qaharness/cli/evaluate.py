@@ -16,11 +16,16 @@ from ..seal import seal_run
 from ..store import RunStore
 from ._app import EXIT_INTERNAL, app, console, err_console
 from ._common import (
+    ENGINE_OPTION,
+    SPARK_CONF_OPTION,
+    SPARK_MASTER_OPTION,
+    SPARK_SAMPLE_ROWS_OPTION,
     parse_metric_params,
     print_summary,
     progress_status,
     read_limits,
     run_folder_options,
+    spark_options,
     split_list,
 )
 from ._mlflow import MLFLOW, MLFLOW_EXPERIMENT, MLFLOW_RUN_ID, mlflow_target, print_logged
@@ -57,10 +62,15 @@ def evaluate(
     mlflow: str | None = MLFLOW,
     mlflow_experiment: str | None = MLFLOW_EXPERIMENT,
     mlflow_run_id: str | None = MLFLOW_RUN_ID,
+    engine: str = ENGINE_OPTION,
+    spark_master: str | None = SPARK_MASTER_OPTION,
+    spark_conf: list[str] | None = SPARK_CONF_OPTION,
+    spark_sample_rows: int | None = SPARK_SAMPLE_ROWS_OPTION,
 ) -> None:
     """Compute fidelity, utility and privacy metrics and write OUT/results.json (sealed)."""
     tracking = mlflow_target(mlflow, mlflow_experiment, mlflow_run_id)
     limits = read_limits(max_columns, max_bytes)
+    spark = spark_options(engine, spark_master, spark_conf, spark_sample_rows)
     claim_folder(out, overwrite=overwrite)
     if not no_store:
         RunStore(store).check_writable()
@@ -81,6 +91,8 @@ def evaluate(
             command=["qaharness", *sys.argv[1:]],
             params=parse_metric_params(param),
             limits=limits,
+            engine=engine,
+            spark=spark,
         )
     run = seal_run(run, signer=signer)
     clear_outputs(out)

@@ -16,10 +16,15 @@ from ..gate import STORE_TIMEOUT, GateResult, run_gate
 from ..tickets import check_ticket
 from ._app import EXIT_INTERNAL, app, console, err_console
 from ._common import (
+    ENGINE_OPTION,
+    SPARK_CONF_OPTION,
+    SPARK_MASTER_OPTION,
+    SPARK_SAMPLE_ROWS_OPTION,
     parse_metric_params,
     progress_status,
     read_limits,
     run_folder_options,
+    spark_options,
     split_list,
 )
 from ._mlflow import MLFLOW, MLFLOW_EXPERIMENT, MLFLOW_RUN_ID, mlflow_target, print_logged
@@ -99,12 +104,17 @@ def gate(
     mlflow: str | None = MLFLOW,
     mlflow_experiment: str | None = MLFLOW_EXPERIMENT,
     mlflow_run_id: str | None = MLFLOW_RUN_ID,
+    engine: str = ENGINE_OPTION,
+    spark_master: str | None = SPARK_MASTER_OPTION,
+    spark_conf: list[str] | None = SPARK_CONF_OPTION,
+    spark_sample_rows: int | None = SPARK_SAMPLE_ROWS_OPTION,
 ) -> None:
     """Gate a synthetic dataset: exit 0 pass (warnings allowed), 1 policy breached, 2 bad input, 3 internal."""
     check_ticket(ticket)  # before any work
     tracking = mlflow_target(mlflow, mlflow_experiment, mlflow_run_id)
     limits = read_limits(max_columns, max_bytes)
     params = parse_metric_params(param)
+    spark = spark_options(engine, spark_master, spark_conf, spark_sample_rows)
     try:
         with progress_status("reading inputs …") as progress:
             result = run_gate(
@@ -131,6 +141,8 @@ def gate(
                 overwrite=overwrite,
                 store_timeout=store_timeout,
                 limits=limits,
+                engine=engine,
+                spark=spark,
             )
     except StoreBusyError as exc:  # the outputs are complete; say so after the verdict
         if isinstance(exc.result, GateResult):

@@ -56,6 +56,11 @@ class MetricDetails(BaseModel):
     baseline_per_column: dict[str, float] | None = Field(
         default=None, description="per-column values of the holdout baseline (set by the engine)"
     )
+    sample: dict[str, Any] | None = Field(
+        default=None,
+        description="set where the frames were a sample of larger tables (--engine spark) and the metric read "
+        "them: rows per table, rows of the whole tables, seed and strata of the sample",
+    )
 
 
 class RunContext:
@@ -123,6 +128,9 @@ class Metric:
     requires_holdout: ClassVar[bool] = False
     requires_target: ClassVar[bool] = False
     has_baseline: ClassVar[bool] = False  # engine computes it on holdout vs real
+    #: True when ``compute`` reads only ``data.summaries()``, never the frames: the metric is then exact
+    #: under every engine; the others read the frames, which the Spark engine fills with a sample
+    summary_based: ClassVar[bool] = False
     Params: ClassVar[type[MetricParams]] = MetricParams
     Details: ClassVar[type[MetricDetails]] = MetricDetails
     #: tolerance of the "identical inputs give the ideal value" conformance check

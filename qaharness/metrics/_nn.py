@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import ColumnKind
+from ..summaries import as_float as _as_float
 
 __all__ = ["ENCODING", "MixedEncoder", "knn", "count_within", "sample_indices", "BLOCK_ELEMENTS"]
 
@@ -34,14 +35,6 @@ ENCODING = "scaled numerics + one-hot (Euclidean; numerics / real range, categor
 MAX_CATEGORIES = 64
 BLOCK_ELEMENTS = 1 << 23  # 8M float32 scores (32 MB) per block
 _NUMERIC = (ColumnKind.NUMERIC, ColumnKind.DATETIME)
-
-
-def _as_float(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        out = series.astype("int64").to_numpy(dtype=float)
-        out[series.isna().to_numpy()] = np.nan
-        return out
-    return series.to_numpy(dtype=float)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ class ProvenanceTagged(Metric):
     goal = Goal.MAXIMIZE
     bounds = (0.0, 1.0)
     description = "Whether the synthetic rows are tagged as synthetic, with a manifest consistent with the real data."
+    summary_based = True  # reads the tag counts and manifest kept at the boundary, never the frames
     #: identical real = synthetic frames carry no tag, so they score 0, not the ideal 1
     conformance_identical_is_ideal: ClassVar[bool] = False
     identical_inputs_note: ClassVar[str] = "identical real = synthetic frames carry no provenance tag"

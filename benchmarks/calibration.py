@@ -16,7 +16,8 @@ Writes into ``--out``:
 Resumable: gates already in ``runs.csv`` (same policy sha256) are skipped; ``--fresh`` starts over;
 ``--report-only`` rewrites ``verdicts.md`` from the CSVs (run stages into one folder, then report).
 ``verdicts.md`` is removed at the start and written (atomically) at the end, from every row in the
-CSVs. Defaults: every table, shape and case, seeds 0-2, the three bundled policies, one worker —
+CSVs. Defaults: every table, shape and case, seeds 0-2, the three bundled policies (only the files
+when ``--policy`` is given), one worker —
 the shared machine has 2 cores: run it under ``nice -n 10`` and keep ``--workers`` at 1 or 2.
 """
 
@@ -41,6 +42,7 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from qaharness import __version__
+from qaharness.errors import BadInputError
 from qaharness.policy import LoadedPolicy, load_policy
 from qaharness.testing import cases
 from qaharness.testing.calibration import POLICIES, GateOutcome, gate_case, pillar_of
@@ -60,11 +62,16 @@ KEY = ("table", "shape", "case", "seed", "policy")
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("calibration-out"), help="output folder")
-    parser.add_argument("--tables", type=_names(cases.TABLES), default=list(cases.TABLES))
-    parser.add_argument("--shapes", type=_names(cases.SHAPES), default=list(cases.SHAPES))
-    parser.add_argument("--cases", type=_names(cases.CASES), default=list(cases.CASES))
+    parser.add_argument("--tables", type=_names(cases.TABLES), default=list(cases.TABLES), help=", ".join(cases.TABLES))
+    parser.add_argument("--shapes", type=_names(cases.SHAPES), default=list(cases.SHAPES), help=", ".join(cases.SHAPES))
+    parser.add_argument("--cases", type=_names(cases.CASES), default=list(cases.CASES), help=", ".join(cases.CASES))
     parser.add_argument("--seeds", type=_seeds, default=[0, 1, 2], help="e.g. 0-4 or 0,3,7")
-    parser.add_argument("--policies", type=_names(POLICIES), default=list(POLICIES), help="bundled policies")
+    parser.add_argument(
+        "--policies",
+        type=_names(POLICIES),
+        default=None,
+        help="bundled policies (default: all three, none with --policy)",
+    )
     parser.add_argument("--policy", type=Path, action="append", default=[], help="a policy file (repeatable)")
     parser.add_argument("--max-rows", type=int, default=None, help="skip shapes drawing more rows than this")
     parser.add_argument("--workers", type=int, default=1, help="processes (default 1; the box has 2 shared cores)")
@@ -101,7 +108,7 @@ def load_policies(names: Sequence[str], files: Sequence[Path]) -> list[LoadedPol
     ids = Counter(p.policy.id for p in loaded)
     clash = [i for i, n in ids.items() if n > 1]
     if clash:
-        raise SystemExit(f"error: two policies share the id {clash[0]!r}; give one file another id")
+        raise BadInputError(f"two policies share the id {clash[0]!r}; give one file another id", source="--policy")
     return loaded
 
 
@@ -349,7 +356,12 @@ def machine_line() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    policies = load_policies(args.policies, args.policy)
+    bundled = args.policies if args.policies is not None else ([] if args.policy else list(POLICIES))
+    try:
+        policies = load_policies(bundled, args.policy)
+    except BadInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     results = Results(args.out, fresh=args.fresh)
     md = args.out / "verdicts.md"
     md.unlink(missing_ok=True)  # never leave a table that looks complete while the grid runs

@@ -13,6 +13,9 @@ The whole grid (more tables, shapes, seeds and all policies) is ``benchmarks/cal
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 from threadpoolctl import threadpool_limits
 
@@ -106,3 +109,30 @@ def test_calibration_cell(cell):
 
 def test_every_known_failure_is_in_the_slice():
     assert set(KNOWN) <= set(FAST) | set(SLOW)
+
+
+@pytest.mark.slow
+def test_grid_script_writes_resumes_and_reports(tmp_path, capsys):
+    """benchmarks/calibration.py on one gate: CSVs and verdicts.md written; a second run resumes (no gate)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration.py"
+    spec = importlib.util.spec_from_file_location("calibration_grid", path)
+    assert spec is not None and spec.loader is not None
+    grid = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(grid)
+    argv = ["--out", str(tmp_path), "--tables", "ids", "--shapes", "1:1-300", "--cases", "replayed-ids"]
+    argv += ["--seeds", "0", "--policies", "external-sharing"]
+    assert grid.main(argv) == 0
+    runs = grid._read(tmp_path / "runs.csv")
+    rules = grid._read(tmp_path / "rules.csv")
+    assert [(r["case"], r["policy"], r["verdict"], r["ok"]) for r in runs] == [
+        ("replayed-ids", "external-sharing", "fail", "True")
+    ]
+    assert {r["rule"] for r in rules} >= {"no-pii", "closer-to-training"} and len(rules) == 11
+    table = (tmp_path / "verdicts.md").read_text()
+    assert "| replayed-ids | privacy (privacy.pii) | 1/1 |" in table
+    # an interrupted gate (rules written, run row not) is dropped and redone; a finished one is not rerun
+    grid._append(tmp_path / "rules.csv", grid.RULE_FIELDS, [{**rules[0], "seed": "9"}])
+    capsys.readouterr()
+    assert grid.main(argv) == 0
+    assert "0 gates" in capsys.readouterr().out
+    assert len(grid._read(tmp_path / "rules.csv")) == 11

@@ -370,11 +370,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.perf_counter() - start
     load_end = os.getloadavg()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    header = (
-        f"Calibration grid, {when}: {len(results.runs)} gates in {args.out}/runs.csv ({n} run now in "
-        f"{elapsed / 60:.1f} min). Machine: {machine_line()}; load average {load_start[0]:.1f} at the start, "
-        f"{load_end[0]:.1f} at the end. Command: `{' '.join(['benchmarks/calibration.py', *(argv or sys.argv[1:])])}`"
-    )
+    command = " ".join(["benchmarks/calibration.py", *(argv if argv is not None else sys.argv[1:])])
+    header = f"Calibration grid, {when}: {len(results.runs)} gates in runs.csv. Machine: {machine_line()}. "
+    if args.report_only:
+        header += f"Report written from earlier runs: `{command}`"
+    else:
+        header += (
+            f"This run: {n} gates in {elapsed / 60:.1f} min, load average {load_start[0]:.1f} at the start and "
+            f"{load_end[0]:.1f} at the end: `{command}`"
+        )
     ids = [p.policy.id for p in policies]
     tmp = md.with_suffix(".tmp")
     tmp.write_text(verdict_markdown([r for r in results.runs if r["policy"] in ids], ids, header))

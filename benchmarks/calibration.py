@@ -194,8 +194,12 @@ class Results:
         return any(_key(r) == key and r["policy_sha256"] == policy.sha256 for r in self.runs)
 
     def add(self, run: dict, rules: list[dict]) -> None:
-        stale = _key({k: str(v) for k, v in run.items()})
-        self.runs = [r for r in self.runs if _key(r) != stale] + [{k: str(v) for k, v in run.items()}]
+        row = {k: str(v) for k, v in run.items()}
+        if any(_key(r) == _key(row) for r in self.runs):  # redone under a changed policy: drop the old rows
+            self.runs = [r for r in self.runs if _key(r) != _key(row)]
+            _rewrite(self.runs_path, RUN_FIELDS, self.runs)
+            _rewrite(self.rules_path, RULE_FIELDS, [r for r in _read(self.rules_path) if _key(r) != _key(row)])
+        self.runs.append(row)
         _append(self.rules_path, RULE_FIELDS, rules)
         _append(self.runs_path, RUN_FIELDS, [run])
 

@@ -136,3 +136,8 @@ def test_grid_script_writes_resumes_and_reports(tmp_path, capsys):
     assert grid.main(argv) == 0
     assert "0 gates" in capsys.readouterr().out
     assert len(grid._read(tmp_path / "rules.csv")) == 11
+    # a gate recorded under another version of the policy is redone, and its old rows replaced
+    grid._rewrite(tmp_path / "runs.csv", grid.RUN_FIELDS, [{**runs[0], "policy_sha256": "older"}])
+    assert grid.main(argv) == 0
+    assert "1 gates" in capsys.readouterr().out
+    assert len(grid._read(tmp_path / "runs.csv")) == 1 and len(grid._read(tmp_path / "rules.csv")) == 11

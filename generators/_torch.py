@@ -228,8 +228,12 @@ def run_epochs(
     max_steps: int | None,
     progress,
     epsilon: Callable[[], float | None],
+    after_epoch: Callable[[int], str | None] | None = None,
 ) -> dict:
-    """Call ``step`` (returns a detached loss) epoch by epoch until done, out of time or out of budget."""
+    """Call ``step`` (returns a detached loss) epoch by epoch until done, out of time or out of budget.
+
+    ``after_epoch(epochs_done)`` may return a reason to stop (e.g. "early_stopping").
+    """
     started = time.perf_counter()
     losses, steps, stopped, done = [], 0, None, 0
     for epoch in range(epochs):
@@ -256,4 +260,8 @@ def run_epochs(
         done += 1
         if progress is not None:
             progress(epoch + 1, epochs, losses[-1] if losses else float("nan"), epsilon())
+        if after_epoch is not None:
+            stopped = after_epoch(done)
+            if stopped:
+                break
     return {"epochs": done, "epochs_planned": epochs, "steps": steps, "losses": losses, "stopped": stopped}

@@ -13,7 +13,7 @@ is then fixed at 0.1 (a free parameter outside any layer would get a non-private
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -45,11 +45,11 @@ class TVAEConfig(GeneratorConfig):
     encoder_norm: str = Field("none", pattern="^(none|batch|layer)$")
     max_grad_norm: float = Field(1.0, gt=0)
     max_modes: int = Field(10, ge=1)
-    categorical_sampling: str = Field(
-        "auto",
-        pattern="^(auto|argmax|softmax)$",
-        description="decode one-hot parts by argmax (the reference) or by drawing "
-        "from the softmax; auto: softmax under DP, argmax otherwise",
+    categorical_sampling: Literal["softmax", "argmax", "auto"] = Field(
+        "softmax",
+        description="decode one-hot parts (categories and numeric modes) by drawing from the softmax "
+        "(default), or by argmax as the reference TVAE does (it collapses rare categories onto the "
+        "frequent ones: coverage 0.05 on Adult); auto: softmax under DP, argmax otherwise (the old default)",
     )
 
 
@@ -219,7 +219,8 @@ class TVAEGenerator(Generator):
         return self.encoder_.decode(matrix)
 
     def _draw_categories(self) -> bool:
-        """A DP-trained decoder's logits are flat; argmax then collapses every category to the majority."""
+        """Argmax decoding keeps only each row's most likely category: rare ones vanish (and under DP, where
+        the logits are flat, every category collapses onto the majority)."""
         mode = self.config.categorical_sampling
         return mode == "softmax" or (mode == "auto" and self.private)
 

@@ -16,7 +16,7 @@ from .errors import BadInputError, SchemaMismatchError
 from .io import Table, read_table
 from .provenance import TAG_PREFIX, data_fingerprint, read_manifest_data, split_tags
 from .results import InputInfo
-from .schema import DISTRIBUTION_KINDS, ColumnKind, Schema, coerce_frame, infer_schema, load_schema_file
+from .schema import DISTRIBUTION_KINDS, ColumnKind, Schema, coerce_frame, infer_schema, load_schema_file, parse_schema
 
 __all__ = ["EvalInput", "prepare_inputs", "MIN_ROWS"]
 
@@ -193,11 +193,9 @@ def _aligned(frame: pd.DataFrame, reference: list[str]) -> pd.DataFrame:
 def _schema_overrides(schema: str | Path | dict | None, columns: list[str]) -> dict[str, ColumnKind]:
     if schema is None:
         return {}
-    if isinstance(schema, dict):
-        overrides, source = dict(Schema.from_mapping(schema)), "schema"
-    else:
-        overrides, source = load_schema_file(schema), str(schema)
-    unknown = [c for c in overrides if c not in columns]
+    parsed = parse_schema(schema) if isinstance(schema, dict) else load_schema_file(schema)
+    overrides, source = parsed.kinds, parsed.source
+    unknown = list(dict.fromkeys(c for c in [*parsed.kinds, *parsed.domains] if c not in columns))
     if unknown:
         raise BadInputError(
             f"schema names columns the real table lacks: {', '.join(unknown)}; columns: {', '.join(columns)}",

@@ -80,6 +80,12 @@ def _reader_for(suffixes: str, source: str):
     )
 
 
+# DuckDB's sniffer, minus BOOLEAN: it would turn yes/no, Y/N and true/false text into True/False, so a
+# table written back (synthetic output) would lose the source's spelling. Schema inference still reads
+# such text columns as boolean.
+_CSV_TYPES = ["BIGINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP", "VARCHAR"]
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     head = _open_bytes(path)
     encoding = _detect_encoding(path, head)
@@ -90,7 +96,13 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if encoding == "utf-8":
         con = duckdb.connect()
         rel = con.read_csv(
-            str(path), delimiter=delimiter, header=True, null_padding=False, na_values=NULL_STRINGS, sample_size=-1
+            str(path),
+            delimiter=delimiter,
+            header=True,
+            null_padding=False,
+            na_values=NULL_STRINGS,
+            sample_size=-1,
+            auto_type_candidates=_CSV_TYPES,
         )
         return _to_pandas(rel)
     return pd.read_csv(

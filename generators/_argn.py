@@ -20,7 +20,15 @@ from torch.nn import functional as F
 
 from ._torch import SeededDropout
 
-__all__ = ["HeadwiseLinear", "ARGN", "embedding_dim", "known_mask", "filter_logits", "register_dp_rule"]
+__all__ = [
+    "HeadwiseLinear",
+    "ARGN",
+    "embedding_dim",
+    "known_mask",
+    "filter_logits",
+    "draw_tokens",
+    "register_dp_rule",
+]
 
 
 class HeadwiseLinear(nn.Module):
@@ -152,3 +160,13 @@ def filter_logits(
         probs = torch.zeros_like(probs).scatter(1, order, sorted_probs)
         probs = probs / probs.sum(dim=1, keepdim=True)
     return probs
+
+
+def draw_tokens(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One token per row from (B, V) probabilities by inverse CDF (several times faster than multinomial).
+
+    ``u`` is drawn in (0, total]: a token of probability 0 is never chosen.
+    """
+    cdf = torch.cumsum(probs, dim=1)
+    u = (1.0 - torch.rand(len(probs), 1, generator=generator, device=probs.device)) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u).squeeze(1).clamp_(max=probs.shape[1] - 1)

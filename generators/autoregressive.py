@@ -33,7 +33,7 @@ from pydantic import Field
 from qaharness.errors import GeneratorError
 from qaharness.masking import RARE_K
 
-from ._argn import ARGN, filter_logits, known_mask, register_dp_rule
+from ._argn import ARGN, draw_tokens, filter_logits, known_mask, register_dp_rule
 from ._base import Capabilities, Generator, GeneratorConfig, Progress, register_generator, resolve_device
 from ._tokens import ColumnTokens, decode, encode, fit_tokens
 from ._torch import make_private, plan_dp, private_backward, run_epochs, seeded
@@ -100,7 +100,7 @@ class AutoregressiveGenerator(Generator):
             )
             for col in self.columns_
         }
-        data = torch.from_numpy(np.column_stack([encode(frame[col], self.tokens_[col]) for col in self.columns_]))
+        data = self._encode(frame)
         g = seeded(seed, 31, device)
         train, valid = self._split(data, g)
         train, valid = train.to(device), valid.to(device)
@@ -161,6 +161,10 @@ class AutoregressiveGenerator(Generator):
             stats.update(epsilon=plan.spent(), delta=plan.delta, noise_multiplier=plan.noise_multiplier)
         stats.update(validation_losses=stopper.losses, best_epoch=stopper.best_epoch)
         return {**stats, "rows": n, "validation_rows": len(valid), "device": device}
+
+    def _encode(self, frame: pd.DataFrame) -> torch.Tensor:
+        """(rows, columns) token matrix of a coerced frame."""
+        return torch.from_numpy(np.column_stack([encode(frame[col], self.tokens_[col]) for col in self.columns_]))
 
     def _sampling_order(self) -> list[int]:
         unknown = [col for col in self.config.column_order if col not in self.columns_]
@@ -252,7 +256,7 @@ class AutoregressiveGenerator(Generator):
                             top_p=self.config.top_p,
                             banned=banned[j],
                         )
-                        tokens[:, j] = torch.multinomial(probs, 1, generator=g).squeeze(1)
+                        tokens[:, j] = draw_tokens(probs, g)
                     known[:, j] = True
                 parts.append(tokens.cpu().numpy())
         matrix = np.concatenate(parts) if parts else np.zeros((0, len(self.columns_)), np.int64)
@@ -308,7 +312,7 @@ class _EarlyStopping:
     def __call__(self, epoch: int) -> str | None:
         loss = self.generator.validation_loss(self.rows, self.seed)
         self.losses.append(loss)
-        if loss < self.best - _MIN_GAIN * abs(self.best):
+        if self.best_epoch is None or loss < self.best - _MIN_GAIN * abs(self.best):
             self.best, self.best_epoch = loss, epoch
             self.best_state = copy.deepcopy(self.generator.model_.state_dict())
             return None

@@ -1,0 +1,1 @@
+"""Public test helpers: conformance checks a plugin author runs on their own metric or generator."""

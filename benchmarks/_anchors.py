@@ -35,9 +35,7 @@ def run_mostlyai(train, rows: int, seed: int, max_minutes: float):
         engine.train(workspace_dir=ws, max_training_time=max_minutes, device="cpu")
         fit_s = time.perf_counter() - started
         started = time.perf_counter()
-        engine.generate(
-            workspace_dir=ws, sample_size=rows, device="cpu", rare_category_replacement_method="sample"
-        )
+        engine.generate(workspace_dir=ws, sample_size=rows, device="cpu", rare_category_replacement_method="sample")
         import pandas as pd
 
         synthetic = pd.read_parquet(ws / "SyntheticData")

@@ -168,7 +168,12 @@ def judge(table: str, seed: int, synthetic: pd.DataFrame, policy: str) -> dict:
 
 def row_text(result: dict) -> str:
     t, rules = result["timings"], result["judged"]["rules"]
-    cells = [result["generator"], str(result["seed"]), f"{t['fit_s']:.0f}", f"{t.get('fit_cpu_s', t.get('cpu_s', 0)):.0f}"]
+    cells = [
+        result["generator"],
+        str(result["seed"]),
+        f"{t['fit_s']:.0f}",
+        f"{t.get('fit_cpu_s', t.get('cpu_s', 0)):.0f}",
+    ]
     cells += [f"{t['sample_s']:.2f}", f"{t.get('sample_big_s', float('nan')):.2f}", f"{t['peak_rss_gb']:.2f}"]
     for rule in RULE_LABELS:
         observed = rules.get(rule, {}).get("observed")
@@ -182,7 +187,7 @@ def row_text(result: dict) -> str:
 
 def header() -> str:
     names = ["generator", "seed", "fit s", "fit CPU s", "sample holdout-size s", "sample 100k s", "peak RSS GB"]
-    names += list(RULE_LABELS.values()) + ["verdict"]
+    names += [*RULE_LABELS.values(), "verdict"]
     return "| " + " | ".join(names) + " |\n|" + "---|" * len(names)
 
 

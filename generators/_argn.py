@@ -76,32 +76,36 @@ def embedding_dim(vocabulary: int, scale: float) -> int:
 class ARGN(nn.Module):
     """Embeddings + one MLP head per column; ``forward`` returns each head's logits."""
 
+    spread: torch.Tensor  # (columns, D) 0/1: which embedding dimensions belong to which column
+
     def __init__(self, sizes: list[int], *, hidden: tuple[int, ...], embedding_scale: float, dropout: float):
         super().__init__()
         self.sizes = list(sizes)
-        self.embeddings = nn.ModuleList(nn.Embedding(v + 1, embedding_dim(v, embedding_scale)) for v in sizes)
-        widths = [e.embedding_dim for e in self.embeddings]
+        embeddings = [nn.Embedding(v + 1, embedding_dim(v, embedding_scale)) for v in sizes]
+        widths = [e.embedding_dim for e in embeddings]
+        self.embeddings = nn.ModuleList(embeddings)
         column_of_dim = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(widths))
         spread = (column_of_dim[None, :] == torch.arange(len(sizes))[:, None]).float()  # (C, D) 0/1
         self.register_buffer("spread", spread, persistent=False)
-        dim, layers = sum(widths), []
+        dim, layers = sum(widths), list[nn.Module]()
         for width in hidden:
             layers += [HeadwiseLinear(len(sizes), dim, width), nn.ReLU(), SeededDropout(dropout)]
             dim = width
         self.body = nn.Sequential(*layers)
-        self.out = nn.ModuleList(nn.Linear(dim, v) for v in sizes)
+        self.heads = [nn.Linear(dim, v) for v in sizes]
+        self.out = nn.ModuleList(self.heads)
 
     def reset(self, generator: torch.Generator, log_priors: list[torch.Tensor] | None = None) -> None:
         """Seeded init; output biases start at the columns' log frequencies when given (faster start)."""
         with torch.no_grad():
-            for emb in self.embeddings:
-                emb.weight.normal_(0.0, 1.0, generator=generator)
+            for emb in self.embeddings.parameters():
+                emb.normal_(0.0, 1.0, generator=generator)
             for layer in self.body:
                 if isinstance(layer, HeadwiseLinear):
                     layer.reset(generator)
                 elif isinstance(layer, SeededDropout):
                     layer.generator = generator
-            for j, out in enumerate(self.out):
+            for j, out in enumerate(self.heads):
                 nn.init.kaiming_uniform_(out.weight, a=math.sqrt(5), generator=generator)
                 if log_priors is not None:
                     out.bias.copy_(log_priors[j])

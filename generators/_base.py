@@ -210,12 +210,13 @@ class Generator:
         rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
         eps_pre = delta_pre = None
         if self.private:
+            target = float(self.config.epsilon or 0.0)
             delta = self.config.delta or 1.0 / max(len(frame), 2) ** 2
             share = self.config.preprocessing_share
             self.domains_, eps_pre, delta_pre = fit_domains(
-                frame, schema, declared, epsilon=share * self.config.epsilon, delta=share * delta, rng=rng
+                frame, schema, declared, epsilon=share * target, delta=share * delta, rng=rng
             )
-            budget = (self.config.epsilon - eps_pre, delta - delta_pre)
+            budget: tuple[float, float] | None = (target - eps_pre, delta - delta_pre)
         else:
             self.domains_, _, _ = fit_domains(frame, schema, declared)
             budget = None

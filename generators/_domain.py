@@ -51,7 +51,7 @@ class ColumnDomain:
     name: str
     kind: str  # numeric | categorical | boolean | datetime | identifier
     source: str = NOT_PRIVATE
-    categories: tuple[Any, ...] | None = None  # None stands for "missing" when missing occurs
+    categories: tuple[Any, ...] = ()  # discrete columns; an entry None stands for "missing" when it occurs
     counts: tuple[float, ...] | None = None
     low: float | None = None  # datetimes: seconds since the epoch
     high: float | None = None
@@ -72,7 +72,15 @@ class ColumnDomain:
         for key in ("categories", "counts"):
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
+        data["categories"] = data.get("categories") or ()  # saved before 0.2 as null for non-discrete columns
         return cls(**data)
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a numeric or datetime column."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"column {self.name!r} has no bounds")
+        return self.low, self.high
 
 
 def to_float(series: pd.Series, kind: str) -> np.ndarray:
@@ -128,23 +136,24 @@ def fit_domains(
     undeclared = [
         c for c, k in schema.items() if k is not ColumnKind.IDENTIFIER and not _complete(declared.get(c), k, private)
     ]
-    eps_c = epsilon / max(len(undeclared), 1) if private else None
-    delta_c = delta / max(len(undeclared), 1) if private else None
-    if private and rng is None:
-        raise ValueError("DP domain estimation needs an rng")
-    domains = {}
+    if epsilon is not None and (delta is None or rng is None):
+        raise ValueError("DP domain estimation needs delta and an rng")
+    eps_c = (epsilon or 0.0) / max(len(undeclared), 1)
+    delta_c = (delta or 0.0) / max(len(undeclared), 1)
+    domains: dict[str, ColumnDomain] = {}
     for column, kind in schema.items():
         spec = declared.get(column, {})
         if kind is ColumnKind.IDENTIFIER:
             domains[column] = ColumnDomain(column, "identifier", DECLARED)
         elif column not in undeclared:
             domains[column] = _declared(column, kind.value, spec)
-        elif private:
+        elif rng is not None and private:
             domains[column] = _private(frame[column], column, kind.value, spec, eps_c, delta_c, rng)
         else:
             domains[column] = _from_data(frame[column], column, kind.value)
-    spent = (epsilon, delta) if private and undeclared else (0.0, 0.0)
-    return domains, spent[0], spent[1]
+    if private and undeclared:
+        return domains, float(epsilon or 0.0), float(delta or 0.0)
+    return domains, 0.0, 0.0
 
 
 def _complete(spec: dict[str, Any] | None, kind: ColumnKind, private: bool) -> bool:
@@ -189,11 +198,11 @@ def _from_data(series: pd.Series, column: str, kind: str) -> ColumnDomain:
     missing = bool(series.isna().any())
     if kind in ("categorical", "boolean"):
         counts = series.dropna().astype(str).value_counts()
-        cats = sorted(counts.index)
-        values = [float(counts[c]) for c in cats]
+        cats: list[Any] = sorted(counts.index)
+        frequencies = [float(counts[c]) for c in cats]
         if missing:
-            cats, values = [*cats, None], [*values, float(series.isna().sum())]
-        return ColumnDomain(column, kind, NOT_PRIVATE, tuple(cats), tuple(values), missing=missing)
+            cats, frequencies = [*cats, None], [*frequencies, float(series.isna().sum())]
+        return ColumnDomain(column, kind, NOT_PRIVATE, tuple(cats), tuple(frequencies), missing=missing)
     values = to_float(series, kind)
     present = values[~np.isnan(values)]
     if present.size == 0:

@@ -22,6 +22,7 @@ one; ``ColumnTokens`` records the layout. Reference: the per-column tokenisation
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -90,7 +91,7 @@ def fit_tokens(
         return _fit_discrete(series, domain, private, rare_threshold, max_categories)
     if private:  # equal-width bins over the domain's bounds, a uniform value inside
         edges = np.linspace(domain.low or 0.0, domain.high or 0.0, max_bins + 1)
-        bins = tuple((float(lo), float(hi)) for lo, hi in zip(edges[:-1], edges[1:]))
+        bins = tuple((float(lo), float(hi)) for lo, hi in pairwise(edges))
         return ColumnTokens(domain.name, domain.kind, missing=bool(domain.missing), bins=bins)
     return _fit_numeric(series, domain, rare_threshold, max_bins, max_points)
 
@@ -164,17 +165,17 @@ def encode(series: pd.Series, tokens: ColumnTokens) -> np.ndarray:
     x = to_float(series, tokens.kind)
     missing = np.isnan(x)
     filled = np.nan_to_num(x)
-    points = np.asarray(tokens.values, dtype=float)
+    exact = np.asarray(tokens.values, dtype=float)
     if tokens.bins:
         uppers = np.array([b[-1] for b in tokens.bins[:-1]], dtype=float)
-        out[:] = tokens.offset + points.size + np.searchsorted(uppers, filled, side="right")
-    elif points.size:  # every value was frequent: a value between points goes to the nearest one
-        out[:] = tokens.offset + _nearest(points, filled)
+        out[:] = tokens.offset + exact.size + np.searchsorted(uppers, filled, side="right")
+    elif exact.size:  # every value was frequent: a value between exact goes to the nearest one
+        out[:] = tokens.offset + _nearest(exact, filled)
     else:
         out[:] = 0
-    if points.size:
-        pos = np.clip(np.searchsorted(points, filled), 0, points.size - 1)
-        hit = (points[pos] == filled) & ~missing
+    if exact.size:
+        pos = np.clip(np.searchsorted(exact, filled), 0, exact.size - 1)
+        hit = (exact[pos] == filled) & ~missing
         out[hit] = tokens.offset + pos[hit]
     if tokens.missing:
         out[missing] = 0
@@ -195,11 +196,11 @@ def decode(token: np.ndarray, tokens: ColumnTokens, domain: ColumnDomain, rng: n
     is_point = (index >= 0) & (index < points.size)
     x[is_point] = points[index[is_point]]
     u = rng.random(n)
-    for b, table in enumerate(tokens.bins):
+    for b, quantiles in enumerate(tokens.bins):
         rows = index == points.size + b
         if rows.any():
-            grid = np.linspace(0.0, 1.0, len(table))
-            x[rows] = np.interp(u[rows], grid, np.asarray(table))
+            grid = np.linspace(0.0, 1.0, len(quantiles))
+            x[rows] = np.interp(u[rows], grid, np.asarray(quantiles))
     return from_float(x, domain)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ from qaharness.masking import RARE_K
 from ._argn import ARGN, draw_tokens, filter_logits, known_mask, register_dp_rule
 from ._base import Capabilities, Generator, GeneratorConfig, Progress, register_generator, resolve_device
 from ._tokens import ColumnTokens, decode, encode, fit_tokens
-from ._torch import make_private, plan_dp, private_backward, run_epochs, seeded
+from ._torch import BatchRows, make_private, plan_dp, private_backward, run_epochs, seeded
 
 __all__ = ["AutoregressiveGenerator"]
 
@@ -131,17 +131,10 @@ class AutoregressiveGenerator(Generator):
                 generator_id=self.id,
             )
         stopper = _EarlyStopping(self, valid, seed=seed, patience=c.patience, optimizer=optimizer)
-        order = {"perm": torch.empty(0, dtype=torch.long), "pos": n}
+        batches = BatchRows(n, batch, g, device, None if plan is None else plan.sample_rate)
 
         def step() -> torch.Tensor:
-            if plan is not None:
-                rows = torch.nonzero(torch.rand(n, generator=g, device=device) < plan.sample_rate).squeeze(1)
-            else:
-                if order["pos"] + batch > n:
-                    order["perm"], order["pos"] = torch.randperm(n, generator=g, device=device), 0
-                rows = order["perm"][order["pos"] : order["pos"] + batch]
-                order["pos"] += batch
-            return self._train_step(optimizer, train[rows], g, plan)
+            return self._train_step(optimizer, train[batches.next()], g, plan)
 
         self.model_.train()
         stats = run_epochs(
@@ -157,7 +150,7 @@ class AutoregressiveGenerator(Generator):
         stopper.restore_best()
         self.model_.eval()
         if plan is not None:
-            model.disable_hooks()
+            cast(Any, model).disable_hooks()
             stats.update(epsilon=plan.spent(), delta=plan.delta, noise_multiplier=plan.noise_multiplier)
         stats.update(validation_losses=stopper.losses, best_epoch=stopper.best_epoch)
         return {**stats, "rows": n, "validation_rows": len(valid), "device": device}
@@ -260,7 +253,9 @@ class AutoregressiveGenerator(Generator):
                     known[:, j] = True
                 parts.append(tokens.cpu().numpy())
         matrix = np.concatenate(parts) if parts else np.zeros((0, len(self.columns_)), np.int64)
-        out = {col: decode(matrix[:, j], self.tokens_[col], self.domains_[col], rng) for j, col in enumerate(self.columns_)}
+        out = {
+            col: decode(matrix[:, j], self.tokens_[col], self.domains_[col], rng) for j, col in enumerate(self.columns_)
+        }
         for col, value in conditions.items():  # a pooled (rare) category asked for by name
             out[col] = pd.Series([value] * n_rows, dtype=object)
         for col in self.domains_:

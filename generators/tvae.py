@@ -13,7 +13,7 @@ is then fixed at 0.1 (a free parameter outside any layer would get a non-private
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,16 @@ from torch.nn import functional as F
 from qaharness.errors import GeneratorError
 
 from ._base import Capabilities, Generator, GeneratorConfig, register_generator, resolve_device
-from ._torch import init_module, make_private, norm_layer, plan_dp, private_backward, run_epochs, seeded
+from ._torch import (
+    BatchRows,
+    init_module,
+    make_private,
+    norm_layer,
+    plan_dp,
+    private_backward,
+    run_epochs,
+    seeded,
+)
 from ._transform import TableEncoder
 
 __all__ = ["TVAEGenerator"]
@@ -87,6 +96,7 @@ class TVAEGenerator(Generator):
     description = "tabular variational autoencoder (PyTorch; DP-SGD through Opacus)"
     capabilities = Capabilities(dp=True, conditional=False, gpu=True)
     Config = TVAEConfig
+    config: TVAEConfig
     default_epochs = 300
     #: without --epochs, DP plans fewer epochs: the noise is calibrated for the planned steps, so a plan
     #: that --max-minutes cuts short leaves budget unspent and the model noisier than it need be
@@ -128,17 +138,10 @@ class TVAEGenerator(Generator):
                 generator=g,
                 generator_id=self.id,
             )
-        order = {"perm": None, "pos": n}
+        batches = BatchRows(n, batch, g, device, None if plan is None else plan.sample_rate)
 
         def step() -> torch.Tensor:
-            if plan is not None:
-                rows = torch.nonzero(torch.rand(n, generator=g, device=device) < plan.sample_rate).squeeze(1)
-            else:
-                if order["pos"] + batch > n:
-                    order["perm"], order["pos"] = torch.randperm(n, generator=g, device=device), 0
-                rows = order["perm"][order["pos"] : order["pos"] + batch]
-                order["pos"] += batch
-            return self._train_step(model, optimizer, data[rows], g, plan)
+            return self._train_step(model, optimizer, data[batches.next()], g, plan)
 
         stats = run_epochs(
             step,
@@ -150,7 +153,7 @@ class TVAEGenerator(Generator):
             epsilon=(lambda: plan.spent()) if plan else (lambda: None),
         )
         if plan is not None:
-            model.disable_hooks()
+            cast(Any, model).disable_hooks()
             stats.update(epsilon=plan.spent(), delta=plan.delta, noise_multiplier=plan.noise_multiplier)
         return {**stats, "rows": n, "device": device}
 

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 import torch
 from conftest import make_mixed_frame
+
 from qaharness.generators import FitReport, make_generator
 from qaharness.generators._argn import draw_tokens, filter_logits, known_mask
 from qaharness.generators._domain import ColumnDomain, fit_domains
 from qaharness.generators._tokens import decode, encode, fit_tokens
 from qaharness.generators._torch import seeded
-
 from qaharness.schema import ColumnKind, Schema, coerce_frame
 
 TOKENS = {"rare_threshold": 7, "max_bins": 4, "max_points": 5, "max_categories": 100}
@@ -170,6 +170,8 @@ def test_tvae_draws_categories_from_the_softmax_by_default():
 
 
 def test_fit_report_repr_is_one_short_line():
-    report = FitReport(generator="tvae", version="1", rows=10, losses=tuple(range(5000)), seconds=1.0, preprocessing="x")
+    report = FitReport(
+        generator="tvae", version="1", rows=10, losses=tuple(range(5000)), seconds=1.0, preprocessing="x"
+    )
     assert len(repr(report)) < 200 and "\n" not in repr(report)
     assert re.match(r"FitReport\(tvae v1, 10 training rows", repr(report))

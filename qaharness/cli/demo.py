@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ..datasets import ADULT_ATTRIBUTION
 from .._format import FAILING_STATUSES
+from ..datasets import ADULT_ATTRIBUTION
 from ..demo import DEMO_GENERATORS, DemoResult, DemoStep, run_demo
 from ._app import app, console, err_console
 from ._common import fmt, split_list

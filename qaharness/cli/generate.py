@@ -167,9 +167,7 @@ class _ProgressBar:
             eps="-" if eps is None else f"{eps:.3g}",
         )
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.bar.__exit__(kind, exc, tb)
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "run_epochs",
     "norm_layer",
     "BatchRows",
+    "setup_dp",
 ]
 
 
@@ -241,6 +242,41 @@ def make_private(
         generator=generator,
     )
     return private, dp_optimizer
+
+
+def setup_dp(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    budget: tuple[float, float] | None,
+    *,
+    n: int,
+    batch: int,
+    steps: int,
+    config: Any,
+    generator: torch.Generator,
+    generator_id: str,
+) -> tuple[Any, Any, DPPlan | None]:
+    """(module, optimizer, plan) ready to train: unchanged without a budget, else DP-SGD planned for ``steps``."""
+    if budget is None:
+        return module, optimizer, None
+    plan = plan_dp(
+        epsilon=budget[0],
+        delta=budget[1],
+        sample_rate=batch / n,
+        steps=steps,
+        accountant=config.accountant,
+        generator_id=generator_id,
+    )
+    private, dp_optimizer = make_private(
+        module,
+        optimizer,
+        plan,
+        max_grad_norm=config.max_grad_norm,
+        expected_batch_size=batch,
+        generator=generator,
+        generator_id=generator_id,
+    )
+    return private, dp_optimizer, plan
 
 
 def run_epochs(

@@ -36,7 +36,7 @@ from qaharness.masking import RARE_K
 from ._argn import ARGN, draw_tokens, filter_logits, known_mask, register_dp_rule
 from ._base import Capabilities, Generator, GeneratorConfig, Progress, register_generator, resolve_device
 from ._tokens import ColumnTokens, decode, encode, fit_tokens
-from ._torch import BatchRows, make_private, plan_dp, private_backward, run_epochs, seeded
+from ._torch import BatchRows, private_backward, run_epochs, seeded, setup_dp
 
 __all__ = ["AutoregressiveGenerator"]
 
@@ -110,26 +110,19 @@ class AutoregressiveGenerator(Generator):
         n, batch = len(train), min(c.batch_size, len(train))
         steps_per_epoch = max(1, n // batch)
         epochs = c.epochs or (self.default_dp_epochs if self.private else self.default_epochs)
-        plan, model = None, self.model_
         if budget is not None:
             register_dp_rule()
-            plan = plan_dp(
-                epsilon=budget[0],
-                delta=budget[1],
-                sample_rate=batch / n,
-                steps=epochs * steps_per_epoch,
-                accountant=c.accountant,
-                generator_id=self.id,
-            )
-            model, optimizer = make_private(
-                self.model_,
-                optimizer,
-                plan,
-                max_grad_norm=c.max_grad_norm,
-                expected_batch_size=batch,
-                generator=g,
-                generator_id=self.id,
-            )
+        model, optimizer, plan = setup_dp(
+            self.model_,
+            optimizer,
+            budget,
+            n=n,
+            batch=batch,
+            steps=epochs * steps_per_epoch,
+            config=c,
+            generator=g,
+            generator_id=self.id,
+        )
         stopper = _EarlyStopping(self, valid, seed=seed, patience=c.patience, optimizer=optimizer)
         batches = BatchRows(n, batch, g, device, None if plan is None else plan.sample_rate)
 

@@ -25,16 +25,7 @@ from torch.nn import functional as F
 from qaharness.errors import GeneratorError
 
 from ._base import Capabilities, Generator, GeneratorConfig, register_generator, resolve_device
-from ._torch import (
-    BatchRows,
-    init_module,
-    make_private,
-    norm_layer,
-    plan_dp,
-    private_backward,
-    run_epochs,
-    seeded,
-)
+from ._torch import BatchRows, init_module, norm_layer, private_backward, run_epochs, seeded, setup_dp
 from ._transform import TableEncoder
 
 __all__ = ["TVAEGenerator"]
@@ -118,26 +109,19 @@ class TVAEGenerator(Generator):
         epochs = c.epochs or (self.default_dp_epochs if self.private else self.default_epochs)
         params = list(self.vae_.parameters()) + ([] if self.private else [self.sigma_])
         optimizer = torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
-        model, plan = self.vae_, None
         if budget is not None:
             self.sigma_.requires_grad_(False)
-            plan = plan_dp(
-                epsilon=budget[0],
-                delta=budget[1],
-                sample_rate=batch / n,
-                steps=epochs * steps_per_epoch,
-                accountant=c.accountant,
-                generator_id=self.id,
-            )
-            model, optimizer = make_private(
-                self.vae_,
-                optimizer,
-                plan,
-                max_grad_norm=c.max_grad_norm,
-                expected_batch_size=batch,
-                generator=g,
-                generator_id=self.id,
-            )
+        model, optimizer, plan = setup_dp(
+            self.vae_,
+            optimizer,
+            budget,
+            n=n,
+            batch=batch,
+            steps=epochs * steps_per_epoch,
+            config=c,
+            generator=g,
+            generator_id=self.id,
+        )
         batches = BatchRows(n, batch, g, device, None if plan is None else plan.sample_rate)
 
         def step() -> torch.Tensor:

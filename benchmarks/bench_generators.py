@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 VENVS = HERE / ".venvs"
 ANCHOR_PACKAGES = {
     "mostlyai": ["torch==2.13.0", "mostlyai-engine==2.7.3"],
-    "sdv_ctgan": ["torch==2.13.0", "ctgan==0.12.1"],
+    "sdv_ctgan": ["torch==2.13.0", "ctgan==0.12.1", "pyarrow"],
 }
 RULE_LABELS = {
     "marginals-numeric": "KS",

@@ -80,12 +80,6 @@ def _reader_for(suffixes: str, source: str):
     )
 
 
-# DuckDB's sniffer, minus BOOLEAN: it would turn yes/no, Y/N and true/false text into True/False, so a
-# table written back (synthetic output) would lose the source's spelling. Schema inference still reads
-# such text columns as boolean.
-_CSV_TYPES = ["BIGINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP", "VARCHAR"]
-
-
 def _read_csv(path: Path) -> pd.DataFrame:
     head = _open_bytes(path)
     encoding = _detect_encoding(path, head)
@@ -95,19 +89,31 @@ def _read_csv(path: Path) -> pd.DataFrame:
     _check_duplicate_names([h.strip() for h in header], str(path))
     if encoding == "utf-8":
         con = duckdb.connect()
-        rel = con.read_csv(
-            str(path),
-            delimiter=delimiter,
-            header=True,
-            null_padding=False,
-            na_values=NULL_STRINGS,
-            sample_size=-1,
-            auto_type_candidates=_CSV_TYPES,
-        )
-        return _to_pandas(rel)
+        options = {"delimiter": delimiter, "header": True, "null_padding": False, "na_values": NULL_STRINGS}
+        rel = con.read_csv(str(path), sample_size=-1, **options)
+        return _keep_boolean_spelling(con, path, options, rel, _to_pandas(rel))
     return pd.read_csv(
         path, sep=delimiter, encoding=encoding, na_values=NULL_STRINGS, keep_default_na=False, skipinitialspace=False
     )
+
+
+def _keep_boolean_spelling(
+    con: duckdb.DuckDBPyConnection, path: Path, options: dict, rel: duckdb.DuckDBPyRelation, frame: pd.DataFrame
+) -> pd.DataFrame:
+    """Columns DuckDB typed BOOLEAN from yes/no, y/n or t/f text get their text back (true/false stay bool).
+
+    Otherwise a table written back from this one (synthetic output) would say True/False where the
+    source said yes/no; schema inference still reads such text columns as boolean.
+    """
+    columns = [c for c, t in zip(rel.columns, rel.types) if str(t) == "BOOLEAN"]
+    if not columns:
+        return frame
+    text = con.read_csv(str(path), all_varchar=True, **options).df()
+    for column in columns:
+        words = set(text[column].dropna().astype(str).str.strip().str.lower())
+        if not words <= {"true", "false"}:
+            frame[column] = text[column].astype(object).where(text[column].notna(), None)
+    return frame
 
 
 def _open_bytes(path: Path) -> bytes:

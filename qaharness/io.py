@@ -13,6 +13,7 @@ import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -89,7 +90,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
     _check_duplicate_names([h.strip() for h in header], str(path))
     if encoding == "utf-8":
         con = duckdb.connect()
-        options = {"delimiter": delimiter, "header": True, "null_padding": False, "na_values": NULL_STRINGS}
+        options: dict[str, Any] = {"delimiter": delimiter, "header": True, "null_padding": False}
+        options["na_values"] = NULL_STRINGS
         rel = con.read_csv(str(path), sample_size=-1, **options)
         return _keep_boolean_spelling(con, path, options, rel, _to_pandas(rel))
     return pd.read_csv(
@@ -98,7 +100,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _keep_boolean_spelling(
-    con: duckdb.DuckDBPyConnection, path: Path, options: dict, rel: duckdb.DuckDBPyRelation, frame: pd.DataFrame
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    options: dict[str, Any],
+    rel: duckdb.DuckDBPyRelation,
+    frame: pd.DataFrame,
 ) -> pd.DataFrame:
     """Columns DuckDB typed BOOLEAN from yes/no, y/n or t/f text get their text back (true/false stay bool).
 

@@ -24,6 +24,7 @@ from .schema import (
     coerce_frame,
     infer_schema,
     load_schema_file,
+    parse_schema,
     timezone_mix,
 )
 from .summaries import PandasSummaries, TableSummaries
@@ -267,11 +268,9 @@ def _aligned(frame: pd.DataFrame, reference: list[str]) -> pd.DataFrame:
 def _schema_overrides(schema: str | Path | dict | None, columns: list[str]) -> dict[str, ColumnKind]:
     if schema is None:
         return {}
-    if isinstance(schema, dict):
-        overrides, source = dict(Schema.from_mapping(schema)), "schema"
-    else:
-        overrides, source = load_schema_file(schema), str(schema)
-    unknown = [c for c in overrides if c not in columns]
+    parsed = parse_schema(schema) if isinstance(schema, dict) else load_schema_file(schema)
+    overrides, source = parsed.kinds, parsed.source
+    unknown = list(dict.fromkeys(c for c in [*parsed.kinds, *parsed.domains] if c not in columns))
     if unknown:
         raise BadInputError(
             f"schema names columns the real table lacks: {', '.join(unknown)}; columns: {', '.join(columns)}",

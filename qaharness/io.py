@@ -21,6 +21,7 @@ import hashlib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -172,10 +173,10 @@ def _read_csv(path: Path, limits: ReadLimits) -> pd.DataFrame:
     _check_duplicate_names(header, str(path))
     if encoding == "utf-8":
         con = duckdb.connect()
-        rel = con.read_csv(
-            str(path), delimiter=delimiter, header=True, null_padding=False, na_values=NULL_STRINGS, sample_size=-1
-        )
-        frame = _to_pandas(rel)
+        options: dict[str, Any] = {"delimiter": delimiter, "header": True, "null_padding": False}
+        options["na_values"] = NULL_STRINGS
+        rel = con.read_csv(str(path), sample_size=-1, **options)
+        frame = _keep_boolean_spelling(con, path, options, rel, _to_pandas(rel))
     else:
         frame = pd.read_csv(
             path,
@@ -208,6 +209,29 @@ def _check_renamed(header: list[str], columns: list[str], source: str) -> None:
             raise BadInputError(
                 f"column {position + 1} is named {name!r} in the header but was read as {column!r}", source=source
             )
+
+
+def _keep_boolean_spelling(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    options: dict[str, Any],
+    rel: duckdb.DuckDBPyRelation,
+    frame: pd.DataFrame,
+) -> pd.DataFrame:
+    """Columns DuckDB typed BOOLEAN from yes/no, y/n or t/f text get their text back (true/false stay bool).
+
+    Otherwise a table written back from this one (synthetic output) would say True/False where the
+    source said yes/no; schema inference still reads such text columns as boolean.
+    """
+    columns = [c for c, t in zip(rel.columns, rel.types) if str(t) == "BOOLEAN"]
+    if not columns:
+        return frame
+    text = con.read_csv(str(path), all_varchar=True, **options).df()
+    for column in columns:
+        words = set(text[column].dropna().astype(str).str.strip().str.lower())
+        if not words <= {"true", "false"}:
+            frame[column] = text[column].astype(object).where(text[column].notna(), None)
+    return frame
 
 
 def _open_bytes(path: Path) -> bytes:

@@ -25,7 +25,9 @@ def test_the_same_file_twice_exits_2_naming_both(frames, tmp_path):
     frames["train"].to_csv(train, index=False)
     frames["unseen"].to_csv(tmp_path / "synthetic.csv", index=False)
     common = ["gate", "--real", train, "--out", tmp_path / "out", "--no-store"]
-    result = runner.invoke(app, [str(a) for a in [*common, "--holdout", train, "--synthetic", tmp_path / "synthetic.csv"]])
+    result = runner.invoke(
+        app, [str(a) for a in [*common, "--holdout", train, "--synthetic", tmp_path / "synthetic.csv"]]
+    )
     assert result.exit_code == 2, result.output
     assert "real and holdout are the same file" in result.output and "train.csv" in result.output
     again = runner.invoke(app, [str(a) for a in [*common, "--holdout", train, "--synthetic", train]])

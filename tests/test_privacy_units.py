@@ -107,7 +107,11 @@ def test_newcombe_difference_known_answer():
     from qaharness.stats import wilson_interval
 
     diff, (low, high) = newcombe_difference(56, 70, 48 / 80, wilson_interval(48, 80))
-    assert diff == pytest.approx(0.2) and low == pytest.approx(0.0524, abs=1e-4) and high == pytest.approx(0.3339, abs=1e-4)
+    assert (
+        diff == pytest.approx(0.2)
+        and low == pytest.approx(0.0524, abs=1e-4)
+        and high == pytest.approx(0.3339, abs=1e-4)
+    )
 
 
 def test_clustered_share_counts_identical_rows_once():

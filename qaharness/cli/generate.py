@@ -1,16 +1,25 @@
-"""``qaharness generate`` and ``qaharness generators list``."""
+"""``qaharness generate`` and ``qaharness generators list``.
+
+``generate`` = parse options (``_generator_params``) → read the real table and the schema file
+(``_read_inputs``) → fit with a progress bar → sample → write the table with its provenance
+manifest (``write_output``) → print the fit report. Each step is one function, so options that
+change one step (output formats, a preview, tracking) slot in beside it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
+import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..errors import BadInputError
 from ..io import read_table
-from ..schema import infer_schema
+from ..schema import Schema, SchemaFile, infer_schema, load_schema_file
 from ._app import app, console, err_console
 from ._common import parse_conditions, parse_key_values
 from ._mlflow import MLFLOW, MLFLOW_EXPERIMENT, MLFLOW_RUN_ID, log_generate, mlflow_target
@@ -19,6 +28,7 @@ __all__ = ["generate", "generators_app"]
 
 generators_app = typer.Typer(no_args_is_help=True, help="Inspect the registered generators.")
 app.add_typer(generators_app, name="generators")
+_OUTPUT_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
 
 
 @generators_app.command("list", epilog="Example: qaharness generators list")
@@ -49,8 +59,8 @@ def _yes(flag: bool) -> str:
 
 
 @app.command(
-    epilog="Example: qaharness generate --generator tvae --data train.parquet --rows 10000 "
-    "--out synth.parquet --max-minutes 2 --seed 7"
+    epilog="Example: qaharness generate --generator autoregressive --data train.parquet --rows 10000 "
+    "--out synth.parquet --max-minutes 3 --seed 7"
 )
 def generate(
     generator: str = typer.Option(..., "--generator", "-g", help="Generator id (see: qaharness generators list)."),
@@ -66,14 +76,15 @@ def generate(
     schema: Path | None = typer.Option(
         None,
         "--schema",
-        help="YAML: column kinds and declared domains (min/max/categories) — declared domains cost no DP budget.",
+        help="Schema YAML (the one format of every command): column kinds and declared domains "
+        "(min/max/categories) — declared domains cost no DP budget.",
     ),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda."),
     condition: list[str] | None = typer.Option(None, "--condition", help="COLUMN=VALUE; repeatable."),
     param: list[str] | None = typer.Option(None, "--param", help="Generator parameter KEY=VALUE; repeatable."),
     save_model: Path | None = typer.Option(None, "--save-model", help="Also save the fitted generator here."),
     tag_column: bool = typer.Option(
-        False, "--tag-column/--no-tag-column", help="Add a _qaharness_provenance column to every row."
+        True, "--tag-column/--no-tag-column", help="Add a _qaharness_provenance column to every row (default: on)."
     ),
     mlflow: str | None = MLFLOW,
     mlflow_experiment: str | None = MLFLOW_EXPERIMENT,
@@ -83,28 +94,19 @@ def generate(
     tracking = mlflow_target(mlflow, mlflow_experiment, mlflow_run_id)
     from qaharness.generators import get_generator
     from qaharness.generators._api import manifest_for, write_output
-    from qaharness.generators._domain import load_domain_file
 
     if rows < 1:
         raise BadInputError(f"must be at least 1, got {rows}", source="--rows")
-    if not out.name.lower().endswith((".parquet", ".pq", ".csv", ".tsv")):
+    if not out.name.lower().endswith(_OUTPUT_SUFFIXES):
         raise BadInputError("output must be .parquet, .csv or .tsv", source="--out")
     conditions = parse_conditions(condition)
-    cls = get_generator(generator)
-    params = {"device": device, **parse_key_values(param)}
-    for key, value in (("epsilon", epsilon), ("delta", delta), ("epochs", epochs), ("max_minutes", max_minutes)):
-        if value is not None:
-            params[key] = value
-    if epsilon is not None:
-        params["accountant"] = accountant
-    model = cls(**params)
-    kinds, declared = load_domain_file(schema) if schema else ({}, {})
-    real = read_table(data, name="data").frame
-    unknown = [c for c in [*kinds, *declared] if c not in real.columns]
-    if unknown:
-        raise BadInputError(f"schema names column(s) not in the data: {', '.join(unknown)}", source=str(schema))
-    with _progress_bar(generator) as progress:
-        report = model.fit(real, infer_schema(real, kinds), seed=seed, declared=declared, progress=progress)
+    params = _generator_params(
+        device=device, epsilon=epsilon, delta=delta, accountant=accountant, epochs=epochs, max_minutes=max_minutes
+    )
+    model = get_generator(generator)(**{**params, **parse_key_values(param)})
+    real, kinds, declared = _read_inputs(data, schema)
+    with _ProgressBar(generator) as progress:
+        report = model.fit(real, kinds, seed=seed, declared=declared, progress=progress.update)
     frame = model.sample(rows, seed=seed, conditions=conditions)
     path = write_output(frame, out, manifest_for(model, real, seed), column=tag_column)
     if save_model is not None:
@@ -114,7 +116,25 @@ def generate(
         log_generate(tracking, report, path, data)
 
 
-class _progress_bar:
+def _generator_params(**options: Any) -> dict[str, Any]:
+    """The generator parameters the options set (None: left to the generator); ``accountant`` only with DP."""
+    params = {k: v for k, v in options.items() if v is not None}
+    if options.get("epsilon") is None:
+        params.pop("accountant", None)
+    return params
+
+
+def _read_inputs(data: str, schema: Path | None) -> tuple[pd.DataFrame, Schema, dict[str, dict[str, Any]]]:
+    """(real frame, its schema with the file's kinds, declared domains); the file must name real columns."""
+    real = read_table(data, name="data").frame
+    parsed = load_schema_file(schema) if schema is not None else SchemaFile()
+    unknown = [c for c in dict.fromkeys([*parsed.kinds, *parsed.domains]) if c not in real.columns]
+    if unknown:
+        raise BadInputError(f"schema names column(s) not in the data: {', '.join(unknown)}", source=parsed.source)
+    return real, infer_schema(real, parsed.kinds), parsed.domains
+
+
+class _ProgressBar:
     """A rich progress bar on stderr: epoch, loss, ε spent."""
 
     def __init__(self, generator: str):
@@ -130,13 +150,14 @@ class _progress_bar:
         )
         self.task: TaskID | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> _ProgressBar:
         self.bar.__enter__()
         self.task = self.bar.add_task("fit", total=None, epoch="-", loss="-", eps="-")
-        return self.update
+        return self
 
     def update(self, epoch: int, epochs: int, loss: float, eps: float | None) -> None:
-        assert self.task is not None, "update() outside the progress bar's with-block"
+        if self.task is None:
+            return
         self.bar.update(
             self.task,
             total=epochs,
@@ -146,21 +167,11 @@ class _progress_bar:
             eps="-" if eps is None else f"{eps:.3g}",
         )
 
-    def __exit__(self, *exc):
-        return self.bar.__exit__(*exc)
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.bar.__exit__(kind, exc, tb)
 
 
-def _print_report(report, path: Path) -> None:
-    parts = [
-        f"{report.generator} v{report.version}",
-        f"{report.rows} training rows",
-        f"{report.epochs}/{report.epochs_planned} epochs" if report.epochs_planned else "no training loop",
-        f"{report.seconds:.1f} s on {report.device}",
-    ]
-    if report.stopped:
-        parts.append(f"stopped early ({report.stopped})")
-    if report.epsilon is not None:
-        parts.append(f"ε spent {report.epsilon:.3g} (δ {report.delta:.2g}, {report.accountant})")
-    console.print("fitted: " + ", ".join(parts), markup=False)
+def _print_report(report: Any, path: Path) -> None:
+    console.print(f"fitted: {report.summary()}", markup=False)
     console.print(f"preprocessing: {report.preprocessing}", markup=False)
     console.print(f"synthetic: {path}", markup=False)

@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 APT_PACKAGES := fontconfig fonts-dejavu-core poppler-utils
 
-.PHONY: demo test check install install-test install-check system-deps bench clean
+.PHONY: demo test check install install-test install-check system-deps java bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,13 +19,24 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	  else echo "note: install $(APT_PACKAGES) (needs root) for PDF reports"; fi; fi
 
+# A Java runtime for pyspark (--engine spark and the `spark` tests). Skipped when one is present.
+java:
+	@if ! command -v java >/dev/null && [ -z "$$JAVA_HOME" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+	    || echo "note: openjdk-17-jre-headless unavailable; the spark tests will be skipped with that reason"; \
+	  else echo "note: install openjdk-17-jre-headless (needs root) for --engine spark; the spark tests will be skipped"; fi; fi
+
 install: $(BIN)/python system-deps
 	$(PIP) install -q -c constraints.txt .
 
-install-test: $(BIN)/python system-deps
-	$(PIP) install -q -c constraints.txt ".[test]"
+install-test: $(BIN)/python system-deps java
+	$(PIP) install -q -c constraints.txt ".[test,spark]"
 	@if [ "$$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "note: chromium unavailable; the browser test will be skipped with that reason"; fi
+	@# SoftHSM2: a software PKCS#11 token for the key-on-a-token tests (skipped with the reason without it)
+	@if [ "$$(id -u)" = 0 ] && ! command -v softhsm2-util >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null) || echo "note: softhsm2 unavailable; the PKCS#11 tests will be skipped with that reason"; \
+	elif ! command -v softhsm2-util >/dev/null; then echo "note: install softhsm2 (needs root) for the PKCS#11 tests"; fi
 
 install-check: $(BIN)/python
 	$(PIP) install -q -c constraints.txt ".[check]"

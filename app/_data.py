@@ -6,7 +6,10 @@ connections retried while a gate holds the write lock.
 
 Sign-off allow-list ("the app's config"): ``reviewers = [...]`` in the ``[qaharness]`` section of
 Streamlit's ``.streamlit/secrets.toml`` (where ``[auth]`` configures login), or the comma-separated
-``$QAHARNESS_REVIEWERS`` (set by ``qaharness app --reviewers``). It only applies when login is configured.
+``$QAHARNESS_REVIEWERS`` (set by ``qaharness app --reviewers``). With login, only signed-in users on
+the list may sign off. Without login a list cannot be enforced: sign-off is then disabled, unless
+``$QAHARNESS_INSECURE_OPEN_REVIEW=1`` (``qaharness app --insecure-open-review``) accepts typed names
+from the list, unverified, as the page says.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from qaharness.store import RunStore
 __all__ = [
     "STORE_ENV",
     "REVIEWERS_ENV",
+    "INSECURE_ENV",
+    "insecure_open_review",
     "store_path",
     "open_store",
     "load_runs",
@@ -38,6 +43,7 @@ __all__ = [
 
 STORE_ENV = "QAHARNESS_STORE"
 REVIEWERS_ENV = "QAHARNESS_REVIEWERS"
+INSECURE_ENV = "QAHARNESS_INSECURE_OPEN_REVIEW"
 DECISIONS = {"approve": "Approve", "reject": "Reject", "request_changes": "Request changes"}
 _READ_TIMEOUT = 20.0  # seconds a page waits for a gate's write lock before it says the store is busy
 
@@ -135,10 +141,22 @@ def allowed_reviewers(secrets: Any) -> set[str]:
     return {n.strip().lower() for n in names if n and n.strip()}
 
 
-def may_review(who: Identity, allowed: set[str]) -> bool:
-    """Without login anyone may (the page says so); with login only allow-listed, signed-in users."""
-    if not who.login:
+def insecure_open_review() -> bool:
+    """``qaharness app --insecure-open-review``: without login, accept typed names from the allow-list."""
+    return os.environ.get(INSECURE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def may_review(who: Identity, allowed: set[str], typed: str | None = None) -> bool:
+    """Who may sign off.
+
+    With login: signed-in users on the allow-list. Without login and without a list: anyone (the page
+    says so). Without login but with a list: nobody, unless open review was asked for, and then only a
+    typed name on the list (``typed``; unverified).
+    """
+    if who.login:
+        return who.logged_in and any(x and x.lower() in allowed for x in (who.email, who.name))
+    if not allowed:
         return True
-    if not who.logged_in:
+    if not insecure_open_review():
         return False
-    return any(x and x.lower() in allowed for x in (who.email, who.name))
+    return typed is None or typed.strip().lower() in allowed

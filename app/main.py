@@ -12,9 +12,10 @@ import streamlit as st
 
 from qaharness._version import __version__
 from qaharness.app._data import store_path
-from qaharness.app._ui import PAGES
+from qaharness.app._ui import PAGES, md
 
-st.set_page_config(page_title="qaharness review", page_icon=":material/fact_check:", layout="wide")
+# an emoji icon becomes an inline data: URI; a ":material/...:" page icon would be fetched from fonts.gstatic.com
+st.set_page_config(page_title="qaharness review", page_icon="📋", layout="wide")
 
 _HERE = Path(__file__).parent
 _TITLES = {
@@ -29,5 +30,5 @@ pages = [
     for key, (title, icon) in _TITLES.items()
 ]
 with st.sidebar:
-    st.caption(f"qaharness {__version__}  \nstore: `{store_path()}`")
+    st.caption(f"qaharness {__version__}  \nstore: {md(store_path())}")
 st.navigation(pages).run()

@@ -6,11 +6,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from qaharness._format import observed_text, outcome_class, outcome_rank, rule_outcome
 from qaharness.app import _ui
 from qaharness.results import Run
 from qaharness.store import RunStore
-
-_STATUS_COLOUR = {"pass": "#dff3e4", "fail": "#fbe0e0", "error": "#fdf0d5", "waived": "#ececec"}
 
 
 def _choose(runs: pd.DataFrame) -> list[str]:
@@ -23,9 +22,9 @@ def _choose(runs: pd.DataFrame) -> list[str]:
 
 
 def _column_names(runs: pd.DataFrame, chosen: list[str]) -> dict[str, str]:
-    """Short column titles: id plus generator, unique per run."""
+    """Short column titles: id plus generator, unique per run (escaped: they label Plotly bars too)."""
     rows = runs.set_index("run_id")
-    return {i: f"{i[:8]} {rows.loc[i, 'generator'] or ''}".strip() for i in chosen}
+    return {i: _ui.chart_text(f"{i[:8]} {rows.loc[i, 'generator'] or ''}".strip()) for i in chosen}
 
 
 def _summary(loaded: dict[str, Run], names: dict[str, str], runs: pd.DataFrame) -> pd.DataFrame:
@@ -41,14 +40,23 @@ def _summary(loaded: dict[str, Run], names: dict[str, str], runs: pd.DataFrame) 
     return pd.DataFrame({names[i]: {k: f(i, r) for k, f in fields.items()} for i, r in loaded.items()})
 
 
-def _rules(loaded: dict[str, Run], names: dict[str, str]) -> pd.DataFrame:
-    """Rule × run: status and observed value; rules a run did not check are blank."""
+def _rules(loaded: dict[str, Run], names: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rule × run: outcome and observed value, and each cell's outcome class; rules a run did not check are blank.
+
+    Rules that failed in any run come first.
+    """
     table: dict[str, dict[str, str]] = {}
+    classes: dict[str, dict[str, str]] = {}
+    rank: dict[str, int] = {}
     for run_id, run in loaded.items():
         for rule in run.rules or []:
-            observed = "" if rule.observed is None else f" ({rule.observed:.4g})"
-            table.setdefault(names[run_id], {})[rule.id] = rule.status + observed
-    return pd.DataFrame(table).fillna("")
+            observed = "" if rule.observed is None else f" ({observed_text(rule)})"
+            table.setdefault(names[run_id], {})[rule.id] = rule_outcome(rule) + observed
+            classes.setdefault(names[run_id], {})[rule.id] = outcome_class(rule)
+            rank[rule.id] = min(rank.get(rule.id, 99), outcome_rank(rule))
+    order = sorted(rank, key=lambda r: (rank[r], r))
+    frame = pd.DataFrame(table).reindex(order).fillna("")
+    return frame, pd.DataFrame(classes).reindex(index=order, columns=frame.columns).fillna("")
 
 
 def _metrics(store: RunStore, chosen: list[str], names: dict[str, str]) -> pd.DataFrame:
@@ -74,12 +82,11 @@ def _body() -> None:
     st.subheader("Summary")
     st.dataframe(_summary(loaded, names, runs), width="stretch")
     st.subheader("Rule by rule")
-    rules = _rules(loaded, names)
+    rules, classes = _rules(loaded, names)
     if rules.empty:
         st.caption("None of these runs was gated against a policy.")
     else:
-        colour = lambda text: f"background-color: {_STATUS_COLOUR.get(text.split(' ')[0], 'white')}"  # noqa: E731
-        st.dataframe(rules.style.map(colour), width="stretch")
+        st.dataframe(_ui.style_outcomes(rules, classes), width="stretch")
     st.subheader("Metric by metric")
     long = _metrics(store, chosen, names)
     wide = long.pivot_table(index="metric_id", columns="run", values="value", aggfunc="first")

@@ -10,11 +10,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 import streamlit as st
-import yaml
 
 from qaharness.app import _ui
 from qaharness.app._data import load_runs, open_store
 from qaharness.errors import QAHarnessError
+from qaharness.policy import parse_policy
 from qaharness.store import RunStore
 
 _RULE_FIRST = ["id", "metric", "field", "op", "threshold", "severity", "rationale"]
@@ -56,37 +56,30 @@ def _rules_frame(rules: Any) -> pd.DataFrame:
 
 
 def _parse(name: str, text: str) -> tuple[dict[str, Any] | None, str | None]:
-    """The policy as plain data, validated by ``qaharness.policy`` when it is installed; (data, problem)."""
+    """The policy as plain data, validated by ``qaharness.policy``; (data, problem).
+
+    A file the policy loader refuses is not shown: there is no lenient fallback that would expand
+    YAML aliases or show rules the gate would not run.
+    """
     try:
-        from qaharness.policy import parse_policy
-    except ImportError:  # the gate's policy module absent: show the YAML as written
-        parse_policy = None
-    if parse_policy is not None:
-        try:
-            return parse_policy(text, source=name).policy.model_dump(mode="json"), None
-        except QAHarnessError as exc:
-            problem = str(exc)
-    else:
-        problem = None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        return None, f"{name}: not valid YAML ({str(exc).splitlines()[0]})"
-    return (data, problem) if isinstance(data, dict) else (None, f"{name}: a policy file must be a mapping")
+        return parse_policy(text, source=name).policy.model_dump(mode="json"), None
+    except QAHarnessError as exc:
+        return None, str(exc)
 
 
 def _render(name: str, text: str, used: pd.Series) -> None:
     policy, problem = _parse(name, text)
     if problem:
-        st.error(problem)
+        st.error(_ui.md(problem))
     if policy is None:
         return
     pid, version = policy.get("id", Path(name).stem), policy.get("version", "?")
     runs = int(used.get(str(pid), 0))
-    with st.expander(f"**{pid}** v{version} — {runs} run(s) gated with it", expanded=True):
-        st.caption(f"`{name}` · sha256 {hashlib.sha256(text.encode()).hexdigest()[:12]}")
+    label = f"**{_ui.md(pid)}** v{_ui.md(version)} — {runs} run(s) gated with it"
+    with st.expander(label, expanded=True):
+        st.caption(f"{_ui.md(Path(name).name)} · sha256 {hashlib.sha256(text.encode()).hexdigest()[:12]}")
         if policy.get("description"):
-            st.markdown(str(policy["description"]))
+            st.markdown(_ui.md(policy["description"]))
         rules = policy.get("rules")
         if rules:
             frame = _rules_frame(rules)
@@ -94,7 +87,7 @@ def _render(name: str, text: str, used: pd.Series) -> None:
             st.markdown(
                 "**Why each rule**\n"
                 + "".join(
-                    f"\n- **{row.get('id', '')}** — {row['rationale']}"
+                    f"\n- **{_ui.md(row.get('id', ''))}** — {_ui.md(row['rationale'])}"
                     for row in frame.to_dict("records")
                     if row.get("rationale")
                 )

@@ -11,7 +11,7 @@ import streamlit as st
 from qaharness.app import _ui
 from qaharness.store import RunStore
 
-_KEY_METRICS = ("fidelity.detection", "fidelity.ks", "fidelity.js", "utility.trtr", "privacy.dcr_share")
+_KEY_METRICS = ("fidelity.detection", "fidelity.ks", "fidelity.js", "utility.tstr_ratio", "privacy.dcr")
 _TABLE = [
     "run_id",
     "created_at",
@@ -82,8 +82,10 @@ def _trend(store: RunStore, runs: pd.DataFrame) -> None:
     if shown.empty:
         st.caption("Pick at least one metric with values in the filtered runs.")
         return
-    shown = shown.assign(
-        generator=shown["generator"].fillna("(none)"),
+    shown = shown.assign(  # Plotly renders a subset of HTML in legends and hovers: data is escaped
+        generator=shown["generator"].fillna("(none)").map(_ui.chart_text),
+        dataset_version=shown["dataset_version"].map(_ui.chart_text),
+        metric_id=shown["metric_id"].map(_ui.chart_text),
         err_plus=shown["ci_high"] - shown["value"],
         err_minus=shown["value"] - shown["ci_low"],
     )
@@ -115,8 +117,11 @@ def _body() -> None:
     if shown.empty:
         st.info("No run matches these filters.")
         return
+    table = shown[_TABLE].copy()
+    text_columns = [c for c in _TABLE if c != "created_at"]
+    table[text_columns] = table[text_columns].astype(object).where(table[text_columns].notna(), "—")
     st.dataframe(
-        shown[_TABLE],
+        table,
         hide_index=True,
         width="stretch",
         column_config={"created_at": st.column_config.DatetimeColumn("created (UTC)")},

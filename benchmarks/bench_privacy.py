@@ -1,11 +1,17 @@
 """Privacy pillar vs anonymeter, side by side in one run.
 
-qaharness: all eight privacy metrics, 2,000 attacks per anonymeter-style evaluator, on 100,000
+qaharness: every privacy metric, 2,000 attacks per anonymeter-style evaluator, on 100,000
 mixed-type rows (50k training, 25k holdout, 25k synthetic drawn independently of training).
 anonymeter 1.x: its three evaluators, 500 attacks each, on the same frames (singling-out
 multivariate, linkability on the same two column halves, inference on the same secret column).
 
     .venv/bin/python benchmarks/bench_privacy.py [--rows 100000] [--attacks 2000] [--anonymeter-attacks 500]
+    .venv/bin/python benchmarks/bench_privacy.py --size-correction [--rows 8000] [--seeds 3]
+
+``--size-correction``: singling-out on independent (null) data with training : holdout 1:1, 4:1
+and 8:1 — anonymeter with the small holdout (its fitted size correction), anonymeter with a second
+independent control as large as training (no correction needed), and qaharness with the small
+holdout (its empirical-Bayes correction). Risks should be near 0 on null data.
 """
 
 from __future__ import annotations
@@ -101,15 +107,51 @@ def run_anonymeter(train, holdout, synthetic, attacks: int) -> tuple[float, dict
     return time.perf_counter() - started, timings, risks
 
 
+def size_correction(n_train: int, seeds: int, attacks: int) -> None:
+    """Singling-out risk on null data at 1:1, 4:1, 8:1: anonymeter (small control), anonymeter (equal
+    control), qaharness (small holdout, corrected)."""
+    from anonymeter.evaluators import SinglingOutEvaluator
+
+    from qaharness.engine import run_metric
+    from qaharness.inputs import prepare_inputs
+    from qaharness.metrics import get_metric
+
+    print(f"singling-out on independent data, {n_train} training rows, {attacks} queries; risk (95% CI)")
+    print(
+        "| train : holdout | seed | anonymeter, small control | anonymeter, equal control | qaharness, small holdout |"
+    )
+    print("|---|---|---|---|---|")
+    for ratio in (1, 4, 8):
+        for seed in range(seeds):
+            full = make_rows(3 * n_train + n_train // ratio, seed=100 + seed)
+            train, oracle = full.iloc[:n_train], full.iloc[n_train : 2 * n_train]
+            synthetic = full.iloc[2 * n_train : 3 * n_train]
+            holdout = full.iloc[3 * n_train :]
+            cells = []
+            for control in (holdout, oracle):
+                risk = SinglingOutEvaluator(train, synthetic, n_attacks=attacks, control=control, seed=seed).evaluate()
+                r = risk.risk()
+                cells.append(f"{r.value:.3f} ({r.ci[0]:.3f}–{r.ci[1]:.3f})")
+            data = prepare_inputs(train.reset_index(drop=True), synthetic.reset_index(drop=True), holdout)
+            ours = run_metric(get_metric("privacy.singling_out")(n_attacks=attacks), data, seed=seed)
+            cells.append(f"{ours.value:.3f} ({ours.ci[0]:.3f}–{ours.ci[1]:.3f})")
+            print(f"| {ratio}:1 | {seed} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--attacks", type=int, default=2_000)
     parser.add_argument("--anonymeter-attacks", type=int, default=500)
     parser.add_argument("--skip-anonymeter", action="store_true", help="time qaharness alone (e.g. at 1M rows)")
+    parser.add_argument("--size-correction", action="store_true", help="singling-out size correction on null data")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per ratio with --size-correction")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
+    if args.size_correction:
+        size_correction(args.rows if args.rows != 100_000 else 8_000, args.seeds, args.anonymeter_attacks)
+        return
     full = make_rows(args.rows, seed=0)
     n_train, n_holdout = args.rows // 2, args.rows // 4
     train = full.iloc[:n_train].reset_index(drop=True)

@@ -1,6 +1,6 @@
 """Generators: one protocol over baselines and PyTorch models, with a registry.
 
-Built-ins (one file each): ``independent``, ``gaussian_copula``, ``ctgan``, ``tvae``.
+Built-ins (one file each): ``independent``, ``gaussian_copula``, ``ctgan``, ``tvae``, ``autoregressive``.
 Third parties register through the ``qaharness.generators`` entry-point group.
 """
 

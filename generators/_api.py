@@ -57,12 +57,13 @@ def generate_file(
     seed: int = 0,
     max_minutes: float | None = None,
     epochs: int | None = None,
-    tag_column: bool = False,
+    tag_column: bool = True,
     **params: Any,
 ) -> tuple[Path, FitReport]:
     """Fit, sample and write ``out`` (.parquet/.csv) with its provenance manifest; returns (path, report).
 
-    What ``qaharness generate`` does, for pipelines and the demo.
+    What ``qaharness generate`` does, for pipelines and the demo: rows carry the ``_qaharness_provenance``
+    tag column unless ``tag_column=False``.
     """
     params.update({k: v for k, v in (("epochs", epochs), ("max_minutes", max_minutes)) if v is not None})
     generator = make_generator(generator_id, **params)

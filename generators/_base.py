@@ -97,7 +97,9 @@ class FitReport(BaseModel):
     losses: tuple[float, ...] = ()
     seconds: float = Field(ge=0)
     device: str = "cpu"
-    stopped: str | None = Field(None, description="why training ended early: max_minutes | epsilon")
+    stopped: str | None = Field(None, description="why training ended early: max_minutes | epsilon | early_stopping")
+    validation_losses: tuple[float, ...] = Field((), description="per-epoch loss on the held-out validation rows")
+    best_epoch: int | None = Field(None, description="epoch whose weights were kept (early stopping)")
     epsilon: float | None = Field(None, description="total ε spent (preprocessing + training)")
     delta: float | None = None
     accountant: str | None = None
@@ -107,6 +109,28 @@ class FitReport(BaseModel):
     preprocessing_epsilon: float | None = None
     preprocessing_delta: float | None = Field(None, description="part of delta spent on preprocessing")
     preprocessing: str = Field(description="declared_schema | data_dependent_budgeted | data_dependent_not_private")
+    validation_rows: int = Field(0, ge=0, description="rows held out from training for early stopping")
+
+    def summary(self) -> str:
+        """One line for people: what was trained, for how long, how it ended, what DP spent."""
+        parts = [
+            f"{self.generator} v{self.version}",
+            f"{self.rows} training rows" + (f" + {self.validation_rows} validation" if self.validation_rows else ""),
+            f"{self.epochs}/{self.epochs_planned} epochs" if self.epochs_planned else "no training loop",
+            f"{self.seconds:.1f} s on {self.device}",
+        ]
+        if self.best_epoch is not None:
+            parts.append(f"weights of epoch {self.best_epoch} kept")
+        if self.stopped:
+            parts.append(f"stopped early ({self.stopped})")
+        if self.epsilon is not None:
+            parts.append(f"ε spent {self.epsilon:.3g} (δ {self.delta or 0:.2g}, {self.accountant})")
+        return ", ".join(parts)
+
+    def __repr__(self) -> str:  # the losses alone can run to thousands of numbers
+        return f"FitReport({self.summary()})"
+
+    __str__ = __repr__
 
 
 def resolve_device(device: str) -> str:
@@ -189,12 +213,13 @@ class Generator:
         rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
         eps_pre = delta_pre = None
         if self.private:
+            target = float(self.config.epsilon or 0.0)
             delta = self.config.delta or 1.0 / max(len(frame), 2) ** 2
             share = self.config.preprocessing_share
             self.domains_, eps_pre, delta_pre = fit_domains(
-                frame, schema, declared, epsilon=share * self.config.epsilon, delta=share * delta, rng=rng
+                frame, schema, declared, epsilon=share * target, delta=share * delta, rng=rng
             )
-            budget = (self.config.epsilon - eps_pre, delta - delta_pre)
+            budget: tuple[float, float] | None = (target - eps_pre, delta - delta_pre)
         else:
             self.domains_, _, _ = fit_domains(frame, schema, declared)
             budget = None
@@ -213,6 +238,9 @@ class Generator:
             seconds=time.perf_counter() - started,
             device=stats.get("device", "cpu"),
             stopped=stats.get("stopped"),
+            validation_losses=tuple(stats.get("validation_losses", ())),
+            best_epoch=stats.get("best_epoch"),
+            validation_rows=stats.get("validation_rows", 0),
             epsilon=epsilon,
             delta=delta_total,
             accountant=self.config.accountant if self.private else None,
@@ -451,8 +479,17 @@ def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str], schema: Schema)
             series = mapped.astype("boolean" if series.isna().any() or dtype == "boolean" else "bool")
         elif kind is ColumnKind.BOOLEAN and dtype.lower().startswith(("int", "float", "uint")):
             series = series.map({"True": 1, "False": 0}).astype("float64" if series.isna().any() else dtype)
+        elif kind is ColumnKind.CATEGORICAL and dtype.lower().startswith(("int", "float", "uint")):
+            series = _numeric_codes(series, dtype)  # codes declared categorical come back as numbers
         out[column] = series.reset_index(drop=True)
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _numeric_codes(series: pd.Series, dtype: str) -> pd.Series:
+    values = pd.to_numeric(series, errors="coerce")
+    if dtype.lower().startswith(("int", "uint")):
+        return values.astype("Int64" if values.isna().any() or dtype.startswith("Int") else dtype)
+    return values.astype("float64")
 
 
 def _integral(series: pd.Series) -> bool:

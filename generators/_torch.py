@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -39,6 +40,8 @@ __all__ = [
     "make_private",
     "run_epochs",
     "norm_layer",
+    "BatchRows",
+    "setup_dp",
 ]
 
 
@@ -115,6 +118,28 @@ def activate(raw: torch.Tensor, spans: list[Span], *, tau: float, generator: tor
     return torch.cat(parts, dim=1)
 
 
+class BatchRows:
+    """Row indices per training step: shuffled passes over ``n`` rows, or Poisson samples under DP.
+
+    Under DP each row is in a batch independently with probability ``sample_rate`` (what the
+    accountant assumes); otherwise batches of ``batch`` rows walk a fresh permutation per pass.
+    """
+
+    def __init__(self, n: int, batch: int, generator: torch.Generator, device: str, sample_rate: float | None):
+        self.n, self.batch, self.g, self.device, self.rate = n, batch, generator, device, sample_rate
+        self.perm, self.pos = torch.empty(0, dtype=torch.long, device=device), n
+
+    def next(self) -> torch.Tensor:
+        if self.rate is not None:
+            draws = torch.rand(self.n, generator=self.g, device=self.device)
+            return torch.nonzero(draws < self.rate).squeeze(1)
+        if self.pos + self.batch > self.n:
+            self.perm, self.pos = torch.randperm(self.n, generator=self.g, device=self.device), 0
+        rows = self.perm[self.pos : self.pos + self.batch]
+        self.pos += self.batch
+        return rows
+
+
 @dataclass
 class DPPlan:
     """Noise for a target (ε, δ) over the planned steps, and the accountant that tracks the spend."""
@@ -125,7 +150,7 @@ class DPPlan:
     noise_multiplier: float
     max_steps: int
     accountant_name: str
-    accountant: object
+    accountant: Any  # an opacus accountant (rdp or prv)
 
     def spent(self) -> float:
         if not self.accountant.history:
@@ -232,6 +257,41 @@ def make_private(
     return private, dp_optimizer
 
 
+def setup_dp(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    budget: tuple[float, float] | None,
+    *,
+    n: int,
+    batch: int,
+    steps: int,
+    config: Any,
+    generator: torch.Generator,
+    generator_id: str,
+) -> tuple[Any, Any, DPPlan | None]:
+    """(module, optimizer, plan) ready to train: unchanged without a budget, else DP-SGD planned for ``steps``."""
+    if budget is None:
+        return module, optimizer, None
+    plan = plan_dp(
+        epsilon=budget[0],
+        delta=budget[1],
+        sample_rate=batch / n,
+        steps=steps,
+        accountant=config.accountant,
+        generator_id=generator_id,
+    )
+    private, dp_optimizer = make_private(
+        module,
+        optimizer,
+        plan,
+        max_grad_norm=config.max_grad_norm,
+        expected_batch_size=batch,
+        generator=generator,
+        generator_id=generator_id,
+    )
+    return private, dp_optimizer, plan
+
+
 def run_epochs(
     step: Callable[[], torch.Tensor],
     *,
@@ -241,12 +301,19 @@ def run_epochs(
     max_steps: int | None,
     progress,
     epsilon: Callable[[], float | None],
+    after_epoch: Callable[[int], str | None] | None = None,
 ) -> dict:
-    """Call ``step`` (returns a detached loss) epoch by epoch until done, out of time or out of budget."""
+    """Call ``step`` (returns a detached loss) epoch by epoch until done, out of time or out of budget.
+
+    ``after_epoch(epochs_done)`` may return a reason to stop (e.g. "early_stopping").
+    """
     started = time.perf_counter()
-    losses, steps, stopped, done = [], 0, None, 0
+    losses: list[float] = []
+    steps, done = 0, 0
+    stopped: str | None = None
     for epoch in range(epochs):
-        total, count = None, 0
+        total: torch.Tensor | None = None
+        count = 0
         for _ in range(steps_per_epoch):
             if max_steps is not None and steps >= max_steps:
                 stopped = "epsilon"
@@ -258,7 +325,7 @@ def run_epochs(
             total = loss if total is None else total + loss
             count += 1
             steps += 1
-        if count:
+        if count and total is not None:
             losses.append(float(total.item()) / count)
             if not math.isfinite(losses[-1]):
                 raise GeneratorError(
@@ -269,4 +336,8 @@ def run_epochs(
         done += 1
         if progress is not None:
             progress(epoch + 1, epochs, losses[-1] if losses else float("nan"), epsilon())
+        if after_epoch is not None:
+            stopped = after_epoch(done)
+            if stopped:
+                break
     return {"epochs": done, "epochs_planned": epochs, "steps": steps, "losses": losses, "stopped": stopped}

@@ -71,7 +71,7 @@ class TableEncoder:
             if domain.kind not in ("numeric", "datetime"):
                 continue
             if private or domain.source == "declared_schema":
-                edges = np.linspace(domain.low, domain.high, max_modes + 1)
+                edges = np.linspace(*domain.bounds, max_modes + 1)
                 modes[column] = {"points": [], "edges": np.unique(edges).tolist()}
             else:
                 modes[column] = _quantile_modes(to_float(frame[column], domain.kind), domain, rng, max_modes)
@@ -109,7 +109,8 @@ class TableEncoder:
         domain, m = self.domains[column], self.modes[column]
         x = to_float(series, domain.kind)
         missing = np.isnan(x)
-        x = np.clip(np.nan_to_num(x, nan=domain.low), domain.low, domain.high)
+        low, high = domain.bounds
+        x = np.clip(np.nan_to_num(x, nan=low), low, high)
         points, edges = np.asarray(m["points"], float), np.asarray(m["edges"], float)
         n_bins = max(len(edges) - 1, 1)
         if len(edges) < 2:
@@ -141,6 +142,7 @@ class TableEncoder:
                 cats = np.array(list(domain.categories), dtype=object)
                 columns[span.column] = pd.Series(cats[index], dtype=object)
             else:
+                assert alpha is not None, "a numeric column's mode span follows its tanh span"
                 columns[span.column] = self._decode_continuous(alpha, block.argmax(axis=1), span.column)
         n = len(matrix)
         return pd.DataFrame({c: columns.get(c, pd.Series([None] * n, dtype=object)) for c in self.domains})

@@ -18,7 +18,7 @@ penalty or a BatchNorm discriminator are rejected under DP.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -144,6 +144,7 @@ class CTGANGenerator(Generator):
     description = "conditional tabular GAN (PyTorch; DP-SGD on the discriminator through Opacus)"
     capabilities = Capabilities(dp=True, conditional=True, gpu=True)
     Config = CTGANConfig
+    config: CTGANConfig
     default_epochs = 300
     #: without --epochs, DP plans fewer epochs: the noise is calibrated for the planned steps, so a plan
     #: that --max-minutes cuts short leaves budget unspent and the model noisier than it need be
@@ -221,7 +222,7 @@ class CTGANGenerator(Generator):
             epsilon=(lambda: plan.spent()) if plan else (lambda: None),
         )
         if plan is not None:
-            disc.disable_hooks()
+            cast(Any, disc).disable_hooks()
             stats.update(plan.report())
         return {**stats, "rows": n, "device": device}
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ._atomic import write_bytes
 from ._format import FAILING_STATUSES, fmt_sig, rule_subject, threshold_text
 from .results import RuleResult, Run
 
@@ -107,9 +108,12 @@ def junit_xml(run: Run, *, strict: bool = False) -> ET.ElementTree:
 
 
 def write_junit(run: Run, path: str | Path, *, strict: bool = False) -> Path:
+    """Write the JUnit XML atomically (``qaharness._atomic``: a crash never leaves a truncated file)."""
     path = Path(path)
-    junit_xml(run, strict=strict).write(path, encoding="utf-8", xml_declaration=True)
-    return path
+    root = junit_xml(run, strict=strict).getroot()
+    assert root is not None  # junit_xml always builds a root
+    data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return write_bytes(path, data, source=f"--out {path.parent}")
 
 
 def _cell(text: object) -> str:

@@ -21,6 +21,8 @@ __all__ = [
     "observed_text",
     "rule_outcome",
     "rule_subject",
+    "outcome_class",
+    "outcome_rank",
     "FAILING_STATUSES",
 ]
 
@@ -92,3 +94,25 @@ def rule_subject(rule: RuleResult) -> str:
     """What the rule reads: ``fidelity.ks (value)`` for a metric rule, its kind for the others."""
     subject = rule.metric or rule.kind
     return f"{subject} ({rule.field})" if rule.field and rule.metric else subject
+
+
+#: reader-facing outcome (``rule_outcome``) → (colour class, sort rank): failures first, passes last
+_OUTCOMES = {
+    "fail": ("fail", 0),
+    "error": ("error", 1),
+    "insufficient evidence": ("insufficient", 2),
+    "warn": ("warn", 3),
+    "warn (insufficient evidence)": ("warn", 3),
+    "waived": ("waived", 4),
+    "pass": ("pass", 5),
+}
+
+
+def outcome_class(rule: RuleResult) -> str:
+    """fail | error | insufficient | warn | waived | pass: the colour reports and the dashboard show a rule in."""
+    return _OUTCOMES.get(rule_outcome(rule), ("error", 1))[0]
+
+
+def outcome_rank(rule: RuleResult) -> int:
+    """Sort key that lists failed rules first, then errors, insufficient evidence, warnings, waivers, passes."""
+    return _OUTCOMES.get(rule_outcome(rule), ("error", 1))[1]

@@ -6,14 +6,15 @@ Private: import from ``qaharness.provenance``.
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._atomic import atomic_file, write_text
 from ._format import FALSE_WORDS, TRUE_WORDS
 from .errors import BadInputError
 from .io import _detect_encoding, _open_bytes, _sniff_delimiter, fingerprint_frame
@@ -21,31 +22,67 @@ from .io import _detect_encoding, _open_bytes, _sniff_delimiter, fingerprint_fra
 TAG_COLUMN = "_qaharness_provenance"
 TAG_PREFIX = "synthetic:"
 METADATA_KEY = "qaharness.provenance"
-_BOOLEAN_WORDS = {**dict.fromkeys(TRUE_WORDS, 1.0), **dict.fromkeys(FALSE_WORDS, 0.0)}
+_BOOLEAN_WORDS = {**dict.fromkeys(TRUE_WORDS, 1), **dict.fromkeys(FALSE_WORDS, 0)}
 
 
 def data_fingerprint(frame: pd.DataFrame) -> str:
     """``fingerprint_frame`` of ``frame`` in canonical dtypes, without the provenance tag column.
 
-    Canonical: numbers and booleans (also text columns holding only true/false/yes/no/t/f/y/n, which
-    DuckDB's CSV reader turns into booleans) as float64, datetimes as naive datetime64[ns] (UTC),
-    everything else as str objects (missing = None). So a DataFrame and the same table written to CSV
-    or Parquet and read back by ``read_table`` give the same fingerprint; column names and row order count.
+    Canonical, and exact: integers (and floats whose every value is integral and below 2^63 in
+    size) as nullable Int64, so an int64 above 2^53 changed by one changes the fingerprint; other
+    numbers as float64; booleans — also text columns holding only true/false/yes/no/t/f/y/n, which
+    DuckDB's CSV reader turns into booleans — as Int64 0/1; datetimes as naive datetime64[ns] (UTC);
+    everything else as str objects (missing = None). So a DataFrame and the same table written to
+    CSV or Parquet and read back by ``read_table`` give the same fingerprint; column names and row
+    order count.
     """
+    return fingerprint_frame(canonical_frame(frame))
+
+
+def canonical_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (tag column left out) in the canonical dtypes of ``data_fingerprint``."""
     columns = [c for c in frame.columns if c != TAG_COLUMN]
-    return fingerprint_frame(
-        pd.DataFrame(
-            {str(c): _canonical_column(frame[c]) for c in columns},
-            index=pd.RangeIndex(len(frame)),
-            columns=[str(c) for c in columns],
-        )
+    return pd.DataFrame(
+        {str(c): _canonical_column(frame[c]) for c in columns},
+        index=pd.RangeIndex(len(frame)),
+        columns=[str(c) for c in columns],
     )
+
+
+_INT64_SPAN = float(2**63)
+
+
+def _exact_integers(values: pd.Series) -> pd.Series | None:
+    """Int64 when every non-missing value is an integer that int64 holds exactly, else None."""
+    dtype = values.dtype
+    if pd.api.types.is_integer_dtype(dtype):
+        if pd.api.types.is_unsigned_integer_dtype(dtype) and len(values) and values.max() >= 2**63:
+            return None
+        return values.astype("Int64")
+    if not pd.api.types.is_float_dtype(dtype):
+        return None
+    array = values.to_numpy(dtype="float64", na_value=np.nan)
+    present = array[~np.isnan(array)]
+    if present.size and not (np.all(np.isfinite(present)) and np.all(np.abs(present) < _INT64_SPAN)):
+        return None
+    if present.size and not np.all(np.mod(present, 1) == 0):
+        return None
+    out = pd.array(np.where(np.isnan(array), 0, array).astype("int64"), dtype="Int64")
+    out[np.isnan(array)] = pd.NA
+    return pd.Series(out)
 
 
 def _canonical_column(series: pd.Series) -> pd.Series:
     dtype = series.dtype
     values = series.reset_index(drop=True)
-    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+    if pd.api.types.is_bool_dtype(dtype):
+        return values.astype("Int64")
+    if pd.api.types.is_numeric_dtype(dtype):
+        exact = _exact_integers(values)
+        if exact is not None:
+            return exact
+        if pd.api.types.is_unsigned_integer_dtype(dtype):  # above int64: exact as text
+            return values.astype(str).astype(object)
         return values.astype("float64")
     if pd.api.types.is_datetime64_any_dtype(dtype):
         if getattr(values.dt, "tz", None) is not None:
@@ -55,7 +92,10 @@ def _canonical_column(series: pd.Series) -> pd.Series:
     if len(uniques) <= 8:
         words = [_BOOLEAN_WORDS.get(str(u).strip().lower()) for u in uniques]
         if words and None not in words:
-            return pd.Series(np.append(np.array(words, dtype=float), np.nan)[codes])
+            table = np.append(np.array(words, dtype="int64"), 0)[codes]
+            out = pd.array(table, dtype="Int64")
+            out[codes < 0] = pd.NA
+            return pd.Series(out)
     labels = np.array([u if isinstance(u, str) else str(u) for u in uniques] + [None], dtype=object)
     return pd.Series(labels[codes], dtype=object)
 
@@ -100,9 +140,8 @@ def tag_parquet(path: Path, manifest_json: str, tag: str | None) -> None:
     metadata = dict(table.schema.metadata or {})
     metadata.pop(b"pandas", None)  # its column list would no longer match
     metadata[METADATA_KEY.encode()] = manifest_json.encode()
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table.replace_schema_metadata(metadata), tmp)
-    os.replace(tmp, path)
+    with atomic_file(path, source=str(path)) as handle:
+        pq.write_table(table.replace_schema_metadata(metadata), handle)
 
 
 def tag_csv(path: Path, tag: str | None) -> None:
@@ -114,8 +153,8 @@ def tag_csv(path: Path, tag: str | None) -> None:
     text = head.decode(encoding, errors="replace")
     delimiter = _sniff_delimiter(text)
     newline = "\r\n" if "\r\n" in text.split("\n", 1)[0] + "\n" else "\n"
-    tmp = path.with_name(path.name + ".tmp")
-    with open(path, newline="", encoding=encoding) as src, open(tmp, "w", newline="", encoding=encoding) as dst:
+    with open(path, newline="", encoding=encoding) as src, atomic_file(path, source=str(path)) as raw:
+        dst = io.TextIOWrapper(raw, encoding=encoding, newline="")
         reader = csv.reader(src, delimiter=delimiter)
         writer = csv.writer(dst, delimiter=delimiter, lineterminator=newline)
         header = next(reader)
@@ -124,7 +163,8 @@ def tag_csv(path: Path, tag: str | None) -> None:
         for row in reader:
             if row:
                 writer.writerow(_with_tag(row, index, tag))
-    os.replace(tmp, path)
+        dst.flush()
+        dst.detach()  # the atomic writer closes the file
 
 
 def _with_tag(row: list[str], index: int | None, value: str | None) -> list[str]:
@@ -134,9 +174,7 @@ def _with_tag(row: list[str], index: int | None, value: str | None) -> list[str]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, text, source=str(path))
 
 
 def read_manifest_data(path: str | Path) -> dict[str, Any] | None:

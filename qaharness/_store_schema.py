@@ -53,8 +53,10 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE runs ADD COLUMN results_schema_version INTEGER;
         """,
     ),
+    # the waiver a reviewer cites when approving a failed run (the dashboard's Review page)
+    (3, "ALTER TABLE reviews ADD COLUMN waiver VARCHAR;"),
     (
-        3,
+        4,
         # the privacy-budget ledger: one row each time a release from a real source is seen
         # (qaharness generate, or a gate on a table carrying a manifest); append-only
         """

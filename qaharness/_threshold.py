@@ -60,6 +60,8 @@ def _check(node: ast.AST, text: str) -> None:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise ThresholdSyntaxError(f"only numbers are allowed as constants, got {node.value!r}")
+        if not math.isfinite(node.value):
+            raise ThresholdSyntaxError(f"the number {ast.get_source_segment(text, node) or node.value} is not finite")
         return None
     if isinstance(node, (ast.Name, ast.Attribute)):
         name = _dotted(node)
@@ -90,12 +92,41 @@ def _is_function(node: ast.AST, tree: ast.AST) -> bool:
     return any(isinstance(call, ast.Call) and call.func is node for call in ast.walk(tree))
 
 
+#: far above any real threshold (the bundled policies' longest is ~40 characters, depth 4), far
+#: below what exhausts the parser: 50,000 unary minus signs took CPython's parser to MemoryError
+MAX_LENGTH, MAX_DEPTH = 500, 32
+
+
+def _depth(tree: ast.AST) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:40]) + f"… ({len(text):,} characters)"
+
+
 @lru_cache(maxsize=512)
 def _parse(text: str) -> ast.Expression:
+    text = text.strip()
+    if len(text) > MAX_LENGTH:
+        raise ThresholdSyntaxError(
+            f"threshold expression {_shown(text)} is longer than {MAX_LENGTH} characters; write it more simply"
+        )
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise ThresholdSyntaxError(f"cannot parse threshold expression {text!r}: {exc.msg}") from None
+        raise ThresholdSyntaxError(f"cannot parse threshold expression {_shown(text)}: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ThresholdSyntaxError(f"threshold expression {_shown(text)} is nested too deeply") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise ThresholdSyntaxError(
+            f"threshold expression {_shown(text)} nests more than {MAX_DEPTH} levels; write it more simply"
+        )
     _check(tree, text)
     return tree
 
@@ -142,8 +173,14 @@ class Threshold:
         tree = _parse(raw)
         if not any(
             isinstance(node, (ast.Name, ast.Attribute)) and not _is_function(node, tree) for node in ast.walk(tree)
-        ):
-            return cls(text=raw.strip(), constant=_walk(tree, {}))  # arithmetic on numbers only
+        ):  # arithmetic on numbers only: evaluate it now
+            try:
+                value = _walk(tree, {})
+            except (ZeroDivisionError, OverflowError) as exc:
+                raise ThresholdSyntaxError(f"threshold {_shown(raw.strip())} cannot be computed: {exc}") from None
+            if not math.isfinite(value):
+                raise ThresholdSyntaxError(f"threshold {_shown(raw.strip())} evaluates to {value}, not a finite number")
+            return cls(text=raw.strip(), constant=value)
         return cls(text=raw.strip())
 
     @property

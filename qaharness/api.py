@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import platform
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -13,14 +14,18 @@ from typing import Any
 from ._types import Source
 from ._version import __version__
 from .engine import Progress, run_metrics, select_metrics
+from .errors import BadInputError
 from .inputs import EvalInput, prepare_inputs
+from .io import ReadLimits
 from .profile import column_profiles
 from .provenance import run_provenance
-from .results import Run
+from .results import Family, Run
 
-__all__ = ["evaluate", "evaluate_input", "environment"]
+__all__ = ["evaluate", "evaluate_input", "environment", "open_inputs", "ENGINES"]
 
 _PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "xgboost-cpu", "torch", "duckdb", "pydantic")
+#: pandas: every table in memory on this machine (the default); spark: Apache Spark (qaharness.spark)
+ENGINES = ("pandas", "spark")
 
 
 def environment() -> dict[str, str]:
@@ -32,6 +37,35 @@ def environment() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return env
+
+
+@contextmanager
+def open_inputs(
+    real: Source,
+    synthetic: Source,
+    holdout: Source | None = None,
+    *,
+    engine: str = "pandas",
+    spark: Any = None,
+    seed: int = 0,
+    **options: Any,
+) -> Iterator[EvalInput]:
+    """Validated inputs for ``engine``, valid inside the ``with`` block (the Spark engine holds a session).
+
+    ``spark`` is a ``qaharness.spark.SparkOptions`` (master, settings, sample size, or a session);
+    ``options`` are ``prepare_inputs``'s (target, schema, task, sensitive).
+    """
+    if engine == "pandas":
+        if spark is not None:
+            raise BadInputError("Spark options need --engine spark", source="--engine")
+        yield prepare_inputs(real, synthetic, holdout, **options)
+    elif engine == "spark":
+        from .spark import spark_inputs
+
+        with spark_inputs(real, synthetic, holdout, options=spark, seed=seed, **options) as data:
+            yield data
+    else:
+        raise BadInputError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}", source="--engine")
 
 
 def evaluate(
@@ -48,14 +82,32 @@ def evaluate(
     params: dict[str, dict[str, Any]] | None = None,
     progress: Progress | None = None,
     command: list[str] | None = None,
+    limits: ReadLimits | None = None,
+    engine: str = "pandas",
+    spark: Any = None,
 ) -> Run:
     """Evaluate ``synthetic`` against ``real`` (and ``holdout``); DataFrames or paths.
 
-    Returns the typed run; ``run.write(out_dir)`` writes results.json.
+    Returns the typed run; ``run.write(out_dir)`` writes results.json (sealed, ``qaharness.seal``).
     Raises ``BadInputError`` for unusable input; a failing metric is recorded, not raised.
+    ``limits`` caps the columns and bytes of each table (``qaharness.io.ReadLimits``).
+    ``engine="spark"`` computes on Apache Spark (sources: Parquet paths, ``spark:SELECT …`` or Spark
+    DataFrames; ``spark`` a ``qaharness.spark.SparkOptions``).
     """
-    data = prepare_inputs(real, synthetic, holdout, target=target, schema=schema, task=task, sensitive=tuple(sensitive))
-    return evaluate_input(data, metrics=metrics, seed=seed, params=params, progress=progress, command=command)
+    with open_inputs(
+        real,
+        synthetic,
+        holdout,
+        engine=engine,
+        spark=spark,
+        seed=seed,
+        target=target,
+        schema=schema,
+        task=task,
+        sensitive=tuple(sensitive),
+        limits=limits,
+    ) as data:
+        return evaluate_input(data, metrics=metrics, seed=seed, params=params, progress=progress, command=command)
 
 
 def evaluate_input(
@@ -71,7 +123,15 @@ def evaluate_input(
     """Run metrics over prepared inputs and wrap them in a ``Run``."""
     ids = select_metrics(metrics)
     results, timings = run_metrics(data, ids, seed=seed, params=params, progress=progress)
-    task = next((r.details.get("task") for r in results if r.id == "utility.trtr" and r.ok), data.task)
+    # any computed utility metric knows the task it resolved (a gate may compute only utility.tstr_ratio)
+    task = next(
+        (
+            r.details["task"]
+            for r in results
+            if r.family is Family.UTILITY and r.ok and isinstance(r.details.get("task"), str)
+        ),
+        data.task,
+    )
     run_fields.setdefault("profiles", column_profiles(data))
     run_fields.setdefault("provenance", run_provenance(data))
     return Run(
@@ -84,7 +144,7 @@ def evaluate_input(
         target=data.target,
         task=task,
         metrics=results,
-        environment=environment(),
+        environment={**environment(), **data.summaries().environment()},
         timings=timings,
         notes=list(data.notes),
         **run_fields,

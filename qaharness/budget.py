@@ -56,7 +56,6 @@ __all__ = [
 
 DP_SGD = "dp-sgd"
 Method = Literal["none", "basic", "rdp", "prv", "unbounded"]
-Origin = Literal["generate", "preview", "gate", "api"]
 _FINGERPRINT = re.compile(r"^[0-9a-f]{4,64}$")
 #: RDP orders: Opacus' default grid plus the fractional and large orders the generators account with
 _ALPHAS = sorted({*(1 + x / 10.0 for x in range(1, 100)), *range(12, 64), 1.25, 1.75, 80, 96, 128, 192, 256, 512})
@@ -82,7 +81,7 @@ class Release(BaseModel):
     steps: int | None = None
     preprocessing_epsilon: float | None = None
     preprocessing_delta: float | None = None
-    origin: str = Field(description="generate | preview | gate | api: where the release was seen")
+    origin: str = Field(description="generate | gate | api: where the release was seen")
     tool: str = Field(default="", description="the command that recorded it")
     actor: str = Field(default="", description="who: $QAHARNESS_ACTOR, else user@host")
     run_id: str | None = Field(default=None, description="the gate run that saw it")

@@ -224,14 +224,21 @@ def _column_results(snapshot: dict[str, Any], tested: Schema) -> dict[str, Colum
 
 
 def write_diff(result: DriftResult, snapshot: Any, out_dir: str | Path) -> dict[str, Path]:
-    """Write drift.html (Evidently's report) and drift.json into ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write drift.html (Evidently's report) and drift.json into ``out_dir``, each atomically
+    (``qaharness._atomic``: never through a planted symlink, never truncated by a crash)."""
+    import tempfile
+
+    from ._atomic import make_folder, write_bytes, write_text
+
+    out = make_folder(out_dir, source=f"--out {out_dir}")
     html, data = out / "drift.html", out / "drift.json"
-    with warnings.catch_warnings():
+    with tempfile.TemporaryDirectory(dir=out, prefix=".render-") as scratch, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        snapshot.save_html(str(html))
-    data.write_text(json.dumps(result.model_dump(mode="json"), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        draft = Path(scratch) / "drift.html"
+        snapshot.save_html(str(draft))
+        write_bytes(html, draft.read_bytes(), source=f"--out {out}")
+    text = json.dumps(result.model_dump(mode="json"), indent=2, allow_nan=False) + "\n"
+    write_text(data, text, source=f"--out {out}")
     return {"drift.html": html, "drift.json": data}
 
 

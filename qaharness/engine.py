@@ -66,7 +66,7 @@ def run_metric(metric: Metric, data: EvalInput, *, seed: int, context: RunContex
         return metric.skipped("needs a target column: pass --target")
     result = _guarded(metric, data, context, metric_rng(seed, metric.id))
     if result.ok and metric.has_baseline and data.holdout is not None:
-        baseline_input = context.cached(data, "holdout-as-synthetic", lambda: data.with_synthetic(data.holdout))
+        baseline_input = context.cached(data, "holdout-as-synthetic", data.baseline_input)
         baseline = _guarded(metric, baseline_input, context, metric_rng(seed, metric.id, "baseline"))
         if baseline.ok:
             details = (
@@ -75,6 +75,8 @@ def run_metric(metric: Metric, data: EvalInput, *, seed: int, context: RunContex
                 else result.details
             )
             result = result.model_copy(update={"baseline": baseline.value, "details": details})
+    if data.sample is not None and not metric.summary_based:  # it read the frames: say they are a sample
+        result = result.model_copy(update={"details": {**result.details, "sample": data.sample}})
     return result
 
 

@@ -1,7 +1,8 @@
 """The error hierarchy. Every error carries the offending names as fields.
 
 The CLI turns these into exit codes in exactly one place (``qaharness.cli``):
-``BadInputError`` and its children → 2, ``PolicyBreached`` → 1, anything else → 3.
+``BadInputError`` and its children → 2, ``VerificationError`` → 1, ``StoreBusyError`` and anything
+else → 3.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ __all__ = [
     "ParameterError",
     "GeneratorError",
     "UtilityError",
+    "VerificationError",
+    "StoreBusyError",
 ]
 
 
@@ -108,3 +111,30 @@ class GeneratorError(QAHarnessError):
     def __init__(self, message: str, *, generator: str | None = None):
         self.generator = generator
         super().__init__(f"{generator}: {message}" if generator else message)
+
+
+class VerificationError(QAHarnessError):
+    """Evidence failed a check: a broken or missing seal, a forged manifest. Exit code 1.
+
+    ``source`` names the file whose check failed.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, source: str | None = None):
+        self.source = source
+        prefix = f"{source}: " if source and not message.startswith(str(source)) else ""
+        super().__init__(prefix + message)
+
+
+class StoreBusyError(QAHarnessError):
+    """The run store stayed locked by another process past the timeout. Exit code 3.
+
+    Raised after the run's outputs are complete on disk; the message says how to record them later.
+    """
+
+    def __init__(self, message: str, *, store: str, out: str | None = None):
+        self.store = store
+        self.out = out
+        self.result: object = None  # the finished gate (``qaharness.gate.GateResult``) when there is one
+        super().__init__(message)

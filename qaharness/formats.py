@@ -2,9 +2,10 @@
 
 Read (``qaharness.io.read_table``) and written (``write_table``, used by ``qaharness generate`` and
 ``qaharness.provenance.write_tagged``): CSV/TSV, Parquet, JSON (an array of objects), JSON Lines,
-YAML (a list of mappings) and XLSX (the first sheet). Writers are atomic (a temporary file in the
-same folder, then a rename) and lossless for what the readers give back: floats keep every digit
-(``repr``), missing values are ``null`` / an empty cell, datetimes ISO 8601.
+YAML (a list of mappings) and XLSX (the first sheet). Writers are atomic (``qaharness._atomic``: a
+fresh temporary file beside the target, never a planted symlink, then a rename) and lossless for
+what the readers give back: floats keep every digit (``repr``), missing values are ``null`` / an
+empty cell, datetimes ISO 8601.
 
 XLSX cells are always values, never formulas: a text starting with ``=`` is stored as text
 (spreadsheet formula injection), and a table longer than Excel's 1,048,575 data rows is refused.
@@ -13,20 +14,20 @@ XLSX cells are always values, never formulas: a text starting with ``=`` is stor
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import math
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 
+from ._atomic import atomic_file, make_folder
 from .errors import BadInputError
 
-__all__ = ["OUTPUT_FORMATS", "output_format", "write_table", "read_yaml", "records", "check_flat"]
+__all__ = ["OUTPUT_FORMATS", "output_format", "write_table", "read_yaml", "records"]
 
 #: file-name endings → output format
 OUTPUT_FORMATS: dict[str, str] = {
@@ -64,48 +65,52 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
             f"{len(frame):,} rows do not fit one XLSX sheet ({XLSX_MAX_ROWS:,} at most); write Parquet or CSV",
             source=str(path),
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    make_folder(path.parent, source=str(path))
     try:
-        _WRITERS[kind](frame, tmp)
-        os.replace(tmp, path)
+        with atomic_file(path, source=str(path)) as handle:
+            _WRITERS[kind](frame, handle)
     except ValueError as exc:  # a value the format cannot hold (pyarrow's ArrowInvalid is one too)
         raise BadInputError(f"cannot write {kind}: {str(exc).splitlines()[0]}", source=str(path)) from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_parquet(path, index=False)
+def _write_parquet(frame: pd.DataFrame, handle: BinaryIO) -> None:
+    frame.to_parquet(handle, index=False)
 
 
-def _write_csv(frame: pd.DataFrame, path: Path, sep: str = ",") -> None:
-    frame.to_csv(path, index=False, sep=sep)
+def _write_csv(frame: pd.DataFrame, handle: BinaryIO, sep: str = ",") -> None:
+    handle.write(frame.to_csv(index=False, sep=sep).encode("utf-8"))
 
 
-def _write_json(frame: pd.DataFrame, path: Path) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("[\n")
-        for index, row in enumerate(records(frame)):
-            handle.write((",\n" if index else "") + json.dumps(row, ensure_ascii=False, allow_nan=False))
-        handle.write("\n]\n")
+def _text(handle: BinaryIO) -> io.TextIOWrapper:
+    return io.TextIOWrapper(handle, encoding="utf-8", newline="\n", write_through=True)
 
 
-def _write_jsonl(frame: pd.DataFrame, path: Path) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        for row in records(frame):
-            handle.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+def _write_json(frame: pd.DataFrame, handle: BinaryIO) -> None:
+    text = _text(handle)
+    text.write("[\n")
+    for index, row in enumerate(records(frame)):
+        text.write((",\n" if index else "") + json.dumps(row, ensure_ascii=False, allow_nan=False))
+    text.write("\n]\n")
+    text.detach()
 
 
-def _write_yaml(frame: pd.DataFrame, path: Path) -> None:
+def _write_jsonl(frame: pd.DataFrame, handle: BinaryIO) -> None:
+    text = _text(handle)
+    for row in records(frame):
+        text.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+    text.detach()
+
+
+def _write_yaml(frame: pd.DataFrame, handle: BinaryIO) -> None:
     import yaml
 
-    with open(path, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(list(records(frame)), handle, allow_unicode=True, sort_keys=False, width=1 << 16)
+    text = _text(handle)
+    yaml.safe_dump(list(records(frame)), text, allow_unicode=True, sort_keys=False, width=1 << 16)
+    text.detach()
 
 
-def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
+def _write_xlsx(frame: pd.DataFrame, handle: BinaryIO) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
@@ -125,7 +130,7 @@ def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
     sheet.append([cell(str(c)) for c in frame.columns])
     for row in records(frame, iso_datetimes=False):
         sheet.append([cell(value) for value in row.values()])
-    book.save(path)
+    book.save(handle)
 
 
 def records(frame: pd.DataFrame, *, iso_datetimes: bool = True) -> Iterator[dict[str, Any]]:
@@ -159,10 +164,10 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-_WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {
+_WRITERS: dict[str, Callable[[pd.DataFrame, BinaryIO], None]] = {
     "parquet": _write_parquet,
     "csv": _write_csv,
-    "tsv": lambda frame, path: _write_csv(frame, path, sep="\t"),
+    "tsv": lambda frame, handle: _write_csv(frame, handle, sep="\t"),
     "json": _write_json,
     "jsonl": _write_jsonl,
     "yaml": _write_yaml,
@@ -171,9 +176,10 @@ _WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {
 
 
 # -- reading -----------------------------------------------------------------------------
-def read_yaml(path: Path) -> pd.DataFrame:
+def read_yaml(path: Path, limits: Any = None) -> pd.DataFrame:
     """A YAML file holding a list of mappings (one per row, scalar values). Aliases are refused (a
-    few bytes of nested aliases expand to gigabytes); so are nested values."""
+    few bytes of nested aliases expand to gigabytes). ``limits`` (``qaharness.io.ReadLimits``): the
+    caller checked the file's size already; nested values are refused by ``read_table``."""
     import yaml
 
     text = path.read_text(encoding="utf-8")
@@ -197,20 +203,4 @@ def read_yaml(path: Path) -> pd.DataFrame:
     for column in frame.columns:  # YAML timestamps come as date/datetime objects
         if frame[column].map(lambda v: isinstance(v, dt.date) or v is None).all() and frame[column].notna().any():
             frame[column] = pd.to_datetime(frame[column])
-    check_flat(frame, str(path))
     return frame
-
-
-def check_flat(frame: pd.DataFrame, source: str) -> None:
-    """Refuse a column holding lists or mappings (a nested JSON/YAML document, not a table)."""
-    for column in frame.columns:
-        if frame[column].dtype != object:
-            continue
-        nested = frame[column].map(lambda v: isinstance(v, dict | list)).to_numpy()
-        if nested.any():
-            row = int(np.argmax(nested))
-            raise BadInputError(
-                f"column {column!r} holds nested values (row {row + 1}); a table needs one scalar per cell",
-                source=source,
-                column=str(column),
-            )

@@ -11,12 +11,23 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._overlap import check_identity, overlap_notes
 from ._types import Source
 from .errors import BadInputError, SchemaMismatchError
-from .io import Table, read_table
+from .io import ReadLimits, Table, read_table
 from .provenance import TAG_PREFIX, data_fingerprint, read_manifest_data, split_tags
 from .results import InputInfo
-from .schema import DISTRIBUTION_KINDS, ColumnKind, Schema, coerce_frame, infer_schema, load_schema_file
+from .schema import (
+    DISTRIBUTION_KINDS,
+    ColumnKind,
+    Schema,
+    coerce_frame,
+    infer_schema,
+    load_schema_file,
+    parse_schema,
+    timezone_mix,
+)
+from .summaries import PandasSummaries, TableSummaries
 
 __all__ = ["EvalInput", "InputMarks", "prepare_inputs", "MIN_ROWS"]
 
@@ -56,20 +67,47 @@ class EvalInput:
     input_marks: dict[str, InputMarks] = field(default_factory=dict)
     #: per-column facts about ``real`` (distinct non-missing values), computed once and shared
     _real_n_unique: dict[str, int] = field(default_factory=dict, repr=False)
+    #: the summaries the exact metrics read (``summaries()``); None: built from the frames on first use
+    _summaries: TableSummaries | None = field(default=None, repr=False)
+    #: what the frames' summaries computed so far (shared with ``with_synthetic`` copies)
+    _summary_cache: dict = field(default_factory=dict, repr=False)
+    #: under a sampling engine: the sample the frames are (rows per table, population rows, seed, strata)
+    sample: dict | None = None
+
+    def summaries(self) -> TableSummaries:
+        """Compact summaries of the whole tables (``qaharness.summaries``): what exact metrics read."""
+        if self._summaries is None:
+            frames = {"real": self.real, "synthetic": self.synthetic, "holdout": self.holdout}
+            object.__setattr__(self, "_summaries", PandasSummaries(frames, self.schema, cache=self._summary_cache))
+        assert self._summaries is not None
+        return self._summaries
+
+    @property
+    def frames_are_samples(self) -> bool:
+        """True when ``real``/``synthetic``/``holdout`` are samples of larger tables (the Spark engine)."""
+        return self.summaries().frames_are_samples
 
     def real_n_unique(self, column: str) -> int:
         """Distinct non-missing values of a real column (cached: metrics ask often)."""
         if column not in self._real_n_unique:
-            self._real_n_unique[column] = int(self.real[column].nunique(dropna=True))
+            self._real_n_unique[column] = self.summaries().n_unique(column, "real")
         return self._real_n_unique[column]
 
     def columns(self, *kinds: ColumnKind) -> list[str]:
         """Columns of the given kinds (default: every distribution kind), all-missing ones left out."""
         kinds = kinds or DISTRIBUTION_KINDS
-        return [c for c in self.schema.columns(*kinds) if self.real_n_unique(c) > 0]
+        summaries = self.summaries()
+        return [c for c in self.schema.columns(*kinds) if summaries.non_missing(c, "real") > 0]
 
-    def with_synthetic(self, synthetic: pd.DataFrame) -> EvalInput:
-        """The same inputs with another table in the synthetic seat (the holdout baseline uses this)."""
+    def with_synthetic(self, synthetic: pd.DataFrame, *, summaries: TableSummaries | None = None) -> EvalInput:
+        """The same inputs with another table in the synthetic seat (the holdout baseline uses this).
+
+        Where the frames are samples, ``summaries`` must describe the new synthetic table too.
+        """
+        if summaries is None and self.frames_are_samples:
+            raise NotImplementedError(
+                "the frames are samples of larger tables: pass the summaries of the new synthetic table"
+            )
         return EvalInput(
             self.real,
             synthetic,
@@ -81,7 +119,17 @@ class EvalInput:
             self.inputs,
             self.notes,
             _real_n_unique=self._real_n_unique,
+            _summaries=summaries,
+            _summary_cache=self._summary_cache,
+            sample=self.sample,
         )
+
+    def baseline_input(self) -> EvalInput:
+        """The holdout in the synthetic seat: what a perfect generator's output would score."""
+        if self.holdout is None:
+            raise ValueError("no holdout to compute a baseline from")
+        summaries = self.summaries().reseated(synthetic="holdout") if self.frames_are_samples else None
+        return self.with_synthetic(self.holdout, summaries=summaries)
 
 
 def prepare_inputs(
@@ -93,13 +141,20 @@ def prepare_inputs(
     schema: str | Path | dict | None = None,
     task: str | None = None,
     sensitive: tuple[str, ...] | list[str] = (),
+    limits: ReadLimits | None = None,
 ) -> EvalInput:
-    """Read, validate and align the tables. Raises ``BadInputError`` naming the culprit."""
+    """Read, validate and align the tables. Raises ``BadInputError`` naming the culprit.
+
+    ``limits`` caps columns and bytes per table (``qaharness.io.ReadLimits``; defaults apply).
+    """
     if task is not None and task not in TASKS:
         raise BadInputError(f"unknown task {task!r}; use one of {', '.join(TASKS)}", source="--task")
-    tables = {"real": read_table(real, name="real"), "synthetic": read_table(synthetic, name="synthetic")}
+    tables = {
+        "real": read_table(real, name="real", limits=limits),
+        "synthetic": read_table(synthetic, name="synthetic", limits=limits),
+    }
     if holdout is not None:
-        tables["holdout"] = read_table(holdout, name="holdout")
+        tables["holdout"] = read_table(holdout, name="holdout", limits=limits)
     manifest, notes = _synthetic_manifest(synthetic)
     marks = {name: _input_manifest(source) for name, source in (("real", real), ("holdout", holdout)) if name in tables}
     tables, tags = _split_tags(tables)
@@ -111,6 +166,7 @@ def prepare_inputs(
             _check_same_columns(reference, tables[name], name)
     overrides = _schema_overrides(schema, reference)
     inferred = infer_schema(_aligned(tables["real"].frame, reference), overrides)
+    notes += _timezone_notes(tables, inferred)
     frames, fingerprints = {}, {}
     for name in list(tables):  # coerce one table at a time and let the raw frame go
         table = tables[name]
@@ -127,7 +183,8 @@ def prepare_inputs(
         )
         for name, t in tables.items()
     }
-    notes += _tag_notes(tags)
+    check_identity(frames, infos)
+    notes += _tag_notes(tags) + overlap_notes(frames, inferred)
     n_unique = {c: int(frames["real"][c].nunique(dropna=True)) for c in reference}
     return EvalInput(
         frames["real"],
@@ -186,6 +243,24 @@ def _tag_notes(tags: dict[str, dict[str, int]]) -> list[str]:
     return notes
 
 
+def _timezone_notes(tables: dict[str, Table], schema: Schema) -> list[str]:
+    """A note per datetime column where time-zone-aware and naive values meet (within or across tables)."""
+    notes = []
+    for column in schema.columns(ColumnKind.DATETIME):
+        seen = {name: timezone_mix(_aligned(table.frame, [column])[column]) for name, table in tables.items()}
+        if any(aware for aware, _ in seen.values()) and any(naive for _, naive in seen.values()):
+            which = ", ".join(
+                f"{name}: {'mixed' if aware and naive else 'aware' if aware else 'naive'}"
+                for name, (aware, naive) in seen.items()
+                if aware or naive
+            )
+            notes.append(
+                f"column {column!r} mixes time-zone-aware and naive datetimes ({which}): aware values were "
+                "converted to UTC and naive ones taken as UTC"
+            )
+    return notes
+
+
 def _check_rows(name: str, table: Table) -> None:
     rows = len(table.frame)
     if rows == 0:
@@ -218,11 +293,9 @@ def _aligned(frame: pd.DataFrame, reference: list[str]) -> pd.DataFrame:
 def _schema_overrides(schema: str | Path | dict | None, columns: list[str]) -> dict[str, ColumnKind]:
     if schema is None:
         return {}
-    if isinstance(schema, dict):
-        overrides, source = dict(Schema.from_mapping(schema)), "schema"
-    else:
-        overrides, source = load_schema_file(schema), str(schema)
-    unknown = [c for c in overrides if c not in columns]
+    parsed = parse_schema(schema) if isinstance(schema, dict) else load_schema_file(schema)
+    overrides, source = parsed.kinds, parsed.source
+    unknown = list(dict.fromkeys(c for c in [*parsed.kinds, *parsed.domains] if c not in columns))
     if unknown:
         raise BadInputError(
             f"schema names columns the real table lacks: {', '.join(unknown)}; columns: {', '.join(columns)}",

@@ -1,31 +1,90 @@
 """Keep rare real values out of every output.
 
 A category seen at most ``k`` times in the real data could identify a person; outputs
-show it as ``rare#<hash>`` instead (the hash lets a reviewer match it across tables
-without revealing it). Default k = 7, as in MOSTLY AI's QA reports.
+show it as ``rare#<mask>`` instead. The mask is the first 8 hex digits of an HMAC-SHA256 of
+the value keyed by a secret kept in ``$QAHARNESS_HOME/mask.key`` (32 random bytes, mode 600,
+made on first use): the same value gets the same mask in every table, run and report made
+under one home, so a reviewer can match it across them, but without the secret nobody can
+recover it by hashing a dictionary of likely values (job titles, ZIP codes) — an unkeyed hash
+could be. Where the home cannot be written the secret lives for the process only (masks stay
+stable within a run). Default k = 7, as in MOSTLY AI's QA reports.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import os
+import secrets
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["RARE_K", "mask_label", "masked_value", "rare_values", "masked_counts", "mask_rows"]
+from .paths import home
+
+__all__ = [
+    "RARE_K",
+    "MASK_KEY_FILE",
+    "mask_label",
+    "mask_secret",
+    "masked_value",
+    "rare_values",
+    "masked_counts",
+    "mask_rows",
+]
 
 RARE_K = 7
+MASK_KEY_FILE = "mask.key"
+_SECRET_BYTES = 32
+
+
+def mask_secret() -> bytes:
+    """The masking secret of the current ``$QAHARNESS_HOME`` (created on first use)."""
+    return _secret_for(str(home()))
+
+
+@lru_cache(maxsize=8)
+def _secret_for(folder: str) -> bytes:
+    path = Path(folder) / MASK_KEY_FILE
+    try:
+        data = path.read_bytes()
+        if len(data) >= _SECRET_BYTES:
+            return data
+    except OSError:
+        pass
+    fresh = secrets.token_bytes(_SECRET_BYTES)
+    tmp = path.with_name(f".{MASK_KEY_FILE}.{secrets.token_hex(6)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(tmp, flags, 0o600), "wb") as handle:
+            handle.write(fresh)
+        if path.exists():  # a short (damaged) key is replaced
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # complete when visible; fails if another process won
+        return fresh
+    except FileExistsError:  # another process made it meanwhile: use theirs
+        data = path.read_bytes()
+        return data if len(data) >= _SECRET_BYTES else fresh
+    except OSError:  # a read-only home: masks stable within this process only
+        return fresh
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def mask_label(value: object) -> str:
-    digest = hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:8]
+    """``rare#`` + 8 hex digits of HMAC-SHA256(home secret, str(value))."""
+    digest = hmac.new(mask_secret(), str(value).encode("utf-8"), hashlib.sha256).hexdigest()[:8]
     return f"rare#{digest}"
 
 
 def masked_value(text: str, count: int, k: int = RARE_K) -> str:
     """``text`` as outputs may show it: itself when the real data holds it more than ``k`` times,
-    else ``rare#<hash>`` (a real minimum or maximum is usually one row: masked)."""
+    else ``rare#<mask>`` (a real minimum or maximum is usually one row: masked)."""
     return text if count > k else mask_label(text)
 
 

@@ -11,6 +11,7 @@ never appears as an edge. Stored in ``results.json`` under ``profiles``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -66,16 +67,25 @@ def _share(count: float, total: int) -> float:
 
 def _numeric(real: pd.Series, synthetic: pd.Series, bins: int) -> dict[str, Any]:
     real_values, synthetic_values = numeric_values(real), numeric_values(synthetic)
-    low, high = np.percentile(real_values, _CLIP) if real_values.size else (0.0, 1.0)
+    # near ±1.8e308 a difference of two values overflows to inf (percentile interpolation, bin
+    # widths): work on values divided by a power of two (exact) and scale the edges back
+    scale = 4.0 if real_values.size and np.abs(real_values).max() > 1e307 else 1.0
+    low, high = np.percentile(real_values / scale, _CLIP) if real_values.size else (0.0, 1.0)
     if not high > low:  # constant (or nearly) in real: one bin around the value
         low, high = low - 0.5, high + 0.5
         bins = 1
-    edges = np.linspace(low, high, bins + 1)
+    edges = np.linspace(low, high, bins + 1) * scale
     return {
-        "edges": [float(f"{e:.10g}") for e in edges],
+        "edges": [_edge(e) for e in edges],
         "real": _hist(real_values, edges),
         "synthetic": _hist(synthetic_values, edges),
     }
+
+
+def _edge(value: float) -> float:
+    """An edge rounded to 10 significant digits for the JSON, unless rounding would overflow."""
+    rounded = float(f"{value:.10g}")
+    return rounded if math.isfinite(rounded) else float(value)
 
 
 def _hist(values: np.ndarray, edges: np.ndarray) -> list[float]:

@@ -27,7 +27,8 @@ __all__ = [
 
 #: 2: metric results carry description and ideal; rule results carry kind, details, and the
 #: status "insufficient" (evidence too thin to decide); metric is optional (non-metric rule kinds)
-SCHEMA_VERSION = 2
+#: 3: ``seal`` (qaharness.seal), the signature over the rest of the file
+SCHEMA_VERSION = 3
 
 
 class Family(str, Enum):
@@ -40,6 +41,10 @@ class Family(str, Enum):
 class Goal(str, Enum):
     MINIMIZE = "minimize"
     MAXIMIZE = "maximize"
+    #: closest to the metric's ``ideal`` is best and either side is worse (a membership-inference AUC
+    #: of 0.3 is an attack that works backwards; synthetic rows nearer the holdout than chance were not
+    #: made without the holdout)
+    TARGET = "target"
 
 
 class Status(str, Enum):
@@ -175,6 +180,10 @@ class Run(_Frozen):
     profiles: dict[str, Any] | None = Field(
         default=None, description="per-column real vs synthetic profiles for report plots (qaharness.profile)"
     )
+    seal: dict[str, Any] | None = Field(
+        default=None,
+        description="signature over everything else in results.json and the input sha256s (qaharness.seal)",
+    )
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -186,7 +195,7 @@ class Run(_Frozen):
 
     def to_dict(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", by_alias=True)
-        for key in ("verdict", "policy", "rules", "provenance", "ticket", "command", "profiles"):
+        for key in ("verdict", "policy", "rules", "provenance", "ticket", "command", "profiles", "seal"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data
@@ -194,17 +203,29 @@ class Run(_Frozen):
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, allow_nan=False) + "\n"
 
-    def write(self, out_dir: str | Path, name: str = "results.json") -> Path:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / name
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
-        tmp.replace(path)
-        return path
+    def sealed(self, *, keys: str | Path | None = None) -> Run:
+        """This run with its seal (``qaharness.seal``); itself when already sealed."""
+        if self.seal is not None:
+            return self
+        from .seal import seal_run
+
+        return seal_run(self, keys=keys)
+
+    def write(
+        self, out_dir: str | Path, name: str = "results.json", *, seal: bool = True, keys: str | Path | None = None
+    ) -> Path:
+        """Write results.json atomically (never through a planted symlink), sealed unless ``seal=False``.
+
+        The seal uses the signer under ``keys`` (default ``$QAHARNESS_HOME/keys``, created if absent).
+        """
+        from ._atomic import make_folder, write_text
+
+        run = self.sealed(keys=keys) if seal else self
+        out = make_folder(out_dir, source=f"--out {out_dir}")
+        return write_text(out / name, run.to_json(), source=f"--out {out_dir}")
 
     @classmethod
-    def from_json(cls, text: str) -> Run:
+    def from_json(cls, text: str | bytes) -> Run:
         return cls.model_validate_json(text)
 
     @classmethod

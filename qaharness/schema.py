@@ -8,8 +8,10 @@ distribution metrics and listed as such.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,16 @@ import yaml
 from ._format import FALSE_WORDS, TRUE_WORDS
 from .errors import BadInputError
 
-__all__ = ["ColumnKind", "Schema", "infer_schema", "load_schema_file", "coerce_frame"]
+__all__ = [
+    "ColumnKind",
+    "Schema",
+    "SchemaFile",
+    "infer_schema",
+    "load_schema_file",
+    "parse_schema",
+    "coerce_frame",
+    "timezone_mix",
+]
 
 
 class ColumnKind(str, Enum):
@@ -62,39 +73,53 @@ class Schema(dict):
         return out
 
 
-def infer_schema(frame: pd.DataFrame, overrides: dict[str, ColumnKind] | None = None) -> Schema:
-    """Infer a kind per column of ``frame`` (the real table); ``overrides`` win."""
+def infer_schema(
+    frame: pd.DataFrame,
+    overrides: dict[str, ColumnKind] | None = None,
+    *,
+    counts: dict[str, tuple[int, int]] | None = None,
+) -> Schema:
+    """Infer a kind per column of ``frame`` (the real table); ``overrides`` win.
+
+    ``counts`` (column → (non-missing values, distinct values) of the whole table) stands in for the
+    frame's own counts where the frame is a sample of a larger table (``--engine spark``).
+    """
     overrides = overrides or {}
+    counts = counts or {}
     schema = Schema()
     for column in frame.columns:
-        schema[column] = overrides.get(column) or _infer_kind(column, frame[column])
+        schema[column] = overrides.get(column) or _infer_kind(column, frame[column], counts.get(column))
     return schema
 
 
-def _infer_kind(name: str, series: pd.Series) -> ColumnKind:
+def is_id_name(name: str) -> bool:
+    """True for names that look like keys (``id``, ``customer_id``, ``uuid``, ...)."""
+    return bool(_ID_NAME.search(str(name)))
+
+
+def _infer_kind(name: str, series: pd.Series, counts: tuple[int, int] | None = None) -> ColumnKind:
     values = series.dropna()
-    n = len(values)
     if pd.api.types.is_bool_dtype(series.dtype):
         return ColumnKind.BOOLEAN
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return ColumnKind.DATETIME
     if pd.api.types.is_numeric_dtype(series.dtype):
         uniques = values.unique()
-        if len(uniques) <= 2 and set(np.asarray(uniques, dtype=float)) <= {0.0, 1.0} and n > 0:
+        n, n_unique = counts or (len(values), len(uniques))
+        if n_unique <= 2 and set(np.asarray(uniques, dtype=float)) <= {0.0, 1.0} and n > 0:
             return ColumnKind.BOOLEAN
         is_integral = n > 0 and np.all(np.mod(values.to_numpy(dtype=float), 1) == 0)
-        if is_integral and n >= _MIN_ROWS_FOR_ID and len(uniques) == n and _ID_NAME.search(str(name)):
+        if is_integral and n >= _MIN_ROWS_FOR_ID and n_unique == n and is_id_name(name):
             return ColumnKind.IDENTIFIER
         return ColumnKind.NUMERIC
-    return _infer_string_kind(name, values.astype(str))
+    return _infer_string_kind(name, values.astype(str), counts)
 
 
-def _infer_string_kind(name: str, values: pd.Series) -> ColumnKind:
-    n = len(values)
-    if n == 0:
+def _infer_string_kind(name: str, values: pd.Series, counts: tuple[int, int] | None = None) -> ColumnKind:
+    if len(values) == 0:
         return ColumnKind.CATEGORICAL
     uniques = pd.Series(pd.unique(values.to_numpy()))  # string work on distinct values only
-    n_unique = len(uniques)
+    n, n_unique = counts or (len(values), len(uniques))
     lowered = set(uniques.str.strip().str.lower().unique())
     if lowered <= (_TRUE | _FALSE) and lowered & _TRUE and lowered & _FALSE:
         return ColumnKind.BOOLEAN
@@ -118,8 +143,31 @@ def _looks_like_datetime(values: pd.Series) -> bool:
     return bool(parsed.notna().all())
 
 
-def load_schema_file(path: str | Path) -> dict[str, ColumnKind]:
-    """Read a YAML schema: ``columns: {name: kind}`` (or a bare mapping)."""
+@dataclass(frozen=True)
+class SchemaFile:
+    """A parsed schema file: kind overrides and declared domains, per column."""
+
+    kinds: dict[str, ColumnKind] = field(default_factory=dict)
+    domains: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str = "schema"
+
+
+_DOMAIN_KEYS = ("min", "max", "categories", "integral", "missing", "resolution")
+
+
+def load_schema_file(path: str | Path) -> SchemaFile:
+    """Read the one schema file format every command takes (``--schema``)::
+
+        columns:
+          age: {kind: numeric, min: 17, max: 90, integral: true}   # kind + declared domain
+          workclass: {categories: [Private, Self-emp, ...]}         # domain only: the kind is inferred
+          note: text                                               # kind only
+
+    Kinds override inference (``evaluate``, ``gate``, ``generate``); declared domains (bounds,
+    integrality, categories, whether missing occurs, datetime resolution in seconds) tell a
+    generator what it may emit without reading the data (free under DP). A bare mapping without
+    ``columns:`` is accepted too. Raises ``BadInputError`` naming the file and column.
+    """
     path = Path(path)
     if not path.is_file():
         raise BadInputError("schema file not found", source=str(path))
@@ -129,11 +177,72 @@ def load_schema_file(path: str | Path) -> dict[str, ColumnKind]:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" (line {line + 1})" if line is not None else ""
         raise BadInputError(f"not valid YAML{where}: {exc}".splitlines()[0], source=str(path)) from None
+    return parse_schema(data, source=str(path))
+
+
+def parse_schema(data: Any, *, source: str = "schema") -> SchemaFile:
+    """Validate a schema mapping (the file's content, or a dict passed in Python)."""
     if isinstance(data, dict) and "columns" in data:
         data = data["columns"]
     if not isinstance(data, dict):
-        raise BadInputError("expected a mapping 'columns: {name: kind}'", source=str(path))
-    return dict(Schema.from_mapping(data, source=str(path)))
+        raise BadInputError("expected a mapping 'columns: {name: kind or {kind, min, max, ...}}'", source=source)
+    kinds: dict[str, ColumnKind] = {}
+    domains: dict[str, dict[str, Any]] = {}
+    for column, spec in data.items():
+        name = str(column)
+        spec = {"kind": spec} if isinstance(spec, (str, ColumnKind)) else spec
+        if not isinstance(spec, dict):
+            raise BadInputError(f"column {name!r}: expected a kind or a mapping", source=source, column=name)
+        unknown = sorted(set(spec) - {"kind", *_DOMAIN_KEYS})
+        if unknown:
+            known = ", ".join(("kind", *_DOMAIN_KEYS))
+            raise BadInputError(
+                f"column {name!r}: unknown key(s) {', '.join(map(str, unknown))}; known: {known}",
+                source=source,
+                column=name,
+            )
+        if "kind" in spec:
+            kind = spec["kind"].value if isinstance(spec["kind"], ColumnKind) else spec["kind"]
+            kinds.update(Schema.from_mapping({name: kind}, source=source))
+        domain = {k: v for k, v in spec.items() if k != "kind"}
+        if domain:
+            _check_domain(name, domain, kinds.get(name), source)
+            domains[name] = domain
+    return SchemaFile(kinds, domains, source)
+
+
+def _check_domain(column: str, domain: dict[str, Any], kind: ColumnKind | None, source: str) -> None:
+    def bad(message: str) -> BadInputError:
+        return BadInputError(f"column {column!r}: {message}", source=source, column=column)
+
+    if "categories" in domain:
+        if not isinstance(domain["categories"], list) or not domain["categories"]:
+            raise bad("categories must be a non-empty list")
+        if kind is not None and kind not in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
+            raise bad(f"categories are declared for a {kind.value} column")
+    bounds = [k for k in ("min", "max") if k in domain]
+    if bounds and kind is not None and kind not in (ColumnKind.NUMERIC, ColumnKind.DATETIME):
+        raise bad(f"{' and '.join(bounds)} declared for a {kind.value} column")
+    if len(bounds) == 1:
+        raise bad(f"declare both min and max (only {bounds[0]} given)")
+    if bounds:
+        low, high = domain["min"], domain["max"]
+        try:
+            if isinstance(low, (int, float)) and isinstance(high, (int, float)) and not isinstance(low, bool):
+                ordered = float(low) <= float(high)
+            else:
+                ordered = pd.Timestamp(low) <= pd.Timestamp(high)
+        except (TypeError, ValueError):
+            raise bad(f"min and max must be numbers or dates, got {low!r} and {high!r}") from None
+        if not ordered:
+            raise bad(f"min ({low!r}) must not exceed max ({high!r})")
+    for flag in ("integral", "missing"):
+        if flag in domain and not isinstance(domain[flag], bool):
+            raise bad(f"{flag} must be true or false, got {domain[flag]!r}")
+    if "resolution" in domain and (
+        isinstance(domain["resolution"], bool) or not isinstance(domain["resolution"], int) or domain["resolution"] < 1
+    ):
+        raise bad(f"resolution must be a whole number of seconds >= 1, got {domain['resolution']!r}")
 
 
 def coerce_frame(frame: pd.DataFrame, schema: Schema, *, source: str) -> pd.DataFrame:
@@ -175,10 +284,12 @@ def _to_numeric(series: pd.Series, *, source: str, column: str) -> pd.Series:
 
 
 def _to_datetime(series: pd.Series, *, source: str, column: str) -> pd.Series:
+    """datetime64[ns], naive, in UTC: aware values converted to UTC, naive ones taken as UTC
+    (``timezone_mix`` tells when both occur, for a note)."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        values = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
+        values = series.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
         return values.astype("datetime64[ns]").reset_index(drop=True)
-    values = pd.to_datetime(series, errors="coerce", format="mixed")
+    values = pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
     bad = values.isna() & series.notna()
     if bad.any():
         raise BadInputError(
@@ -186,9 +297,26 @@ def _to_datetime(series: pd.Series, *, source: str, column: str) -> pd.Series:
             source=source,
             column=column,
         )
-    if getattr(values.dt, "tz", None) is not None:
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    return values.astype("datetime64[ns]").reset_index(drop=True)
+    return values.dt.tz_localize(None).astype("datetime64[ns]").reset_index(drop=True)
+
+
+#: a UTC offset after a time of day: 10:00Z, 10:00:00+02:00, 10:00:00.5 -0500, 10:00 UTC
+_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?|UTC|GMT)$"
+
+
+def timezone_mix(series: pd.Series) -> tuple[bool, bool]:
+    """(has time-zone-aware values, has naive values) of a datetime column as read."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        aware = getattr(series.dt, "tz", None) is not None
+        return aware, not aware and bool(series.notna().any())
+    values = series.dropna()
+    if values.empty:
+        return False, False
+    if values.map(lambda v: hasattr(v, "tzinfo")).all():
+        aware_mask = values.map(lambda v: v.tzinfo is not None)
+    else:
+        aware_mask = values.astype(str).str.strip().str.contains(_OFFSET, regex=True)
+    return bool(aware_mask.any()), bool((~aware_mask).any())
 
 
 def _to_boolean(series: pd.Series, *, source: str, column: str) -> pd.Series:

@@ -12,6 +12,12 @@ from scipy import stats as _sps
 
 __all__ = [
     "ks_statistic",
+    "ks_from_counts",
+    "wasserstein_from_counts",
+    "quantiles_from_counts",
+    "std_from_counts",
+    "align_counts",
+    "distinct_counts",
     "js_distance",
     "wasserstein_1d",
     "wilson_interval",
@@ -19,6 +25,8 @@ __all__ = [
     "delong_ci",
     "bootstrap_ci",
     "quantile_edges",
+    "quantile_edges_from_counts",
+    "binned_counts",
     "binned_codes",
     "Z95",
 ]
@@ -26,14 +34,41 @@ __all__ = [
 Z95 = float(_sps.norm.ppf(0.975))
 
 
+def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and how often each occurs (the compact form the ``*_from_counts`` functions read)."""
+    distinct, counts = np.unique(np.asarray(values, dtype=float), return_counts=True)
+    return distinct, counts.astype(np.int64)
+
+
+def align_counts(
+    a_values: np.ndarray, a_counts: np.ndarray, b_values: np.ndarray, b_counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two (sorted distinct values, counts) summaries on their union: (values, counts of a, counts of b)."""
+    values = np.union1d(a_values, b_values)
+    ca = np.zeros(values.size, dtype=np.int64)
+    cb = np.zeros(values.size, dtype=np.int64)
+    ca[np.searchsorted(values, a_values)] = a_counts
+    cb[np.searchsorted(values, b_values)] = b_counts
+    return values, ca, cb
+
+
+def _cdfs(a_values, a_counts, b_values, b_counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    values, ca, cb = align_counts(a_values, a_counts, b_values, b_counts)
+    return values, np.cumsum(ca) / ca.sum(), np.cumsum(cb) / cb.sum()
+
+
+def ks_from_counts(a_values: np.ndarray, a_counts: np.ndarray, b_values: np.ndarray, b_counts: np.ndarray) -> float:
+    """Two-sample KS statistic sup|F_a − F_b| from each side's sorted distinct values and counts.
+
+    The cumulative counts are integers, so the value is exactly ``ks_statistic`` on the raw values.
+    """
+    _, cdf_a, cdf_b = _cdfs(a_values, a_counts, b_values, b_counts)
+    return float(np.max(np.abs(cdf_a - cdf_b)))
+
+
 def ks_statistic(real: np.ndarray, synthetic: np.ndarray) -> float:
     """Two-sample Kolmogorov–Smirnov statistic sup|F_real − F_syn|; equals scipy's ks_2samp."""
-    a = np.sort(np.asarray(real, dtype=float))
-    b = np.sort(np.asarray(synthetic, dtype=float))
-    both = np.concatenate([a, b])
-    cdf_a = np.searchsorted(a, both, side="right") / a.size
-    cdf_b = np.searchsorted(b, both, side="right") / b.size
-    return float(np.max(np.abs(cdf_a - cdf_b)))
+    return ks_from_counts(*distinct_counts(real), *distinct_counts(synthetic))
 
 
 def js_distance(p: np.ndarray, q: np.ndarray) -> float:
@@ -52,20 +87,54 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> float:
     return float(math.sqrt(max(value, 0.0)))
 
 
+def wasserstein_from_counts(
+    a_values: np.ndarray, a_counts: np.ndarray, b_values: np.ndarray, b_counts: np.ndarray
+) -> float:
+    """First Wasserstein distance ∫|F_a − F_b| from each side's sorted distinct values and counts."""
+    values, cdf_a, cdf_b = _cdfs(a_values, a_counts, b_values, b_counts)
+    return float(np.sum(np.abs(cdf_a[:-1] - cdf_b[:-1]) * np.diff(values)))
+
+
 def wasserstein_1d(real: np.ndarray, synthetic: np.ndarray) -> float:
     """First Wasserstein distance between two empirical distributions (scipy's definition)."""
-    a = np.sort(np.asarray(real, dtype=float))
-    b = np.sort(np.asarray(synthetic, dtype=float))
-    values = np.concatenate([a, b])
-    values.sort(kind="mergesort")
-    deltas = np.diff(values)
-    cdf_a = np.searchsorted(a, values[:-1], side="right") / a.size
-    cdf_b = np.searchsorted(b, values[:-1], side="right") / b.size
-    return float(np.sum(np.abs(cdf_a - cdf_b) * deltas))
+    return wasserstein_from_counts(*distinct_counts(real), *distinct_counts(synthetic))
 
 
-def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion."""
+def quantiles_from_counts(values: np.ndarray, counts: np.ndarray, quantiles) -> np.ndarray:
+    """``np.quantile(x, quantiles)`` (method "linear") of the values ``x`` that the sorted distinct
+    ``values`` and their ``counts`` describe, without expanding them: bit for bit numpy's arithmetic
+    (virtual index (n − 1)·q, floor and next neighbour, numpy's two-sided lerp)."""
+    q = np.asarray(quantiles, dtype=float)
+    n = int(np.sum(counts))
+    if n == 0:
+        raise ValueError("quantiles of an empty sample")
+    virtual = (n - 1) * q
+    previous = np.floor(virtual).astype(np.intp)
+    following = previous + 1
+    above = virtual >= n - 1
+    previous[above] = n - 1
+    following[above] = n - 1
+    below = virtual < 0
+    previous[below] = 0
+    following[below] = 0
+    ends = np.cumsum(counts)  # sorted position i holds values[k] for the first k with ends[k] > i
+    low = values[np.searchsorted(ends, previous, side="right")]
+    high = values[np.searchsorted(ends, following, side="right")]
+    gamma = virtual - np.where(above, -1, previous)  # numpy's gamma (irrelevant where low == high)
+    diff = high - low
+    return np.where(gamma >= 0.5, high - diff * (1 - gamma), low + diff * gamma)
+
+
+def std_from_counts(values: np.ndarray, counts: np.ndarray) -> float:
+    """Population standard deviation (``np.std``, ddof 0) of the values that distinct ``values`` and
+    their ``counts`` describe."""
+    n = float(np.sum(counts))
+    mean = float(np.dot(counts, values)) / n
+    return float(np.sqrt(np.dot(counts, (values - mean) ** 2) / n))
+
+
+def wilson_interval(successes: float, trials: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (fractional counts allowed: effective sizes)."""
     if trials <= 0:
         raise ValueError("wilson_interval needs at least one trial")
     z = float(_sps.norm.ppf(0.5 + confidence / 2))
@@ -122,8 +191,21 @@ def bootstrap_ci(
 
 def quantile_edges(real: np.ndarray, n_bins: int = 20) -> np.ndarray:
     """Inner bin edges at the real data's quantiles (duplicates dropped)."""
+    return quantile_edges_from_counts(*distinct_counts(real), n_bins)
+
+
+def quantile_edges_from_counts(values: np.ndarray, counts: np.ndarray, n_bins: int = 20) -> np.ndarray:
+    """``quantile_edges`` from sorted distinct values and their counts."""
     qs = np.linspace(0, 1, n_bins + 1)[1:-1]
-    return np.unique(np.quantile(np.asarray(real, dtype=float), qs))
+    return np.unique(quantiles_from_counts(values, counts, qs))
+
+
+def binned_counts(values: np.ndarray, counts: np.ndarray, missing: int, edges: np.ndarray) -> np.ndarray:
+    """Counts per bin of ``binned_codes`` (0..len(edges), then the missing bin) from distinct values and counts."""
+    codes = np.searchsorted(edges, values, side="right")
+    out = np.bincount(codes, weights=counts, minlength=edges.size + 2).astype(np.int64)
+    out[edges.size + 1] = missing
+    return out
 
 
 def binned_codes(values: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from ._store_schema import SCHEMA_VERSION, check_store_file, ensure_schema, store_version
-from .errors import BadInputError
+from .errors import BadInputError, StoreBusyError
 from .paths import default_store
 from .results import Run
 
@@ -34,10 +34,24 @@ __all__ = ["RunStore", "REVIEW_DECISIONS"]
 T = TypeVar("T")
 REVIEW_DECISIONS = ("approve", "reject", "request_changes")
 _LOCK_MARKERS = ("lock", "Conflicting", "being used", "Could not set lock")
+_DENIED_MARKERS = ("Permission denied", "Read-only file system")
 
 
 def _is_lock_error(exc: Exception) -> bool:
-    return isinstance(exc, duckdb.Error) and any(m in str(exc) for m in _LOCK_MARKERS)
+    return isinstance(exc, duckdb.Error) and any(m in str(exc) for m in _LOCK_MARKERS) and not _is_denied(exc)
+
+
+def _is_denied(exc: Exception) -> bool:
+    """A permission or read-only failure (a lock conflict's message also mentions read-only mode: not this)."""
+    text = str(exc)
+    return "Conflicting lock" not in text and any(m in text for m in _DENIED_MARKERS)
+
+
+def _denied(path: Path, exc: Exception) -> BadInputError:
+    reason = "read-only file system" if "Read-only" in str(exc) else "permission denied"
+    return BadInputError(
+        f"cannot write the run store: {reason}; pass a writable --store or --no-store", source=str(path)
+    )
 
 
 def _now() -> datetime:
@@ -52,6 +66,18 @@ class RunStore:
         self.timeout = timeout
         self._checked = False  # the file was found to be a store at the current schema version
 
+    def check_writable(self) -> None:
+        """``BadInputError`` (exit 2) now, before any work, when the store or its folder is read-only."""
+        check_store_file(self.path)
+        folder = self.path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if (self.path.exists() and not os.access(self.path, os.W_OK)) or not os.access(folder, os.W_OK):
+            raise BadInputError(
+                "cannot write the run store: read-only or permission denied; pass a writable --store or --no-store",
+                source=str(self.path),
+            )
+
     # -- connections -------------------------------------------------------------------
     @contextmanager
     def _connect(self, read_only: bool):
@@ -60,7 +86,12 @@ class RunStore:
         check_store_file(self.path)
         if not read_only and not self.path.exists():
             self._create()
-        con = duckdb.connect(str(self.path), read_only=read_only)
+        try:
+            con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as exc:
+            if _is_denied(exc):
+                raise _denied(self.path, exc) from None
+            raise
         try:
             yield con
         finally:
@@ -72,10 +103,18 @@ class RunStore:
         Two processes creating one store at once would otherwise let one open the other's
         half-written file ("exists, but it is not a valid DuckDB database file").
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _denied(self.path, exc) from None
         tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
         try:
-            con = duckdb.connect(str(tmp))
+            try:
+                con = duckdb.connect(str(tmp))
+            except duckdb.Error as exc:
+                if _is_denied(exc):
+                    raise _denied(self.path, exc) from None
+                raise
             try:
                 ensure_schema(con, self.path)
             finally:
@@ -101,8 +140,15 @@ class RunStore:
                 with self._connect(read_only) as con:
                     return work(con)
             except duckdb.Error as exc:
-                if not _is_lock_error(exc) or time.monotonic() > deadline:
+                if _is_denied(exc) and not read_only:
+                    raise _denied(self.path, exc) from None
+                if not _is_lock_error(exc):
                     raise
+                if time.monotonic() > deadline:
+                    raise StoreBusyError(
+                        f"The run store {self.path} stayed locked by another process for {self.timeout:g} s.",
+                        store=str(self.path),
+                    ) from None
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 1.6, 0.5)
 
@@ -218,8 +264,11 @@ class RunStore:
         row = self._artifact_row(run_id, name, path)
         self._write(lambda con: _insert(con, "artifacts", [row]))
 
-    def add_review(self, run_id: str, *, reviewer: str, decision: str, comment: str = "") -> str:
-        """Append a review (reviews are never edited). Returns its id."""
+    def add_review(self, run_id: str, *, reviewer: str, decision: str, comment: str = "", waiver: str = "") -> str:
+        """Append a review (reviews are never edited). Returns its id.
+
+        ``waiver``: the accepted-risk reference a reviewer cites when approving a failed run.
+        """
         if decision not in REVIEW_DECISIONS:
             raise BadInputError(
                 f"decision must be one of {', '.join(REVIEW_DECISIONS)}; got {decision!r}", source="decision"
@@ -228,7 +277,7 @@ class RunStore:
             raise BadInputError("a review needs the reviewer's name", source="reviewer")
         self.get_run(run_id)  # raises for an unknown run
         review_id = uuid.uuid4().hex[:12]
-        row = [review_id, run_id, _now(), reviewer.strip(), decision, comment]
+        row = [review_id, run_id, _now(), reviewer.strip(), decision, comment, waiver.strip() or None]
         self._write(lambda con: _insert(con, "reviews", [row]))
         return review_id
 
@@ -334,7 +383,7 @@ _COLUMNS = {
         "kind",
     ),
     "artifacts": ("run_id", "name", "path", "sha256", "recorded_at", "relative_path"),
-    "reviews": ("review_id", "run_id", "created_at", "reviewer", "decision", "comment"),
+    "reviews": ("review_id", "run_id", "created_at", "reviewer", "decision", "comment", "waiver"),
     "budget_ledger": (
         "entry_id",
         "source_fingerprint",

@@ -1,35 +1,28 @@
-"""Reports: HTML and PDF rendered from results.json, PDF signatures and their verification.
+"""Reports: HTML and PDF rendered from a sealed results.json, PDF signatures and their verification.
 
 ``render_reports(run_dir, formats, sign=..., ticket=...)`` is what ``qaharness report``,
-``qaharness gate --report`` and the demo call.
+``qaharness gate --report`` and the demo call. It renders only a results.json whose seal verifies
+(``qaharness.seal``; a broken or missing seal is a ``VerificationError``, exit 1), from the very
+bytes it checked, and attaches those bytes to the PDF.
 """
 
 from __future__ import annotations
 
-import re
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from qaharness._run_folder import RUN_MANIFEST, read_run_manifest, write_run_manifest
 from qaharness.errors import BadInputError
 from qaharness.results import Run
+from qaharness.seal import require_seal
+from qaharness.tickets import check_ticket
 
 __all__ = ["render_reports", "report_paths", "check_ticket", "FORMATS"]
 
 FORMATS = ("html", "pdf")
-_TICKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def check_ticket(ticket: str | None) -> str | None:
-    """A ticket key safe in a file name (letters, digits, '.', '_', '-'; e.g. DATA-123)."""
-    if ticket is None:
-        return None
-    if not _TICKET.match(ticket):
-        raise BadInputError(
-            f"ticket {ticket!r} must be 1–64 letters, digits, '.', '_' or '-' (e.g. DATA-123)", source="--ticket"
-        )
-    return ticket
 
 
 def report_paths(out_dir: str | Path, ticket: str | None = None) -> dict[str, Path]:
@@ -38,15 +31,31 @@ def report_paths(out_dir: str | Path, ticket: str | None = None) -> dict[str, Pa
     return {"html": out / "report.html", "pdf": out / (f"report-{ticket}.pdf" if ticket else "report.pdf")}
 
 
-def _read_run(run_dir: Path) -> Run:
+def _read_sealed(run_dir: Path, trust: str | Path | None, keys: str | Path | None) -> tuple[Run, bytes, Path]:
+    """The run, the exact bytes whose seal was checked, and the file they came from."""
     path = run_dir / "results.json" if run_dir.is_dir() else run_dir
     if not path.is_file():
         raise BadInputError("no results.json here; pass the folder written by evaluate or gate", source=str(path))
+    raw = path.read_bytes()
     try:
-        return Run.read(path)
+        run = Run.from_json(raw)
     except (ValidationError, ValueError) as exc:
         first = str(exc).splitlines()[0]
         raise BadInputError(f"not a qaharness results.json: {first}", source=str(path)) from None
+    require_seal(raw, trust=trust, keys=keys, name=str(path))
+    return run, raw, path
+
+
+def _check_formats(formats: Iterable[str], sign: bool) -> list[str]:
+    chosen = [f.strip().lower() for f in formats if f.strip()]
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise BadInputError(
+            f"unknown report format {', '.join(unknown) or '(none)'}; known: {', '.join(FORMATS)}", source="--format"
+        )
+    if sign and "pdf" not in chosen:
+        raise BadInputError("--sign needs the pdf format", source="--sign")
+    return chosen
 
 
 def render_reports(
@@ -57,40 +66,50 @@ def render_reports(
     ticket: str | None = None,
     keys: str | Path | None = None,
     out_dir: str | Path | None = None,
+    trust: str | Path | None = None,
 ) -> dict[str, Path]:
-    """Render the reports of the run in ``run_dir`` (its results.json) beside it, or into ``out_dir``.
+    """Render the reports of the run in ``run_dir`` (its sealed results.json) beside it, or into ``out_dir``.
 
-    ``formats``: any of "html", "pdf". ``sign``: sign the PDF with the key under ``keys``
-    (default ``~/.qaharness/keys``; create it with ``qaharness keys init``). ``ticket``: defaults to
-    the run's own ticket. Returns ``{format: path}``. Raises BadInputError for unusable input.
+    ``formats``: any of "html", "pdf". ``sign``: sign the PDF with the signer of ``keys`` (default
+    ``~/.qaharness/keys``; a passphrase or PKCS#11 token as in ``qaharness.keys``). ``trust``: the CA
+    the seal must chain to (default: the key folder's ca.pem). ``ticket``: defaults to the run's own.
+    Returns ``{format: path}``. Raises ``VerificationError`` for a missing or broken seal and
+    ``BadInputError`` for unusable input.
     """
-    from .html import write_html
+    from qaharness._atomic import make_folder, write_text
+
+    from .html import render_html
     from .pdf import write_pdf
+    from .sign import finish_pdf
 
-    formats = [f.strip().lower() for f in formats if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise BadInputError(
-            f"unknown report format {', '.join(unknown) or '(none)'}; known: {', '.join(FORMATS)}", source="--format"
-        )
-    if sign and "pdf" not in formats:
-        raise BadInputError("--sign needs the pdf format", source="--sign")
+    formats = _check_formats(formats, sign)
     run_dir = Path(run_dir)
-    run = _read_run(run_dir)
+    ticket = check_ticket(ticket)
+    signer = None
+    if sign:  # fail before any work when the key cannot be used
+        from qaharness.keys import load_signer
+
+        signer = load_signer(keys)
+    run, raw, results_path = _read_sealed(run_dir, trust, keys)
     ticket = check_ticket(ticket or run.ticket)
-    paths = report_paths(out_dir or (run_dir if run_dir.is_dir() else run_dir.parent), ticket)
+    out = make_folder(out_dir or results_path.parent, source=f"--out {out_dir or results_path.parent}")
+    paths = report_paths(out, ticket)
     written: dict[str, Path] = {}
-    if sign:  # fail before rendering when there is no key
-        from .sign import key_paths
-
-        if not key_paths(keys).signer_key.exists():
-            raise BadInputError("no signing key; run `qaharness keys init` first", source=str(key_paths(keys).folder))
     if "html" in formats:
-        written["html"] = write_html(run, paths["html"], ticket=ticket)
+        written["html"] = write_text(paths["html"], render_html(run, ticket=ticket), source=f"--out {out}")
     if "pdf" in formats:
-        written["pdf"] = write_pdf(run, paths["pdf"], ticket=ticket, signed=sign)
-        if sign:
-            from .sign import sign_pdf
-
-            sign_pdf(written["pdf"], keys=keys)
+        with tempfile.TemporaryDirectory(dir=out, prefix=".render-") as scratch:
+            draft = write_pdf(run, Path(scratch) / "report.pdf", ticket=ticket, signed=sign)
+            written["pdf"] = finish_pdf(draft.read_bytes(), paths["pdf"], results_json=raw, signer=signer)
+    _update_run_manifest(out, results_path, run, written)
     return written
+
+
+def _update_run_manifest(out: Path, results_path: Path, run: Run, written: dict[str, Path]) -> None:
+    """Reports rendered into a complete run folder join its run manifest (rewritten last)."""
+    manifest = read_run_manifest(out)
+    if manifest is None or results_path.parent.resolve() != out.resolve():
+        return
+    files = {name: out / name for name in manifest.get("files", {}) if name != RUN_MANIFEST and (out / name).is_file()}
+    files.update({path.name: path for path in written.values()})
+    write_run_manifest(out, files, run)

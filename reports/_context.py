@@ -1,22 +1,34 @@
 """The report's view model: everything the template shows, built from a ``Run`` alone.
 
-Rendering is generic — every metric gets a block with value, CI, baseline, status, message and
-its plain-language description — and the pillar modules add charts where the details they
-need are present (``_pillars``). Untrusted strings (column names, values, messages) are
-passed through as they are; the Jinja2 environment escapes them.
+Nothing here imports the metric registry or any live object: descriptions and ideals come from
+the results themselves (results.json schema 2), rules are rendered from ``RuleResult`` alone,
+whatever their kind, and every number or threshold goes through ``qaharness._format``.
+Page 1 carries the decision (``decision``): the verdict, each failed or warned rule by name with
+observed vs threshold and its sentence, the pillar score cards, inputs and ticket, the policy by
+id, version and hash. Rationales go to an appendix. Untrusted strings (column names, values,
+messages) are passed through as they are; the Jinja2 environment escapes them.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from qaharness._format import fmt
-from qaharness.results import Family, Goal, MetricResult, Run, Status
+from qaharness._format import (
+    fmt,
+    observed_text,
+    outcome_class,
+    outcome_rank,
+    rule_outcome,
+    rule_subject,
+    threshold_text,
+)
+from qaharness.results import Family, Goal, MetricResult, RuleResult, Run, Status
 
-from . import _pillars
+from . import _charts, _pillars
 
-__all__ = ["build_context", "fmt", "MAX_RULES", "MAX_PER_COLUMN", "MAX_SCHEMA_COLUMNS"]
+__all__ = ["build_context", "MAX_RULES", "MAX_PER_COLUMN", "MAX_SCHEMA_COLUMNS"]
 
 MAX_RULES = 150
 MAX_PER_COLUMN = 10  # worst columns listed under a metric
@@ -44,35 +56,29 @@ def _ci(result: MetricResult) -> str:
     return f"{level}CI [{fmt(result.ci[0])}, {fmt(result.ci[1])}]"
 
 
-def description(metric_id: str) -> str:
-    """The metric class's plain-language line, or '' when it isn't registered here."""
-    from qaharness.metrics import get_metric
-
-    try:
-        return get_metric(metric_id).description or (get_metric(metric_id).__doc__ or "").strip().split("\n")[0]
-    except Exception:  # unknown id (a plugin absent on this machine) or a broken plugin
-        return ""
-
-
 def _direction(result: MetricResult) -> str:
     low, high = result.bounds
     span = f"range {fmt(low, 2) if low is not None else '−∞'} to {fmt(high, 2) if high is not None else '∞'}"
-    better = "lower is better" if result.goal is Goal.MINIMIZE else "higher is better"
-    return f"{better}; {span}"
+    ideal = f"ideal {fmt(result.ideal)}; " if result.ideal is not None else ""
+    if result.goal is Goal.MINIMIZE:
+        better = "lower is better"
+    elif result.goal is Goal.MAXIMIZE:
+        better = "higher is better"
+    else:
+        better = "closest to the ideal is best"
+    return f"{ideal}{better}; {span}"
 
 
-def _rule_grades(run: Run) -> dict[str, str]:
-    """metric id → worst rule outcome: fail > warn > error > waived > pass."""
-    order = {"pass": 0, "waived": 1, "error": 2, "warn": 3, "fail": 4}
-    grades: dict[str, str] = {}
+def _metric_grades(run: Run) -> dict[str, str]:
+    """metric id → the class of its worst rule (fail > error > insufficient > warn > waived > pass)."""
+    grades: dict[str, tuple[int, str]] = {}
     for rule in run.rules or []:
-        grade = rule.status
-        if rule.status == "fail" and rule.severity == "warn":
-            grade = "warn"
-        current = grades.get(rule.metric)
-        if current is None or order[grade] > order[current]:
-            grades[rule.metric] = grade
-    return grades
+        if rule.metric is None:
+            continue
+        rank, css = outcome_rank(rule), outcome_class(rule)
+        if rule.metric not in grades or rank < grades[rule.metric][0]:
+            grades[rule.metric] = (rank, css)
+    return {metric_id: css for metric_id, (_, css) in grades.items()}
 
 
 def _detail_items(details: dict[str, Any]) -> list[tuple[str, str]]:
@@ -91,7 +97,7 @@ def _detail_items(details: dict[str, Any]) -> list[tuple[str, str]]:
 def _metric_block(result: MetricResult, grades: dict[str, str]) -> dict[str, Any]:
     worst = []
     if result.per_column:
-        reverse = result.goal is Goal.MINIMIZE
+        reverse = result.goal is not Goal.MAXIMIZE
         ordered = sorted(result.per_column.items(), key=lambda kv: kv[1], reverse=reverse)
         worst = [(c, fmt(v)) for c, v in ordered[:MAX_PER_COLUMN]]
     return {
@@ -100,9 +106,12 @@ def _metric_block(result: MetricResult, grades: dict[str, str]) -> dict[str, Any
         "status": result.status.value,
         "value": fmt(result.value),
         "ci": _ci(result),
-        "baseline": fmt(result.baseline) if result.baseline is not None else "",
+        "ci_short": f"CI {fmt(result.ci[0])}–{fmt(result.ci[1])}" if result.ci else "",
+        "baseline": fmt(result.baseline),
+        "has_baseline": result.baseline is not None,
+        "ideal": fmt(result.ideal),
         "message": result.message,
-        "description": description(result.id),
+        "description": result.description,
         "direction": _direction(result),
         "grade": grades.get(result.id, ""),
         "worst_columns": worst,
@@ -111,41 +120,81 @@ def _metric_block(result: MetricResult, grades: dict[str, str]) -> dict[str, Any
     }
 
 
-def _verdict(run: Run) -> dict[str, Any]:
-    counts = {"pass": 0, "fail": 0, "warn": 0, "waived": 0, "error": 0}
-    for rule in run.rules or []:
-        key = "warn" if rule.status == "fail" and rule.severity == "warn" else rule.status
-        counts[key] = counts.get(key, 0) + 1
-    policy = run.policy.model_dump() if run.policy else None
-    return {"verdict": run.verdict, "policy": policy, "counts": counts, "has_gate": run.verdict is not None}
+def _rule_view(rule: RuleResult, number: int, descriptions: dict[str, str]) -> dict[str, Any]:
+    waiver = ""
+    if rule.waiver:
+        state = "" if rule.waiver.get("active", True) else " (expired)"
+        parts = [f"{k}: {v}" for k, v in rule.waiver.items() if k != "active" and v not in (None, "")]
+        waiver = "; ".join(parts) + state
+    return {
+        "id": rule.id,
+        "kind": rule.kind,
+        "subject": rule_subject(rule),
+        "outcome": rule_outcome(rule),
+        "css": outcome_class(rule),
+        "observed": observed_text(rule),
+        "threshold": threshold_text(rule),
+        "severity": rule.severity,
+        "message": rule.message,
+        "description": descriptions.get(rule.metric or "", ""),
+        "rationale": rule.rationale,
+        "waiver": waiver,
+        "anchor": f"rule-{number}",
+    }
 
 
-def _rules(run: Run) -> tuple[list[dict[str, Any]], int]:
-    rows = []
-    for rule in (run.rules or [])[:MAX_RULES]:
-        threshold = rule.threshold_expr or fmt(rule.threshold)
-        if rule.threshold_expr and rule.threshold is not None:
-            threshold = f"{rule.threshold_expr} = {fmt(rule.threshold)}"
-        waiver = ""
-        if rule.waiver:
-            parts = [f"{k}: {v}" for k, v in rule.waiver.items() if v not in (None, "")]
-            waiver = "; ".join(parts)
-        rows.append(
-            {
-                "id": rule.id,
-                "metric": rule.metric,
-                "field": rule.field,
-                "op": rule.op,
-                "threshold": threshold,
-                "observed": fmt(rule.observed),
-                "severity": rule.severity,
-                "status": rule.status,
-                "message": rule.message,
-                "rationale": rule.rationale,
-                "waiver": waiver,
-            }
+def _decision(run: Run) -> dict[str, Any]:
+    """The verdict and what drives it: failing rules, warnings, waivers, counts, the policy."""
+    descriptions = {m.id: m.description for m in run.metrics}
+    rules = sorted(enumerate(run.rules or [], 1), key=lambda item: (outcome_rank(item[1]), item[0]))
+    views = [_rule_view(rule, number, descriptions) for number, rule in rules]
+    counts: dict[str, int] = {}
+    for view in views:
+        counts[view["css"]] = counts.get(view["css"], 0) + 1
+    failing = [v for v in views if v["css"] in ("fail", "error", "insufficient")]
+    warnings = [v for v in views if v["css"] == "warn"]
+    waived = [v for v in views if v["css"] == "waived"]
+    summary = []
+    if failing:
+        summary.append(f"{len(failing)} of {len(views)} rules failed: " + ", ".join(v["id"] for v in failing))
+    if warnings:
+        summary.append(
+            f"{len(warnings)} warning{'s' if len(warnings) > 1 else ''}: " + ", ".join(v["id"] for v in warnings)
         )
-    return rows, max(0, len(run.rules or []) - MAX_RULES)
+    if waived:
+        summary.append(f"{len(waived)} waived: " + ", ".join(v["id"] for v in waived))
+    if views and not failing and not warnings:
+        summary.insert(0, f"all {len(views) - len(waived)} rules held")
+    return {
+        "verdict": run.verdict,
+        "has_gate": run.verdict is not None,
+        "counts": counts,
+        "summary": summary,
+        "attention": failing + warnings,
+        "waived": waived,
+        "rules": views[:MAX_RULES],
+        "more_rules": max(0, len(views) - MAX_RULES),
+        "policy": _policy(run),
+    }
+
+
+def _policy(run: Run) -> dict[str, Any] | None:
+    """id, version, hash — and the file's name, not the path of one machine's site-packages."""
+    if run.policy is None:
+        return None
+    source = run.policy.source
+    where = ""
+    if source:
+        path = Path(source)
+        bundled = path.parent.name == "policies" and path.parent.parent.name == "qaharness"
+        where = f"{path.name} (bundled with qaharness)" if bundled else path.name
+    return {
+        "id": run.policy.id,
+        "version": run.policy.version,
+        "sha256": run.policy.sha256,
+        "short": run.policy.sha256[:12],
+        "file": where,
+    }
 
 
 def _flatten(value: Any, prefix: str = "", depth: int = 0) -> list[tuple[str, str]]:
@@ -174,43 +223,56 @@ def _dp_line(dp: Any) -> str:
     return ", ".join(parts + rest)
 
 
-def _provenance(run: Run) -> dict[str, Any]:
+def _records_table(key: str, value: list[dict]) -> dict[str, Any]:
+    header = list(dict.fromkeys(k for row in value for k in row))[:10]
+
+    def cell(item: Any) -> str:
+        return json.dumps(item, default=str)[:80] if isinstance(item, (dict, list)) else fmt(item)
+
+    rows = [[cell(row.get(h)) for h in header] for row in value[:MAX_TABLE_ROWS]]
+    return {
+        "title": str(key).replace("_", " "),
+        "header": header,
+        "rows": rows,
+        "more": max(0, len(value) - MAX_TABLE_ROWS),
+    }
+
+
+def _is_records(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _provenance_parts(prov: dict[str, Any]) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
     """Scalars and small structures as key/value rows; lists of records (a DP ledger) as tables."""
-    prov = run.provenance or {}
-    items, tables = [], []
+    items: list[tuple[str, str]] = []
+    tables: list[dict[str, Any]] = []
     if "dp" in prov:
         items.append(("differential privacy", _dp_line(prov["dp"])))
     for key, value in prov.items():
         if key == "dp":
             continue
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            header = list(dict.fromkeys(k for row in value for k in row))[:10]
-            rows = [
-                [
-                    fmt(row.get(h))
-                    if not isinstance(row.get(h), (dict, list))
-                    else json.dumps(row.get(h), default=str)[:80]
-                    for h in header
-                ]
-                for row in value[:MAX_TABLE_ROWS]
-            ]
-            tables.append(
-                {
-                    "title": str(key).replace("_", " "),
-                    "header": header,
-                    "rows": rows,
-                    "more": max(0, len(value) - MAX_TABLE_ROWS),
-                }
-            )
-        elif isinstance(value, dict) and any(
-            isinstance(v, list) and v and all(isinstance(x, dict) for x in v) for v in value.values()
-        ):
-            sub = _provenance(run.model_copy(update={"provenance": value}))
-            items += [(f"{key}.{k}", v) for k, v in sub["rows"]]
-            tables += [{**t, "title": f"{key} · {t['title']}"} for t in sub["tables"]]
+        if _is_records(value):
+            tables.append(_records_table(key, value))
+        elif isinstance(value, dict) and any(_is_records(v) for v in value.values()):
+            sub_items, sub_tables = _provenance_parts(value)
+            items += [(f"{key}.{k}", v) for k, v in sub_items]
+            tables += [{**t, "title": f"{key} · {t['title']}"} for t in sub_tables]
         else:
             items += _flatten(value, str(key))
-    return {"rows": items, "tables": tables, "present": bool(prov)}
+    return items, tables
+
+
+def _provenance(run: Run) -> dict[str, Any]:
+    prov = run.provenance or {}
+    rows, tables = _provenance_parts(prov)
+    generator = prov.get("generator")
+    return {
+        "rows": rows,
+        "tables": tables,
+        "present": bool(prov),
+        "generator": str(generator) if generator else "",
+        "dp": _dp_line(prov["dp"]) if "dp" in prov else "",
+    }
 
 
 def _inputs(run: Run) -> dict[str, Any]:
@@ -242,15 +304,13 @@ def _reproducibility(run: Run) -> dict[str, Any]:
     }
 
 
-def build_context(run: Run, *, ticket: str | None = None, signed: bool = False) -> dict[str, Any]:
-    """Everything the template needs, from the run alone."""
-    grades = _rule_grades(run)
+def _pillars_view(run: Run) -> list[dict[str, Any]]:
+    grades = _metric_grades(run)
     pillars = []
     for family in Family:
         results = [m for m in run.metrics if m.family is family]
         if not results and family is not Family.PROVENANCE:
             continue
-        blocks = [_metric_block(m, grades) for m in results]
         charts, notes = _pillars.charts_for(family, run)
         if not results and not charts:
             continue
@@ -260,25 +320,29 @@ def build_context(run: Run, *, ticket: str | None = None, signed: bool = False) 
                 "id": family.value,
                 "title": _FAMILY_TITLES[family],
                 "question": _FAMILY_QUESTIONS[family],
-                "metrics": blocks,
+                "metrics": [_metric_block(m, grades) for m in results],
                 "charts": charts,
                 "chart_notes": notes,
                 "summary": f"{ok} of {len(results)} metrics computed",
                 "tables": _pillars.tables_for(family, run),
+                "key": family is Family.FIDELITY and any(c["size"] == "small" for c in charts),
             }
         )
-    rules, more_rules = _rules(run)
+    return pillars
+
+
+def build_context(run: Run, *, ticket: str | None = None, signed: bool = False) -> dict[str, Any]:
+    """Everything the template needs, from the run alone."""
     ticket = ticket or run.ticket
     return {
         "run": run,
         "ticket": ticket,
         "signed": signed,
-        "verdict": _verdict(run),
-        "rules": rules,
-        "more_rules": more_rules,
-        "pillars": pillars,
+        "decision": _decision(run),
+        "pillars": _pillars_view(run),
         "provenance": _provenance(run),
         "inputs": _inputs(run),
         "repro": _reproducibility(run),
+        "legend_key": _charts.legend_key(),
         "title": f"qaharness report{f' {ticket}' if ticket else ''} — {run.created_at}",
     }

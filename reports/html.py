@@ -38,9 +38,8 @@ def render_html(run: Run, *, ticket: str | None = None, signed: bool = False) ->
 
 
 def write_html(run: Run, path: str | Path, *, ticket: str | None = None) -> Path:
+    from qaharness._atomic import make_folder, write_text
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render_html(run, ticket=ticket), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    make_folder(path.parent)
+    return write_text(path, render_html(run, ticket=ticket))

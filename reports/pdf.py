@@ -27,10 +27,8 @@ def render_pdf(html: str) -> bytes:
 
 def write_pdf(run: Run, path: str | Path, *, ticket: str | None = None, signed: bool = False) -> Path:
     """Write the report PDF (unsigned; ``signed`` adds the line saying a signature follows)."""
+    from qaharness._atomic import make_folder, write_bytes
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = render_pdf(render_html(run, ticket=ticket, signed=signed))
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    make_folder(path.parent)
+    return write_bytes(path, render_pdf(render_html(run, ticket=ticket, signed=signed)))

@@ -1,59 +1,44 @@
-"""Signing keys, PAdES signatures on report PDFs, and their verification.
+"""PAdES signatures on report PDFs, with the sealed results.json attached, and their verification.
 
-``init_keys`` makes a small local PKI: a signing CA (the trust root a reviewer is given)
-and a signer certificate it issued (ECDSA P-256, key usage digital signature +
-non-repudiation, which PDF validators expect of a document signer). ``sign_pdf`` adds a
-PAdES baseline signature (pyHanko, subfilter ETSI.CAdES.detached) with the reason
-"qaharness release gate". ``verify_pdf`` accepts a PDF only if every signature is intact,
-the last one covers the whole file (nothing appended after signing) and the signer chains
-to the trust root.
+``finish_pdf`` turns WeasyPrint's PDF into the released file: the document is copied into one
+fresh revision, the sealed results.json is attached (``/EmbeddedFiles``, ``results.json``) and,
+with a signer, a PAdES baseline signature (pyHanko, ETSI.CAdES.detached, reason "qaharness
+release gate") covering the whole file is added in that same revision. ``verify_pdf`` accepts a
+PDF only if it has exactly one revision holding exactly one signature (unless ``allow_revisions``),
+the signature is intact, covers the whole file and chains to the trust root, and the attached
+results.json carries a seal that verifies against the same root. Keys: ``qaharness.keys``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
+import io
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from qaharness._atomic import write_bytes
 from qaharness.errors import BadInputError
-from qaharness.paths import keys_dir as default_keys_dir
+from qaharness.keys import KeyPaths, ensure_keys, init_keys, key_paths, load_signer, load_trust_roots
+from qaharness.seal import SealCheck, verify_results
 
 __all__ = [
     "KeyPaths",
     "Verification",
     "SIGNATURE_REASON",
+    "RESULTS_ATTACHMENT",
     "init_keys",
     "ensure_keys",
     "key_paths",
+    "finish_pdf",
     "sign_pdf",
+    "attached_results",
     "verify_pdf",
 ]
 
 SIGNATURE_REASON = "qaharness release gate"
+RESULTS_ATTACHMENT = "results.json"
 _FIELD = "QAHarnessSignature"
-_CA_YEARS, _SIGNER_YEARS = 10, 3
-
-
-@dataclass(frozen=True)
-class KeyPaths:
-    folder: Path
-
-    @property
-    def ca_cert(self) -> Path:
-        return self.folder / "ca.pem"
-
-    @property
-    def ca_key(self) -> Path:
-        return self.folder / "ca-key.pem"
-
-    @property
-    def signer_cert(self) -> Path:
-        return self.folder / "signer.pem"
-
-    @property
-    def signer_key(self) -> Path:
-        return self.folder / "signer-key.pem"
 
 
 @dataclass(frozen=True)
@@ -63,172 +48,108 @@ class Verification:
     signer: str = ""
     signed_at: str = ""
     ticket: str = ""  # the PDF's ``ticket`` metadata entry, when it has one
+    revisions: int = 0
+    signatures: int = 0
+    results: SealCheck | None = None  # the attached results.json's seal check
 
 
-def key_paths(keys: str | Path | None = None) -> KeyPaths:
-    return KeyPaths(Path(keys).expanduser() if keys else default_keys_dir())
-
-
-def _name(common_name: str):
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "qaharness (local)"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-
-
-def _certificate(subject: str, issuer: str, public_key, issuer_key, *, ca: bool, years: int):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(subject))
-        .issuer_name(_name(issuer))
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365 * years))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=not ca,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=ca,
-                crl_sign=ca,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-    )
-    if not ca:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-        )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-
-
-def init_keys(
-    keys: str | Path | None = None, *, force: bool = False, common_name: str = "qaharness report signer"
-) -> KeyPaths:
-    """Create the local signing CA and signer certificate; refuse to overwrite unless ``force``."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    paths = key_paths(keys)
-    existing = [p for p in (paths.ca_cert, paths.ca_key, paths.signer_cert, paths.signer_key) if p.exists()]
-    if existing and not force:
-        raise BadInputError(
-            f"signing keys already exist ({existing[0].name}); pass --force to replace them", source=str(paths.folder)
-        )
-    paths.folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(paths.folder, 0o700)
-    ca_key, signer_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = "qaharness local signing CA"
-    ca_cert = _certificate(ca_name, ca_name, ca_key.public_key(), ca_key, ca=True, years=_CA_YEARS)
-    signer_cert = _certificate(common_name, ca_name, signer_key.public_key(), ca_key, ca=False, years=_SIGNER_YEARS)
-    pem = serialization.Encoding.PEM
-    private = dict(
-        encoding=pem, format=serialization.PrivateFormat.PKCS8, encryption_algorithm=serialization.NoEncryption()
-    )
-    _write_private(paths.ca_key, ca_key.private_bytes(**private))
-    _write_private(paths.signer_key, signer_key.private_bytes(**private))
-    paths.ca_cert.write_bytes(ca_cert.public_bytes(pem))
-    paths.signer_cert.write_bytes(signer_cert.public_bytes(pem))
-    return paths
-
-
-def ensure_keys(keys: str | Path | None = None) -> KeyPaths:
-    """The signing keys under ``keys``, created first if there are none (the demo uses this)."""
-    paths = key_paths(keys)
-    if paths.signer_key.exists() and paths.signer_cert.exists() and paths.ca_cert.exists():
-        return paths
-    return init_keys(keys)
-
-
-def sign_pdf(
-    source: str | Path, output: str | Path | None = None, *, keys: str | Path | None = None, location: str | None = None
+def finish_pdf(
+    pdf: bytes,
+    output: str | Path,
+    *,
+    results_json: bytes | None = None,
+    signer: Any = None,
+    location: str | None = None,
 ) -> Path:
-    """Sign ``source`` (PAdES, reason "qaharness release gate"); write ``output`` (default: in place)."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    """Write ``pdf`` to ``output`` as one revision, with ``results_json`` attached and signed by ``signer``.
+
+    Written atomically: a crash leaves no partial file under ``output``.
+    """
+    from pyhanko.pdf_utils import embed
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import copy_into_new_writer
     from pyhanko.sign import fields, signers
 
-    paths = key_paths(keys)
-    for needed in (paths.signer_key, paths.signer_cert, paths.ca_cert):
-        if not needed.exists():
-            raise BadInputError(
-                f"no signing key material at {needed}; run `qaharness keys init` first", source=str(paths.folder)
-            )
-    signer = signers.SimpleSigner.load(
-        str(paths.signer_key), str(paths.signer_cert), ca_chain_files=(str(paths.ca_cert),)
-    )
+    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf), strict=False))
+    if results_json is not None:
+        data = embed.EmbeddedFileObject.from_file_data(
+            writer, data=results_json, mime_type="application/json", params=embed.EmbeddedFileParams()
+        )
+        spec = embed.FileSpec(
+            file_spec_string=RESULTS_ATTACHMENT,
+            file_name=RESULTS_ATTACHMENT,
+            embedded_data=data,
+            description="the sealed results.json this report was rendered from",
+        )
+        embed.embed_file(writer, spec)
     if signer is None:
-        raise BadInputError("could not load the signing key or certificate", source=str(paths.folder))
-    source, output = Path(source), Path(output or source)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        return write_bytes(output, buffer.getvalue())
     meta = signers.PdfSignatureMetadata(
         field_name=_FIELD, reason=SIGNATURE_REASON, location=location, subfilter=fields.SigSeedSubFilter.PADES
     )
-    with source.open("rb") as handle:
-        writer = IncrementalPdfFileWriter(handle, strict=False)
-        signed = signers.sign_pdf(writer, meta, signer=signer)
-    tmp = output.with_name(output.name + ".tmp")
-    tmp.write_bytes(signed.getvalue())
-    tmp.replace(output)
-    return output
+    signed = signers.sign_pdf(writer, meta, signer=signer)
+    return write_bytes(output, signed.getvalue())
 
 
-def _load_trust(trust: str | Path | None):
-    from asn1crypto import pem as asn1_pem
-    from asn1crypto import x509 as asn1_x509
-
-    path = Path(trust) if trust else key_paths().ca_cert
-    if not path.exists():
-        hint = "" if trust else "; pass --trust CA.pem or run `qaharness keys init`"
-        raise BadInputError(f"trust root not found{hint}", source=str(path))
-    data = path.read_bytes()
-    try:
-        blobs = [der for _, _, der in asn1_pem.unarmor(data, multiple=True)] if asn1_pem.detect(data) else [data]
-        roots = [asn1_x509.Certificate.load(der) for der in blobs]
-        for root in roots:
-            _ = root.native  # parse eagerly so garbage fails here
-    except Exception as exc:  # asn1crypto raises several types for garbage
-        raise BadInputError(f"not a PEM or DER certificate: {exc}", source=str(path)) from None
-    if not roots:
-        raise BadInputError("no certificate in the trust file", source=str(path))
-    return roots
+def sign_pdf(
+    source: str | Path,
+    output: str | Path | None = None,
+    *,
+    keys: str | Path | None = None,
+    location: str | None = None,
+    results_json: bytes | None = None,
+) -> Path:
+    """Sign ``source`` (PAdES, one revision) with ``results_json`` attached; write ``output`` (default: in place)."""
+    signer = load_signer(keys)
+    source = Path(source)
+    return finish_pdf(
+        source.read_bytes(), output or source, results_json=results_json, signer=signer, location=location
+    )
 
 
-def verify_pdf(path: str | Path, trust: str | Path | None = None) -> Verification:
-    """Check the PDF's signatures against ``trust`` (default: the local CA). Never raises for a bad signature."""
-    import logging
+def _attachments(reader) -> list[tuple[str, Any]]:
+    """(name, file spec) of every embedded file, walking the name tree (``/Names`` and ``/Kids``)."""
+    root = reader.root
+    if "/Names" not in root or "/EmbeddedFiles" not in root["/Names"]:
+        return []
+    found, stack, seen = [], [root["/Names"]["/EmbeddedFiles"]], 0
+    while stack and seen < 10_000:  # a hostile tree cannot loop forever
+        node, seen = stack.pop(), seen + 1
+        if "/Names" in node:
+            names = node["/Names"]
+            found += [(str(names[i]), names[i + 1].get_object()) for i in range(0, len(names) - 1, 2)]
+        if "/Kids" in node:
+            stack.extend(kid.get_object() for kid in node["/Kids"])
+    return found
 
+
+def attached_results(reader) -> bytes | None:
+    """The bytes of the PDF's attached results.json (None when there is none)."""
+    found = [spec for name, spec in _attachments(reader) if name == RESULTS_ATTACHMENT]
+    if len(found) > 1:
+        raise ValueError(f"the PDF attaches {len(found)} files named {RESULTS_ATTACHMENT}")
+    if not found:
+        return None
+    return bytes(found[0]["/EF"]["/F"].get_object().data)
+
+
+def verify_pdf(path: str | Path, trust: str | Path | None = None, *, allow_revisions: bool = False) -> Verification:
+    """Check a report PDF against ``trust`` (default: the local CA). Never raises for a bad signature.
+
+    ``allow_revisions`` accepts several revisions and signatures, provided each signature is intact and
+    trusted and no signature was followed by changes beyond form filling.
+    """
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
 
     for name in ("pyhanko", "pyhanko_certvalidator"):  # they log tracebacks for expected failures
         logging.getLogger(name).setLevel(logging.CRITICAL)
     path = Path(path)
     if not path.is_file():
         raise BadInputError("no such file", source=str(path))
-    roots = _load_trust(trust)
+    roots = load_trust_roots(trust)
     with path.open("rb") as handle:
         if handle.read(5) != b"%PDF-":
             raise BadInputError("not a PDF file", source=str(path))
@@ -236,23 +157,70 @@ def verify_pdf(path: str | Path, trust: str | Path | None = None) -> Verificatio
         try:
             reader = PdfFileReader(handle, strict=False)
             signatures = reader.embedded_signatures
+            revisions = reader.xrefs.total_revisions
             info = reader.trailer_view.get("/Info")
             info = info.get_object() if info is not None else None
             ticket = str(info.get("/ticket", "")) if info is not None else ""
+            results = attached_results(reader)
         except (PdfReadError, ValueError, KeyError, AttributeError, TypeError) as exc:
             return Verification(False, f"the PDF cannot be parsed: {exc}")
-        if not signatures:
-            return Verification(False, "the PDF carries no signature")
-        context = ValidationContext(trust_roots=roots, allow_fetching=False)
-        for index, signature in enumerate(signatures):
-            last = index == len(signatures) - 1
-            outcome = _check_one(signature, context, last, validate_pdf_signature)
-            if not outcome.ok:
-                break
-        return replace(outcome, ticket=ticket)
+        counts = {"ticket": ticket, "revisions": revisions, "signatures": len(signatures)}
+        outcome = _check_structure(len(signatures), revisions, allow_revisions)
+        if outcome is None:
+            outcome = _check_signatures(signatures, roots)
+        outcome = replace(outcome, **counts)
+        if outcome.ok:
+            outcome = _check_attachment(outcome, results, roots)
+        return outcome
+
+
+def _check_structure(n_signatures: int, revisions: int, allow_revisions: bool) -> Verification | None:
+    if n_signatures == 0:
+        return Verification(False, "the PDF carries no signature")
+    if allow_revisions:
+        return None
+    if n_signatures > 1:
+        return Verification(
+            False,
+            f"the PDF carries {n_signatures} signatures; a qaharness report has exactly one "
+            "(pass --allow-revisions to check each)",
+        )
+    if revisions > 1:
+        return Verification(
+            False,
+            f"the PDF has {revisions} revisions: it was changed after it was written (incremental update); a "
+            "qaharness report has exactly one (pass --allow-revisions to check each)",
+        )
+    return None
+
+
+def _check_signatures(signatures, roots) -> Verification:
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    context = ValidationContext(trust_roots=roots, allow_fetching=False)
+    outcome = Verification(False, "no signature checked")
+    for index, signature in enumerate(signatures):
+        outcome = _check_one(signature, context, index == len(signatures) - 1, validate_pdf_signature)
+        if not outcome.ok:
+            break
+    return outcome
+
+
+def _check_attachment(outcome: Verification, results: bytes | None, roots) -> Verification:
+    if results is None:
+        return replace(outcome, ok=False, reason="no sealed results.json is attached: not a qaharness report")
+    try:
+        check = verify_results(results, trust_roots=roots)
+    except BadInputError as exc:
+        return replace(outcome, ok=False, reason=f"the attached results.json is unusable: {exc}")
+    if not check.ok:
+        return replace(outcome, ok=False, reason=f"attached results.json: {check.reason}", results=check)
+    return replace(outcome, reason=outcome.reason + "; attached results.json sealed and trusted", results=check)
 
 
 def _check_one(signature, context, last: bool, validate) -> Verification:
+    from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import SignatureCoverageLevel
 
     try:
@@ -269,6 +237,15 @@ def _check_one(signature, context, last: bool, validate) -> Verification:
         return Verification(
             False,
             f"the signature does not cover the whole file ({status.coverage.name}): content was appended after signing",
+            signer,
+            signed_at,
+        )
+    level = status.modification_level
+    if not last and (status.docmdp_ok is False or (level is not None and level > ModificationLevel.FORM_FILLING)):
+        return Verification(
+            False,
+            f"signature {signature.field_name!r} was followed by changes beyond form filling "
+            f"(modification level {level.name if level is not None else 'unknown'})",
             signer,
             signed_at,
         )

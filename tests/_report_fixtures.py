@@ -24,7 +24,21 @@ def evil_frames(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     return frames[0], frames[1], frames[2]
 
 
+#: what results.json (schema 2) carries for the hand-made results: a description and an ideal
+DESCRIPTIONS = {
+    "utility.trtr": ("Headline score of a model trained on real rows, tested on the holdout.", 1.0),
+    "utility.tstr": ("Headline score of a model trained on synthetic rows, tested on the holdout.", 1.0),
+    "utility.feature_importance_corr": ("Agreement of feature importances, real- vs synthetic-trained.", 1.0),
+    "privacy.dcr": ("Share of synthetic rows closer to a training row than to an unseen one.", 0.5),
+    "privacy.mia": ("How well an attacker tells training rows from unseen ones.", 0.5),
+    "privacy.singling_out": ("Excess share of queries that pick out exactly one training record.", 0.0),
+    "privacy.linkability": ("Excess share of records linked across two column sets.", 0.0),
+}
+
+
 def _result(metric_id: str, family: Family, value: float, goal: Goal = Goal.MINIMIZE, **fields) -> MetricResult:
+    description, ideal = DESCRIPTIONS.get(metric_id, ("", None))
+    fields = {"description": description, "ideal": ideal, **fields}
     return MetricResult(
         id=metric_id, family=family, goal=goal, value=value, bounds=fields.pop("bounds", (0.0, 1.0)), **fields
     )
@@ -101,6 +115,8 @@ def extra_results() -> list[MetricResult]:
             value=None,
             status="skipped",
             message="needs a holdout",
+            description=DESCRIPTIONS["privacy.linkability"][0],
+            ideal=0.0,
         ),
     ]
 
@@ -125,6 +141,7 @@ def gate_parts(n_rules: int = 4) -> dict:
             observed=0.8,
             status="fail",
             message="below threshold",
+            rationale="A model trained on synthetic data must keep 95% of the real model's skill.",
         ),
         RuleResult(
             id="privacy-dcr",
@@ -144,6 +161,17 @@ def gate_parts(n_rules: int = 4) -> dict:
             severity="warn",
             status="fail",
         ),
+        RuleResult(  # a rule of another kind: no metric, no field, not enough evidence to decide
+            id="budget-cap",
+            kind="budget",
+            metric=None,
+            field=None,
+            op="<=",
+            threshold=5.0,
+            status="insufficient",
+            message="insufficient evidence: the ledger holds no release of this source",
+            rationale="Composed epsilon per source at most 5.",
+        ),
     ]
     rules += [
         RuleResult(id=f"extra-{i}", metric="fidelity.js", op="<=", threshold=0.5, observed=0.1, status="pass")
@@ -152,7 +180,12 @@ def gate_parts(n_rules: int = 4) -> dict:
     return {
         "verdict": "fail",
         "rules": rules,
-        "policy": PolicyRef(id="release-default", version="2026.11", sha256="ab" * 32),
+        "policy": PolicyRef(
+            id="release-default",
+            version="2026.11",
+            sha256="ab" * 32,
+            source="/usr/lib/python3.11/site-packages/qaharness/policies/release-default.yaml",
+        ),
         "provenance": {
             "generator": "ctgan",
             "dp": {"epsilon": 3.0, "delta": 1e-5, "accountant": "prv"},

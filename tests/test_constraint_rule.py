@@ -47,7 +47,8 @@ def _synthetic(bad_rows: int) -> pd.DataFrame:
 def _gate(tmp_path, synthetic, policy_text, name="p.yaml"):
     path = tmp_path / name
     path.write_text(policy_text, encoding="utf-8")
-    return run_gate(REAL, synthetic, out=tmp_path / "out", policy=path, record=False)
+    # overwrite: tests here gate several times into one folder (a gate refuses another run's folder otherwise)
+    return run_gate(REAL, synthetic, out=tmp_path / "out", policy=path, record=False, overwrite=True)
 
 
 def test_constraint_is_a_rule_kind():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -17,8 +18,10 @@ def test_demo_gates_two_generators_signs_reports_and_points_at_the_dashboard(tmp
     result = runner.invoke(app, ["demo", "--out", str(out), "--rows", "2000", "--max-minutes", "0.05"])
     assert result.exit_code == 0, result.output
     assert "Generators under the default policy" in result.output
+    for generator in ("gaussian_copula", "autoregressive"):  # one plain sentence each, verdict first
+        assert re.search(rf"{generator}: (PASS|WARN|FAIL) under the default policy", result.output)
     assert f"open the dashboard: qaharness app --store {out / 'runs.duckdb'}" in result.output
-    for generator in ("gaussian_copula", "tvae"):
+    for generator in ("gaussian_copula", "autoregressive"):
         data = json.loads((out / generator / "results.json").read_text())
         assert data["verdict"] in ("pass", "warn", "fail") and data["policy"]["id"] == "default"
         assert data["provenance"]["generator"] == generator and data["provenance"]["verified"] is True
@@ -26,4 +29,4 @@ def test_demo_gates_two_generators_signs_reports_and_points_at_the_dashboard(tmp
         verified = runner.invoke(app, ["verify", str(out / generator / "report-DEMO-1.pdf")])
         assert verified.exit_code == 0, verified.output
     runs = RunStore(out / "runs.duckdb").list_runs()
-    assert sorted(runs.kind) == ["gate", "gate"] and set(runs.generator) == {"gaussian_copula", "tvae"}
+    assert sorted(runs.kind) == ["gate", "gate"] and set(runs.generator) == {"gaussian_copula", "autoregressive"}

@@ -158,7 +158,8 @@ def test_evaluate_is_deterministic(mixed_frames):
 def test_vectorised_associations_match_pairwise_definitions():
     """The matrix-product Pearson and η equal the one-pair formulas, with missing values."""
     from qaharness.metrics.fidelity_corr_diff import association_matrix, pearson
-    from qaharness.schema import ColumnKind
+    from qaharness.schema import ColumnKind, Schema
+    from qaharness.summaries import PandasSummaries
 
     rng = np.random.default_rng(3)
     n = 400
@@ -169,7 +170,10 @@ def test_vectorised_associations_match_pairwise_definitions():
     codes = rng.integers(0, 4, n)
     z = codes * 1.5 + rng.normal(size=n)
     kinds = {"x": ColumnKind.NUMERIC, "y": ColumnKind.NUMERIC, "z": ColumnKind.NUMERIC, "c": ColumnKind.CATEGORICAL}
-    matrix = association_matrix(["x", "y", "z", "c"], kinds, {"x": x, "y": y, "z": z, "c": codes})
+    frame = pd.DataFrame({"x": x, "y": y, "z": z, "c": codes.astype(str).astype(object)})
+    summaries = PandasSummaries({"real": frame}, Schema(kinds))
+    stats = summaries.associations("real", ["x", "y", "z"], {"c": ["0", "1", "2", "3"]})
+    matrix = association_matrix(["x", "y", "z", "c"], kinds, stats)
     assert matrix[0, 1] == pytest.approx(pearson(x, y), abs=1e-9)
     mask = ~np.isnan(x) & ~np.isnan(y)
     assert matrix[0, 1] == pytest.approx(sps.pearsonr(x[mask], y[mask])[0], abs=1e-9)

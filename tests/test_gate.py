@@ -78,7 +78,7 @@ def junit_cases(path: Path) -> tuple[ET.Element, dict[str, ET.Element]]:
 def test_passing_gate_writes_every_output_and_records_the_run(frames, tmp_path):
     result = gate(frames, tmp_path, policy_text())
     assert (result.verdict, result.exit_code) == ("pass", 0)
-    assert set(result.files) == {"results.json", "junit.xml", "summary.md"}
+    assert set(result.files) == {"results.json", "junit.xml", "summary.md", "run-manifest.json"}
     data = json.loads((tmp_path / "out" / "results.json").read_text())
     assert data["verdict"] == "pass"
     assert data["policy"]["id"] == "small" and data["policy"]["version"] == "2.1.0"
@@ -103,7 +103,7 @@ def test_passing_gate_writes_every_output_and_records_the_run(frames, tmp_path):
     row = store.run_row(result.run_id)
     assert (row["kind"], row["verdict"], row["policy_id"]) == ("gate", "pass", "small")
     artifacts = store.artifacts(result.run_id)
-    assert set(artifacts.name) == {"results.json", "junit.xml", "summary.md"}
+    assert set(artifacts.name) == {"results.json", "junit.xml", "summary.md", "run-manifest.json"}
     assert artifacts.sha256.notna().all()
     assert len(store.rules(result.run_id)) == 3
     assert store.get_run(result.run_id) == Run.read(tmp_path / "out")
@@ -130,7 +130,7 @@ def test_warning_passes_but_is_visible_and_strict_fails_it(frames, tmp_path):
     assert cases["categories"].find("properties/property[@name='severity']").get("value") == "warn"
     assert "⚠️" in result.files["summary.md"].read_text()
 
-    strict = gate(frames, tmp_path, policy_text(js="0.0001"), strict=True)
+    strict = gate(frames, tmp_path, policy_text(js="0.0001"), strict=True, overwrite=True)
     assert (strict.verdict, strict.exit_code) == ("warn", 1)
     _, cases = junit_cases(strict.files["junit.xml"])
     assert cases["categories"].find("failure") is not None

@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
-import pydantic
 import pytest
 import torch
 from conftest import make_mixed_frame
 
 from qaharness.errors import BadInputError, GeneratorError, UnknownPluginError
 from qaharness.generators import (
-    FitReport,
     Generator,
     fit_and_sample,
     generate_file,
     generator_ids,
     generator_registry,
     get_generator,
-    load_generator,
     make_generator,
 )
-from qaharness.generators._domain import _cell_edges, _grid_cell, fit_domains, load_domain_file
+from qaharness.generators._domain import _cell_edges, _grid_cell, fit_domains
 from qaharness.generators._transform import TableEncoder
-from qaharness.schema import ColumnKind, Schema, infer_schema
-
-FAST = {"epochs": 1, "device": "cpu"}
-
-
-def fast_params(generator_id: str) -> dict:
-    return dict(FAST) if "epochs" in get_generator(generator_id).Config.model_fields else {"device": "cpu"}
+from qaharness.schema import ColumnKind, Schema, infer_schema, load_schema_file
+from qaharness.testing.generators import CHECKS, GeneratorChecks, fast_params
 
 
 @pytest.fixture(scope="module")
@@ -40,78 +30,41 @@ def real():
 
 
 @pytest.fixture(scope="module")
-def fitted(real):
-    """Every registered generator fitted once (1 epoch, CPU) on the 200-row mixed frame."""
-    out = {}
-    for gid in generator_ids():
-        generator = make_generator(gid, **fast_params(gid))
-        generator.fit(real, seed=3)
-        out[gid] = generator
-    return out
+def conformance():
+    """One ``GeneratorChecks`` per registered generator (each fits once, shared by its checks)."""
+    return {gid: GeneratorChecks(gid) for gid in generator_ids()}
 
 
-def _digest(frame: pd.DataFrame) -> str:
-    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes()).hexdigest()
+@pytest.fixture(scope="module")
+def fitted(conformance):
+    return {gid: checks.fitted for gid, checks in conformance.items()}
 
 
 def test_builtins_are_registered():
-    assert {"independent", "gaussian_copula", "ctgan", "tvae"} <= set(generator_ids())
+    assert {"independent", "gaussian_copula", "ctgan", "tvae", "autoregressive"} <= set(generator_ids())
 
 
+@pytest.mark.parametrize("name", CHECKS)
 @pytest.mark.parametrize("gid", generator_ids())
-def test_conformance_columns_dtypes_rows(gid, fitted, real):
-    synthetic = fitted[gid].sample(57, seed=1)
-    assert list(synthetic.columns) == list(real.columns)
-    assert synthetic.dtypes.to_dict() == real.dtypes.to_dict()
-    assert len(synthetic) == 57
-    assert len(fitted[gid].sample(0, seed=1)) == 0
+def test_conformance(gid, name, conformance):
+    conformance[gid].run(name)
 
 
-@pytest.mark.parametrize("gid", generator_ids())
-def test_conformance_categories_and_ranges_from_training_domain(gid, fitted, real):
-    synthetic = fitted[gid].sample(300, seed=2)
-    for column in ("group", "flag", "label"):
-        assert set(synthetic[column].dropna()) <= set(real[column])
-    for column in ("age", "income", "day"):
-        assert synthetic[column].min() >= real[column].min()
-        assert synthetic[column].max() <= real[column].max()
-    assert (synthetic["day"] == synthetic["day"].dt.normalize()).all()  # dates stay dates
-    assert (synthetic["age"] % 1 == 0).all()  # integral stays integral
+def test_conformance_helper_names_the_failed_check(real):
+    class Broken(GeneratorChecks):
+        pass
 
-
-@pytest.mark.parametrize("gid", generator_ids())
-def test_conformance_determinism(gid, fitted, real):
-    generator = fitted[gid]
-    assert generator.sample(100, seed=5).equals(generator.sample(100, seed=5))
-    assert not generator.sample(100, seed=5).equals(generator.sample(100, seed=6))
-    again = make_generator(gid, **fast_params(gid))
-    again.fit(real, seed=3)
-    assert again.sample(100, seed=5).equals(generator.sample(100, seed=5))
-
-
-@pytest.mark.parametrize("gid", generator_ids())
-def test_conformance_save_load_round_trip(gid, fitted, tmp_path):
-    fitted[gid].save(tmp_path / gid)
-    loaded = load_generator(tmp_path / gid)
-    assert type(loaded) is type(fitted[gid])
-    assert loaded.fit_report_ == fitted[gid].fit_report_
-    assert loaded.sample(80, seed=9).equals(fitted[gid].sample(80, seed=9))
-
-
-@pytest.mark.parametrize("gid", generator_ids())
-def test_conformance_input_not_mutated_and_report(gid, real):
-    frame = real.copy()
-    before = _digest(frame)
-    report = make_generator(gid, **fast_params(gid)).fit(frame, seed=0)
-    assert _digest(frame) == before
-    assert isinstance(report, FitReport) and report.generator == gid and report.rows == 200
-    assert report.preprocessing == "data_dependent_not_private" and report.epsilon is None
-    with pytest.raises(pydantic.ValidationError):
-        report.epochs = 5  # frozen
+    checks = Broken("independent")
+    original = checks.fitted.sample
+    checks.fitted.sample = lambda n, *, seed, conditions=None: original(n, seed=0, conditions=conditions)
+    with pytest.raises(AssertionError, match="independent-determinism: different seeds, same frame"):
+        checks.run("determinism")
+    with pytest.raises(KeyError, match="known: columns_dtypes_rows"):
+        checks.run("nope")
 
 
 def test_registry_unknown_id_lists_known_ones():
-    with pytest.raises(UnknownPluginError, match="known: ctgan, gaussian_copula"):
+    with pytest.raises(UnknownPluginError, match="known: autoregressive, ctgan, gaussian_copula"):
         get_generator("nope")
 
 
@@ -137,12 +90,6 @@ def test_sample_before_fit_and_bad_rows(real):
     generator.fit(real, seed=0)
     with pytest.raises(BadInputError, match="n_rows"):
         generator.sample(-1, seed=0)
-
-
-@pytest.mark.parametrize("gid", ["ctgan", "independent", "tvae", "gaussian_copula"])
-def test_conditions_give_only_matching_rows(gid, fitted):
-    synthetic = fitted[gid].sample(40, seed=1, conditions={"label": ">50K"})
-    assert len(synthetic) == 40 and (synthetic["label"] == ">50K").all()
 
 
 def test_condition_errors(fitted):
@@ -222,23 +169,31 @@ def test_signed_grid_cells():
     assert _cell_edges(cells[6]) == (64.0, 128.0)
 
 
-def test_domain_file_kinds_and_declared_bounds(tmp_path):
+def test_schema_file_kinds_and_declared_domains_in_one_format(tmp_path):
     path = tmp_path / "schema.yaml"
     path.write_text(
         "columns:\n  age: {kind: numeric, min: 18, max: 80, integral: true}\n"
         "  group: {categories: [a, b, c]}\n  note: text\n"
     )
-    kinds, declared = load_domain_file(path)
-    assert kinds == {"age": ColumnKind.NUMERIC, "note": ColumnKind.TEXT}
-    assert declared == {"age": {"min": 18, "max": 80, "integral": True}, "group": {"categories": ["a", "b", "c"]}}
-    path.write_text("columns:\n  age: {kind: numeric, lower: 1}\n")
-    with pytest.raises(BadInputError, match="unknown key"):
-        load_domain_file(path)
+    parsed = load_schema_file(path)
+    assert parsed.kinds == {"age": ColumnKind.NUMERIC, "note": ColumnKind.TEXT}
+    assert parsed.domains == {"age": {"min": 18, "max": 80, "integral": True}, "group": {"categories": ["a", "b", "c"]}}
+    for text, message in [
+        ("columns:\n  age: {kind: numeric, lower: 1}\n", "unknown key"),
+        ("columns:\n  age: {kind: numeric, min: 9, max: 1}\n", "must not exceed max"),
+        ("columns:\n  age: {kind: numeric, min: 9}\n", "declare both min and max"),
+        ("columns:\n  age: {kind: categorical, min: 1, max: 9}\n", "declared for a categorical column"),
+        ("columns:\n  g: {categories: a}\n", "non-empty list"),
+        ("columns:\n  g: {kind: colour}\n", "unknown kind"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(BadInputError, match=message):
+            load_schema_file(path)
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA; none on this machine")
-@pytest.mark.parametrize("gid", ["ctgan", "tvae"])
+@pytest.mark.parametrize("gid", ["ctgan", "tvae", "autoregressive"])
 def test_gpu_fit_sample_and_determinism(gid, real):
     generator = make_generator(gid, epochs=2, device="cuda")
     report = generator.fit(real, seed=0)
@@ -297,7 +252,3 @@ def test_generate_file_writes_a_tagged_table(real, tmp_path):
     manifest = read_manifest(path)
     assert manifest.generator == "independent" and manifest.seed == 4 and manifest.n_rows == 25
     assert report.rows == 200 and len(pd.read_parquet(path)) == 25
-
-
-def test_zero_rows_with_conditions(fitted):
-    assert len(fitted["tvae"].sample(0, seed=0, conditions={"label": ">50K"})) == 0

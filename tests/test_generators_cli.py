@@ -55,13 +55,26 @@ def test_generate_parquet_carries_the_manifest(data, tmp_path):
     )
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(out)
-    assert len(frame) == 150 and list(frame.columns) == list(make_mixed_frame(5, 0).columns)
+    assert len(frame) == 150 and list(frame.columns) == [*make_mixed_frame(5, 0).columns, "_qaharness_provenance"]
+    assert frame["_qaharness_provenance"].str.startswith("synthetic:").all()  # tagged by default
+    assert set(frame["flag"]) <= {"yes", "no"}  # the CSV's spelling, not True/False
+    frame = frame.drop(columns="_qaharness_provenance")
     manifest = json.loads(pq.read_schema(out).metadata[b"qaharness.provenance"])
     assert manifest["generator"] == "gaussian_copula" and manifest["seed"] == 7 and manifest["dp"] is None
     assert manifest["preprocessing"] == "data_dependent_not_private" and len(manifest["config_hash"]) == 64
     assert manifest["source_fingerprint"] and manifest["n_rows"] == 150
     reloaded = load_generator(tmp_path / "model").sample(150, seed=7)
     pd.testing.assert_frame_equal(reloaded.reset_index(drop=True), frame, check_dtype=False)
+
+
+def test_no_tag_column_and_the_source_values_kept(data, tmp_path):
+    out = tmp_path / "synth.csv"
+    result = invoke("generate", "-g", "independent", "--data", data, "--rows", 400, "--out", out, "--no-tag-column")
+    assert result.exit_code == 0, result.output
+    frame, real = pd.read_csv(out), pd.read_csv(data)
+    assert list(frame.columns) == list(real.columns)
+    assert set(frame["flag"]) == {"yes", "no"} and set(frame["label"]) == {"<=50K", ">50K"}
+    assert abs((frame["flag"] == "yes").mean() - (real["flag"] == "yes").mean()) < 0.08
 
 
 def test_generate_tvae_csv_with_condition_and_sidecar(data, tmp_path):

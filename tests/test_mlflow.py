@@ -96,7 +96,12 @@ def test_gate_logs_params_metrics_tags_artifacts_and_datasets(store, tables, tmp
     assert tags["qaharness.real_fingerprint"] == saved["inputs"]["real"]["fingerprint"]
     assert run.info.status == "FINISHED" and run.info.run_name == "qaharness gate DATA-7"
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "qaharness")}
-    assert artifacts == {"qaharness/results.json", "qaharness/junit.xml", "qaharness/summary.md"}
+    assert artifacts == {
+        "qaharness/results.json",
+        "qaharness/junit.xml",
+        "qaharness/summary.md",
+        "qaharness/run-manifest.json",
+    }
     logged = client.download_artifacts(run.info.run_id, "qaharness/results.json", str(tmp_path / "down"))
     assert json.loads(Path(logged).read_text())["verdict"] == "warn"
     inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}

@@ -69,22 +69,33 @@ FIDELITY = {
 }
 MARGINALS_AND_DEPENDENCE = {"marginals-numeric", "marginals-categorical", "dependence"}
 UTILITY = {"ml-utility"}
-PRIVACY = {"exact-copies", "closer-to-training", "membership-inference", "singling-out", "outlier-replay"}
+PRIVACY = {
+    "exact-copies",
+    "memorised-tail",
+    "memorised-tail-5pct",
+    "memorised-tail-bound",
+    "closer-to-training",
+    "membership-inference",
+    "no-pii",
+    "holdout-is-unseen",
+    "singling-out",
+    "outlier-replay",
+}
 
 # case → (rules that must fail, pillars whose rules must all pass)
 EXPECTED = {
     "honest": (set(), {"fidelity": FIDELITY, "utility": UTILITY, "privacy": PRIVACY}),
     "copies": (
-        {"exact-copies", "closer-to-training", "membership-inference"},
+        {"exact-copies", "memorised-tail", "closer-to-training", "membership-inference"},
         {"fidelity": FIDELITY, "utility": UTILITY},
     ),
     "copies-30pct": (
-        {"exact-copies", "closer-to-training", "membership-inference"},
+        {"exact-copies", "memorised-tail", "membership-inference"},
         {"fidelity": FIDELITY, "utility": UTILITY},
     ),
     # no row is an exact copy any more: distances and membership inference must catch it
     "copies-jittered": (
-        {"closer-to-training", "membership-inference"},
+        {"memorised-tail", "closer-to-training", "membership-inference"},
         {"utility": UTILITY, "exact match": {"exact-copies"}},
     ),
     "mode-collapse": ({"marginals-categorical", "detectability"}, {"privacy": PRIVACY, "utility": UTILITY}),

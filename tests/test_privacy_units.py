@@ -11,8 +11,10 @@ import pytest
 from scipy.spatial.distance import cdist
 
 from qaharness.metrics._anonymeter_style import AttackCounts, count_links, guesses_correct, residual_risk, success_rate
-from qaharness.metrics._nn import MixedEncoder, closer_share, knn
+from qaharness.metrics._nn import MixedEncoder, count_within, knn
 from qaharness.metrics._pii import find_pii, iban_ok, luhn_ok, shape
+from qaharness.metrics._privacy_stats import clustered_share, excess_over_null, newcombe_difference, to_excess
+from qaharness.metrics._rows import duplicate_share, leave_one_out_excess, pooled_attribution
 from qaharness.metrics._singling_out import (
     EQ,
     GE,
@@ -27,7 +29,9 @@ from qaharness.metrics._singling_out import (
     generate_queries,
     random_queries,
     shared_categories,
+    singled_out_at_size,
 )
+from qaharness.metrics.privacy_dcr_tail import tail_test
 from qaharness.metrics.privacy_nndr import nndr
 from qaharness.schema import ColumnKind, Schema
 
@@ -73,9 +77,101 @@ def test_knn_exact_copy_is_distance_zero_and_ties_take_lower_index():
     assert dist.tolist() == [[0.0, 0.0]] and idx.tolist() == [[0, 1]]
 
 
-def test_closer_share_counts_ties_half():
-    successes, n, ties = closer_share(np.array([0.0, 1.0, 2.0, 3.0]), np.array([1.0, 1.0, 1.0, 4.0]))
-    assert (successes, n, ties) == (2.5, 4, 1)
+def test_count_within_matches_brute_force(monkeypatch):
+    import qaharness.metrics._nn as nn
+
+    monkeypatch.setattr(nn, "BLOCK_ELEMENTS", 997)  # force many small blocks
+    rng = np.random.default_rng(1)
+    candidates = rng.integers(0, 3, (500, 3)).astype(np.float32)  # many exact ties
+    queries = rng.integers(0, 3, (40, 3)).astype(np.float32)
+    radius = cdist(queries.astype(float), candidates.astype(float)).min(axis=1)
+    expected = (cdist(queries.astype(float), candidates.astype(float)) <= radius[:, None] + 1e-9).sum(axis=1)
+    assert count_within(queries, candidates, radius).tolist() == expected.tolist()
+
+
+def test_excess_scale_and_interval():
+    assert to_excess(0.5, 0.5) == 0.0 and to_excess(1.0, 0.8) == 1.0 and to_excess(0.0, 0.5) == -1.0
+    assert to_excess(0.9, 0.8) == pytest.approx(0.5) and to_excess(0.7, 0.8) == pytest.approx(-0.5)
+    assert to_excess(0.2, 0.8) == -1.0  # clipped: linear would be −3
+    value, (low, high) = excess_over_null(90, 100, 0.8)
+    assert value == pytest.approx(0.5) and low < 0.5 < high
+    scaled, _ = excess_over_null(10, 10, 0.5, n=100)  # 10 of 100 rows counted, all on training
+    assert scaled == pytest.approx(0.1)
+    _, narrow = excess_over_null(500, 1000, 0.5)
+    _, wide = excess_over_null(500, 1000, 0.5, effective=100)  # 1,000 rows worth 100 independent ones
+    assert wide[1] - wide[0] > 3 * (narrow[1] - narrow[0])
+
+
+def test_newcombe_difference_known_answer():
+    """Newcombe (1998), table II, example (a): 56/70 − 48/80 = 0.2, method 10 interval 0.0524–0.3339."""
+    from qaharness.stats import wilson_interval
+
+    diff, (low, high) = newcombe_difference(56, 70, 48 / 80, wilson_interval(48, 80))
+    assert (
+        diff == pytest.approx(0.2)
+        and low == pytest.approx(0.0524, abs=1e-4)
+        and high == pytest.approx(0.3339, abs=1e-4)
+    )
+
+
+def test_clustered_share_counts_identical_rows_once():
+    hit = np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    p, var_iid = clustered_share(hit, np.arange(8))
+    assert p == 0.5 and var_iid == pytest.approx(0.25 / 8)
+    _, var_two = clustered_share(hit, np.array([1, 1, 1, 1, 2, 2, 2, 2]))  # two clusters of four
+    assert var_two == pytest.approx(4 * var_iid)
+
+
+def test_leave_one_out_duplicates_and_overlap():
+    train = np.array([1, 1, 2, 3, 4, 5, 6, 7, 8, 9])  # one pair: 2 of 10 rows have a twin
+    assert duplicate_share(train)[0] == pytest.approx(0.2)
+    value, _, info = leave_one_out_excess(np.array([1, 2, 3, 10, 11]), train)
+    assert info["matched_share"] == pytest.approx(0.6) and value == pytest.approx(0.4)
+
+
+def test_pooled_attribution_known_answer():
+    """t = 3, h = 1 (chance 3/4). Synthetic: a training-only row (score 1), a row in both (1/2), no match."""
+    value, (low, high), info = pooled_attribution(np.array([1, 2, 9]), np.array([1, 2, 3]), np.array([2]))
+    excess = (1 - 0.75) + (0.5 - 0.75)  # 0: the shared row cancels the training-only one
+    assert value == pytest.approx(excess / (3 * 0.25)) and low < value < high
+    assert info == {"matched_rows": 2, "training_only_rows": 1}
+
+
+def test_tail_test_is_exact_under_the_null():
+    """Synthetic and holdout distances from one distribution: the excess averages 0 and the one-sided
+    p-value is uniform (about 5% of draws below 0.05)."""
+    rng = np.random.default_rng(7)
+    p_values, excesses = [], []
+    for _ in range(400):
+        synthetic, holdout = rng.random(300), np.sort(rng.random(200))
+        tail = tail_test(synthetic, holdout, 0.05, holdout)
+        p_values.append(tail.p_value), excesses.append(tail.excess)
+    assert abs(np.mean(excesses)) < 0.005
+    assert 0.02 < np.mean(np.array(p_values) < 0.05) < 0.09
+    near = tail_test(np.r_[np.zeros(30), rng.random(270)], np.sort(rng.random(200)), 0.05, holdout)
+    assert near.ci_low > 0.02 and near.p_value < 0.01
+
+
+def test_singled_out_at_size_exact_cases():
+    counts = np.array([0, 1, 1, 2, 3, 0])
+    assert singled_out_at_size(counts, 100, 100) == (2.0, "exact (equal sizes)")
+    # a 50-row subsample of 100 rows: one matching row lands in it with probability 1/2
+    expected, _ = singled_out_at_size(np.array([1]), 100, 50)
+    assert expected == pytest.approx(0.5)
+    two, _ = singled_out_at_size(np.array([2]), 100, 50)  # exactly one of two: 2 · 50 · 50 / (100 · 99)
+    assert two == pytest.approx(2 * 50 * 50 / (100 * 99))
+
+
+def test_singled_out_at_size_extrapolates_a_beta_binomial():
+    """Query weights drawn from a Beta; counts in 500 control and 4,000 training rows. The corrected
+    control must land near the true training-size rate, which the raw control misses by far."""
+    rng = np.random.default_rng(0)
+    w = rng.beta(0.8, 1500, 3000)
+    control, train = rng.binomial(500, w), rng.binomial(4000, w)
+    truth = float(np.mean(4000 * w * (1 - w) ** 3999))
+    estimate, how = singled_out_at_size(control, 500, 4000, train)
+    assert "empirical Bayes" in how
+    assert abs(estimate / 3000 - truth) < 0.02 < abs(np.mean(control == 1) - truth)
 
 
 def test_nndr_known_values():

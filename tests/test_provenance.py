@@ -74,7 +74,8 @@ def test_round_trip_and_verify(tmp_path, manifest, synthetic, real_csv, name):
     assert back.n_rows == 40 and back.generator == "gaussian_copula" and back.seed == 7
     result = verify(path, real=real_csv)
     assert result.ok, result.checks
-    assert set(_checks(result)) == {"manifest", "seal", "rows", "tags", "source"}
+    assert set(_checks(result)) == {"manifest", "seal", "signature", "rows", "tags", "source", "real_rows"}
+    assert result.authenticated and result.real_row_share == 0.0
     assert result.tag_share == 1.0
     frame = read_table(path).frame
     assert (frame[TAG_COLUMN] == manifest.tag).all()
@@ -109,7 +110,8 @@ def test_tampered_rows_are_detected_parquet(tmp_path, manifest, synthetic):
         pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(table.schema.metadata), path
     )
     checks = _checks(verify(path))
-    assert checks == {"manifest": True, "seal": True, "rows": False, "tags": True}
+    # the manifest still verifies as signed; the rows it describes are not these
+    assert checks == {"manifest": True, "seal": True, "signature": True, "rows": False, "tags": True}
 
 
 def test_dropped_rows_and_edited_manifest_are_detected_csv(tmp_path, manifest, synthetic):

@@ -36,7 +36,8 @@ def keys(tmp_path):
 @pytest.fixture
 def signed(tmp_path, keys):
     pdf = _tiny_pdf(tmp_path / "report.pdf")
-    sign_pdf(pdf, keys=keys)
+    sealed = build_run().sealed(keys=keys).to_json().encode()  # a report carries its sealed results.json
+    sign_pdf(pdf, keys=keys, results_json=sealed)
     return pdf
 
 

@@ -11,13 +11,18 @@ from scipy.spatial.distance import jensenshannon
 from sklearn.metrics import roc_auc_score
 
 from qaharness.stats import (
+    align_counts,
     binned_codes,
+    binned_counts,
     bootstrap_ci,
     delong_ci,
+    distinct_counts,
     js_distance,
     ks_statistic,
     quantile_edges,
+    quantiles_from_counts,
     roc_auc,
+    std_from_counts,
     wasserstein_1d,
     wilson_interval,
 )
@@ -84,3 +89,26 @@ def test_binned_codes_put_missing_in_its_own_bin():
     edges = quantile_edges(np.arange(100.0), 4)
     codes = binned_codes(np.array([0.0, 99.0, np.nan]), edges)
     assert codes[0] == 0 and codes[1] == edges.size and codes[2] == edges.size + 1
+
+
+# -- the count-based forms the engines share (qaharness.summaries) ------------------------------
+repeated = st.lists(st.sampled_from([-2.5, -0.0, 0.0, 1.0, 3.0, 3.5, 1e9]), min_size=1, max_size=80)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(samples, repeated), st.lists(st.floats(0, 1), max_size=8))
+def test_quantiles_from_counts_are_numpys_bit_for_bit(values, quantiles):
+    """JS bin edges are quantiles: a last-bit difference would move a value into another bin."""
+    qs = np.array([0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0, *quantiles])
+    expected = np.quantile(np.array(values), qs)
+    assert np.array_equal(quantiles_from_counts(*distinct_counts(values), qs), expected)
+
+
+def test_counts_known_answers():
+    values, counts = distinct_counts([3.0, 1.0, 3.0, -0.0, 0.0])
+    assert values.tolist() == [0.0, 1.0, 3.0] and counts.tolist() == [2, 1, 2]
+    union, ca, cb = align_counts(np.array([1.0, 3.0]), np.array([2, 5]), np.array([2.0, 3.0]), np.array([1, 1]))
+    assert union.tolist() == [1.0, 2.0, 3.0] and ca.tolist() == [2, 0, 5] and cb.tolist() == [0, 1, 1]
+    assert binned_counts(np.array([1.0, 2.0, 5.0]), np.array([3, 1, 2]), 4, np.array([2.0])).tolist() == [3, 3, 4]
+    x = np.array([1.0, 1.0, 2.0, 7.5])
+    assert std_from_counts(*distinct_counts(x)) == pytest.approx(np.std(x), rel=1e-15)

@@ -95,7 +95,7 @@ def test_eight_concurrent_gates_on_one_store_lose_no_record(tmp_path):
     for run_id in runs.run_id:
         assert len(store.rules(run_id)) == 1
         assert len(store.metrics(run_id)) == 1
-        assert set(store.artifacts(run_id).name) == {"results.json", "junit.xml", "summary.md"}
+        assert set(store.artifacts(run_id).name) == {"results.json", "junit.xml", "summary.md", "run-manifest.json"}
 
 
 def test_eight_processes_recording_runs_at_once_lose_no_record(tmp_path):

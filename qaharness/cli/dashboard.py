@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
-from ..app._serve import serve_env, streamlit_command
+from ..app._serve import login_configured, serve_env, streamlit_command
 from ..errors import BadInputError
 from ..paths import default_store
-from ._app import app, console
+from ._app import app, console, err_console
 
 __all__ = ["resolve_store"]
 
@@ -33,6 +34,28 @@ def resolve_store(store: Path | None) -> Path:
     return store.resolve()
 
 
+def _sign_off_note(reviewers: str | None, insecure: bool) -> str:
+    """Who may sign off, said at start-up; refuses an allow-list that login cannot enforce."""
+    login = login_configured()
+    if login is not None:
+        return f"login: OIDC configured in {login}; only signed-in reviewers on the allow-list may sign off"
+    if reviewers and not insecure:
+        raise BadInputError(
+            "needs login: without OIDC login ([auth] in .streamlit/secrets.toml) anyone can type an allowed "
+            "address and sign off; configure login, or pass --insecure-open-review to accept that",
+            source="--reviewers",
+        )
+    if reviewers:
+        return (
+            "warning: login is not configured; --insecure-open-review: anyone who opens the dashboard can sign "
+            "off by typing a name on --reviewers (not verified)"
+        )
+    return (
+        "warning: login is not configured (no [auth] in .streamlit/secrets.toml): anyone who opens the "
+        "dashboard can sign off under any name; the name is recorded, not verified"
+    )
+
+
 @app.command("app", epilog="Example: qaharness app --store qaharness-demo/runs.duckdb --port 8501")
 def app_command(
     store: Path | None = typer.Option(
@@ -43,15 +66,33 @@ def app_command(
         "127.0.0.1", "--address", help="Address to listen on; 0.0.0.0 exposes the dashboard to the network."
     ),
     reviewers: str | None = typer.Option(
-        None, "--reviewers", help="Comma-separated e-mails allowed to sign off when login is configured."
+        None,
+        "--reviewers",
+        help="Comma-separated e-mails allowed to sign off; needs OIDC login (or --insecure-open-review).",
+    ),
+    insecure_open_review: bool = typer.Option(
+        False,
+        "--insecure-open-review",
+        help="Without login, accept typed reviewer names from --reviewers (anyone can type one: unverified).",
+    ),
+    trust: Path | None = typer.Option(
+        None, "--trust", help="CA certificate signed PDFs are verified against (default: ~/.qaharness/keys/ca.pem)."
     ),
 ) -> None:
     """Open the reviewer dashboard: browse runs, compare them, sign releases off."""
     path = resolve_store(store)
+    if trust is not None and not trust.expanduser().is_file():
+        raise BadInputError("trust root not found", source=f"--trust {trust}")
+    note = _sign_off_note(reviewers, insecure_open_review)
     if not path.exists():
-        console.print(f"note: no run store at {path} yet; the dashboard shows how to record a first run")
-    console.print(f"qaharness dashboard on http://{address}:{port}  (store: {path}; Ctrl+C stops it)")
-    code = _run(streamlit_command(port, address), serve_env(path, reviewers))
+        console.print(f"note: no run store at {escape(str(path))} yet; the dashboard shows how to record a first run")
+    err_console.print(escape(note), highlight=False)
+    console.print(
+        f"qaharness dashboard on http://{escape(address)}:{port}  (store: {escape(str(path))}; Ctrl+C stops it)"
+    )
+    trust_root = trust.expanduser().resolve() if trust is not None else None
+    env = serve_env(path, reviewers, insecure_open_review=insecure_open_review, trust=trust_root)
+    code = _run(streamlit_command(port, address), env)
     if code:
         raise typer.Exit(code)
 

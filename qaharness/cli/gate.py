@@ -11,10 +11,25 @@ from rich.table import Table
 
 from qaharness._format import FAILING_STATUSES, fmt_sig, rule_outcome, rule_subject, threshold_text
 
-from ..gate import GateResult, run_gate
-from ._app import app, console
-from ._common import parse_metric_params, progress_status, split_list
+from ..errors import StoreBusyError
+from ..gate import STORE_TIMEOUT, GateResult, run_gate
+from ..tickets import check_ticket
+from ._app import EXIT_INTERNAL, app, console, err_console
+from ._common import (
+    ENGINE_OPTION,
+    SPARK_CONF_OPTION,
+    SPARK_MASTER_OPTION,
+    SPARK_SAMPLE_ROWS_OPTION,
+    parse_metric_params,
+    progress_status,
+    read_limits,
+    run_folder_options,
+    spark_options,
+    split_list,
+)
 from ._mlflow import MLFLOW, MLFLOW_EXPERIMENT, MLFLOW_RUN_ID, mlflow_target, print_logged
+
+_FOLDER_OPTIONS = run_folder_options(STORE_TIMEOUT)
 
 _STYLE = {"pass": "green", "fail": "red", "error": "red", "insufficient": "red", "waived": "yellow"}
 
@@ -88,44 +103,71 @@ def gate(
         metavar="REASON",
         help="Accept synthetic rows in --real/--holdout (an augmentation study); the reason is recorded in the run.",
     ),
+    overwrite: bool = _FOLDER_OPTIONS["overwrite"],
+    store_timeout: float = _FOLDER_OPTIONS["store_timeout"],
+    max_columns: int | None = _FOLDER_OPTIONS["max_columns"],
+    max_bytes: str | None = _FOLDER_OPTIONS["max_bytes"],
     mlflow: str | None = MLFLOW,
     mlflow_experiment: str | None = MLFLOW_EXPERIMENT,
     mlflow_run_id: str | None = MLFLOW_RUN_ID,
+    engine: str = ENGINE_OPTION,
+    spark_master: str | None = SPARK_MASTER_OPTION,
+    spark_conf: list[str] | None = SPARK_CONF_OPTION,
+    spark_sample_rows: int | None = SPARK_SAMPLE_ROWS_OPTION,
 ) -> None:
     """Gate a synthetic dataset: exit 0 pass (warnings allowed), 1 policy breached, 2 bad input, 3 internal."""
+    check_ticket(ticket)  # before any work
     tracking = mlflow_target(mlflow, mlflow_experiment, mlflow_run_id)
-    with progress_status("reading inputs …") as progress:
-        result = run_gate(
-            real,
-            synthetic,
-            holdout,
-            out=out,
-            policy=policy,
-            target=target,
-            task=task,
-            schema=schema,
-            strict=strict,
-            seed=seed,
-            store=store,
-            record=not no_store,
-            ticket=ticket,
-            sensitive=split_list(sensitive) or (),
-            progress=progress,
-            command=["qaharness", *sys.argv[1:]],
-            report=split_list(report) or (),
-            sign=sign,
-            keys=keys,
-            params=parse_metric_params(param),
-            allow_synthetic_in_real=allow_synthetic_in_real,
-        )
-    print_gate(result)
-    for name, path in result.files.items():
-        console.print(f"{name}: {path}")
-    if result.run_id:
-        console.print(f"recorded as run {result.run_id} in {result.store}")
+    limits = read_limits(max_columns, max_bytes)
+    params = parse_metric_params(param)
+    spark = spark_options(engine, spark_master, spark_conf, spark_sample_rows)
+    try:
+        with progress_status("reading inputs …") as progress:
+            result = run_gate(
+                real,
+                synthetic,
+                holdout,
+                out=out,
+                policy=policy,
+                target=target,
+                task=task,
+                schema=schema,
+                strict=strict,
+                seed=seed,
+                store=store,
+                record=not no_store,
+                ticket=ticket,
+                sensitive=split_list(sensitive) or (),
+                progress=progress,
+                command=["qaharness", *sys.argv[1:]],
+                report=split_list(report) or (),
+                sign=sign,
+                keys=keys,
+                params=params,
+                overwrite=overwrite,
+                store_timeout=store_timeout,
+                limits=limits,
+                engine=engine,
+                spark=spark,
+                allow_synthetic_in_real=allow_synthetic_in_real,
+            )
+    except StoreBusyError as exc:  # the outputs are complete; say so after the verdict
+        if isinstance(exc.result, GateResult):
+            _print_result(exc.result)
+        err_console.print(f"error: {exc}", markup=False)
+        raise typer.Exit(EXIT_INTERNAL) from None
+    _print_result(result)
     if tracking is not None:
         from ..integrations.mlflow import log_run
 
         print_logged(tracking, log_run(result.run, result.files, target=tracking, kind="gate"))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _print_result(result: GateResult) -> None:
+    print_gate(result)
+    for name, path in result.files.items():
+        console.print(f"{name}: {path}", markup=False)
+    if result.run_id:
+        console.print(f"recorded as run {result.run_id} in {result.store}", markup=False)

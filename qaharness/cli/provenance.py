@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ..errors import BadInputError
-from ..provenance import TAG_COLUMN, make_manifest, read_manifest, sidecar_path, tag_file, verify
+from ..provenance import MAX_REAL_SHARE, TAG_COLUMN, make_manifest, read_manifest, sidecar_path, tag_file, verify
 from ._app import EXIT_BREACH, app, console
 
 provenance_app = typer.Typer(
@@ -43,8 +43,11 @@ def tag(
         None, "--preprocessing", help="declared_schema | data_dependent_budgeted | data_dependent_not_private."
     ),
     no_column: bool = typer.Option(False, "--no-column", help=f"Don't add the {TAG_COLUMN} column."),
+    keys: Path | None = typer.Option(
+        None, "--keys", help="Signing keys folder (default ~/.qaharness/keys; a PKCS#11 token when configured)."
+    ),
 ) -> None:
-    """Attach a provenance manifest to FILE (data kept as is)."""
+    """Attach a provenance manifest to FILE (data kept as is), signed with the qaharness signer."""
     config_hash = _file_sha256(config) if config is not None else None
     manifest = make_manifest(
         generator=generator,
@@ -57,7 +60,7 @@ def tag(
         accountant=accountant,
         preprocessing=preprocessing,
     )
-    tag_file(file, manifest, column=not no_column)
+    tag_file(file, manifest, column=not no_column, keys=keys)
     tagged = read_manifest(file)
     if tagged is None:  # tag_file just wrote it; a file system that lost it is an internal fault
         raise RuntimeError(f"the manifest written to {file} cannot be read back")
@@ -65,6 +68,8 @@ def tag(
     console.print(
         f"tagged {file}: manifest {tagged.manifest_id}, {tagged.n_rows} rows, in {where}"
         + ("" if no_column else f" + column {TAG_COLUMN}")
+        + ("; signed" if tagged.signature else ""),
+        markup=False,
     )
 
 
@@ -84,7 +89,7 @@ def show(
     """Print FILE's provenance manifest (exit 1 when it has none)."""
     manifest = read_manifest(file)
     if manifest is None:
-        console.print(f"{file}: no provenance manifest")
+        console.print(f"{file}: no provenance manifest", markup=False)
         raise typer.Exit(EXIT_BREACH)
     if as_json:
         console.print_json(manifest.to_json())
@@ -92,6 +97,8 @@ def show(
     data = manifest.model_dump(mode="json")
     dp = manifest.dp
     data["dp"] = f"ε={dp.epsilon:g}, δ={dp.delta:g}, accountant={dp.accountant or '?'}" if dp else "none (not DP)"
+    signature = manifest.signature or {}
+    data["signature"] = f"by {signature.get('signer', '?')} at {signature.get('signed_at', '?')}" if signature else None
     width = max(map(len, data))
     for key, value in data.items():
         console.print(f"{key:<{width}}  {'—' if value is None else value}", markup=False)
@@ -100,14 +107,31 @@ def show(
 @provenance_app.command("verify", epilog="Example: qaharness provenance verify synth.parquet --real train.parquet")
 def verify_cmd(
     file: Path = typer.Argument(..., help="Tagged table to check."),
-    real: str | None = typer.Option(None, "--real", help="Real table: check it is the manifest's source."),
+    real: str | None = typer.Option(
+        None, "--real", help="Real table: check it is the manifest's source and that rows were not copied from it."
+    ),
+    trust: Path | None = typer.Option(
+        None, "--trust", help="CA certificate the signature must chain to (default: ~/.qaharness/keys/ca.pem)."
+    ),
+    require_signature: bool = typer.Option(
+        False, "--require-signature", help="Fail (exit 1) when the manifest is not signed."
+    ),
+    max_real_share: float = typer.Option(
+        MAX_REAL_SHARE,
+        "--max-real-share",
+        min=0.0,
+        max=1.0,
+        help="With --real: fail when more than this share of rows equals a real row (default: the default "
+        "policy's exact-copies slack).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Check FILE's manifest: present, sealed, rows and tags match, source matches --real.
+    """Check FILE's manifest: present, sealed, signed by a trusted signer, rows and tags match; with --real,
+    the source matches and rows are not copies of real rows.
 
-    Exit 0 verified, 1 a check failed, 2 bad input.
+    Exit 0 verified (an unsigned manifest: "consistent, not authenticated"), 1 a check failed, 2 bad input.
     """
-    result = verify(file, real=real)
+    result = verify(file, real=real, trust=trust, require_signature=require_signature, max_real_share=max_real_share)
     if as_json:
         console.print_json(
             json.dumps(
@@ -118,8 +142,12 @@ def verify_cmd(
     else:
         for check in result.checks:
             mark = "[green]ok[/]  " if check.ok else "[red]FAIL[/]"
-            console.print(f"{mark} {check.name:<8} ", end="")
+            console.print(f"{mark} {check.name:<9} ", end="")
             console.print(check.message, markup=False)
-        console.print(f"{file}: {'verified' if result.ok else 'verification failed'}")
+        if not result.ok:
+            outcome = "verification failed"
+        else:
+            outcome = "verified (signed, signer trusted)" if result.authenticated else "consistent, not authenticated"
+        console.print(f"{file}: {outcome}", markup=False)
     if not result.ok:
         raise typer.Exit(EXIT_BREACH)

@@ -19,17 +19,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ConfigDict, Field
 
 from ..inputs import EvalInput
 from ..stats import Z95
+from ._base import MetricDetails
 
 __all__ = [
     "AttackCounts",
     "success_rate",
     "residual_risk",
+    "residual",
+    "clip_risk",
     "attack_columns",
     "dedupe_rows",
     "DEFAULT_ATTACKS",
+    "AttackDetails",
 ]
 
 DEFAULT_ATTACKS = 2000
@@ -46,15 +51,26 @@ def success_rate(n_success: float, n_total: int, z: float = Z95) -> tuple[float,
     return rate, error
 
 
+def residual(main: tuple[float, float], control: tuple[float, float]) -> tuple[float, float] | None:
+    """(main − control) / (1 − control) and its propagated error bound, unclipped; None when the
+    control attack always wins (nothing left to measure)."""
+    (m, dm), (c, dc) = main, control
+    if c >= 1.0:
+        return None
+    return (m - c) / (1.0 - c), math.hypot(dm / abs(1.0 - c), dc * (m - 1.0) / (1.0 - c) ** 2)
+
+
 def residual_risk(main: tuple[float, float], control: tuple[float, float]) -> tuple[float, tuple[float, float]]:
     """(main − control) / (1 − control) with propagated error, clipped to [0, 1]: (value, ci)."""
-    (m, dm), (c, dc) = main, control
-    if c >= 1.0:  # the control attack always wins: nothing left to measure
+    found = residual(main, control)
+    if found is None:
         return 0.0, (0.0, 1.0)
-    value = (m - c) / (1.0 - c)
-    error = math.hypot(dm / abs(1.0 - c), dc * (m - 1.0) / (1.0 - c) ** 2)
-    clip = lambda x: min(max(x, 0.0), 1.0)  # noqa: E731
-    return clip(value), (clip(value - error), clip(value + error))
+    value, error = found
+    return clip_risk(value), (clip_risk(value - error), clip_risk(value + error))
+
+
+def clip_risk(x: float) -> float:
+    return min(max(x, 0.0), 1.0)
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,11 @@ class AttackCounts:
     def risk(self) -> tuple[float, tuple[float, float]]:
         return residual_risk(success_rate(self.main, self.n_main), success_rate(self.control, self.n_control))
 
+    def residual(self, z: float = Z95) -> tuple[float, float] | None:
+        """The unclipped risk (from the 95% Wilson rates, as ``risk``) and its error bound scaled to ``z``."""
+        found = residual(success_rate(self.main, self.n_main), success_rate(self.control, self.n_control))
+        return None if found is None else (found[0], found[1] * z / Z95)
+
     def details(self) -> dict[str, Any]:
         value, ci = self.risk()
         out: dict[str, Any] = {"risk": value, "risk_ci": list(ci)}
@@ -83,6 +104,27 @@ class AttackCounts:
             out[f"{name}_attacks"] = int(total)
         out["attack_beats_baseline"] = bool(out["main_rate"] > out["baseline_rate"])
         return out
+
+
+class AttackDetails(MetricDetails):
+    """The rates every anonymeter-style attack reports (``AttackCounts.details``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    risk: float = Field(ge=0, le=1, description="(main − control) / (1 − control), clipped to [0, 1]")
+    risk_ci: tuple[float, float] = Field(description="95% interval of risk (Wilson errors propagated)")
+    main_rate: float = Field(ge=0, le=1, description="Wilson success rate of the attack on training rows")
+    main_rate_ci: tuple[float, float] = Field(description="95% interval of main_rate")
+    main_successes: float = Field(ge=0, description="successful attacks on training rows")
+    main_attacks: int = Field(ge=1, description="attacks on training rows")
+    control_rate: float = Field(ge=0, le=1, description="Wilson success rate of the attack on holdout rows")
+    control_rate_ci: tuple[float, float] = Field(description="95% interval of control_rate")
+    control_successes: float = Field(ge=0, description="successful attacks on holdout rows (size-corrected)")
+    control_attacks: int = Field(ge=1, description="attacks on holdout rows")
+    baseline_rate: float = Field(ge=0, le=1, description="Wilson success rate of random guesses")
+    baseline_rate_ci: tuple[float, float] = Field(description="95% interval of baseline_rate")
+    baseline_successes: float = Field(ge=0, description="successful random guesses")
+    baseline_attacks: int = Field(ge=1, description="random guesses")
+    attack_beats_baseline: bool = Field(description="main_rate above baseline_rate")
 
 
 def attack_columns(data: EvalInput, requested: Any = None, *, option: str = "columns") -> list[str]:
@@ -112,14 +154,13 @@ def dedupe_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 # -- linkability and attribute inference: nearest synthetic neighbours of attacked rows ----------
 
 
-def attack_targets(data: EvalInput, n_attacks: int, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Training rows (main attack) and holdout rows (control attack), ``n_attacks`` of each at most."""
+def attack_targets(data: EvalInput, n_attacks: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of the training rows (main attack) and holdout rows (control attack) attacked,
+    ``n_attacks`` of each at most, drawn from every training and holdout row."""
     from ._nn import sample_indices
 
     assert data.holdout is not None
-    train = data.real.iloc[sample_indices(len(data.real), n_attacks, rng)]
-    control = data.holdout.iloc[sample_indices(len(data.holdout), n_attacks, rng)]
-    return train, control
+    return sample_indices(len(data.real), n_attacks, rng), sample_indices(len(data.holdout), n_attacks, rng)
 
 
 def count_links(idx_a: np.ndarray, idx_b: np.ndarray) -> np.ndarray:

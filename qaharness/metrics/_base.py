@@ -56,6 +56,11 @@ class MetricDetails(BaseModel):
     baseline_per_column: dict[str, float] | None = Field(
         default=None, description="per-column values of the holdout baseline (set by the engine)"
     )
+    sample: dict[str, Any] | None = Field(
+        default=None,
+        description="set where the frames were a sample of larger tables (--engine spark) and the metric read "
+        "them: rows per table, rows of the whole tables, seed and strata of the sample",
+    )
 
 
 class RunContext:
@@ -123,6 +128,9 @@ class Metric:
     requires_holdout: ClassVar[bool] = False
     requires_target: ClassVar[bool] = False
     has_baseline: ClassVar[bool] = False  # engine computes it on holdout vs real
+    #: True when ``compute`` reads only ``data.summaries()``, never the frames: the metric is then exact
+    #: under every engine; the others read the frames, which the Spark engine fills with a sample
+    summary_based: ClassVar[bool] = False
     Params: ClassVar[type[MetricParams]] = MetricParams
     Details: ClassVar[type[MetricDetails]] = MetricDetails
     #: tolerance of the "identical inputs give the ideal value" conformance check
@@ -140,7 +148,7 @@ class Metric:
 
     @classmethod
     def ideal_value(cls) -> float | None:
-        if cls.ideal is not None:
+        if cls.ideal is not None or cls.goal is Goal.TARGET:  # a target metric names its ideal
             return cls.ideal
         low, high = cls.bounds
         return low if cls.goal is Goal.MINIMIZE else high
@@ -184,9 +192,13 @@ class Metric:
         )
 
     def worst(self, per_column: Mapping[str, float]) -> tuple[str, float]:
-        """The column with the worst value for this metric's goal."""
-        pick = max if self.goal is Goal.MINIMIZE else min
-        column = pick(per_column, key=lambda c: per_column[c])
+        """The column with the worst value for this metric's goal (farthest from the ideal for a target)."""
+        if self.goal is Goal.TARGET:
+            ideal = self.ideal_value() or 0.0
+            column = max(per_column, key=lambda c: abs(per_column[c] - ideal))
+        else:
+            pick = max if self.goal is Goal.MINIMIZE else min
+            column = pick(per_column, key=lambda c: per_column[c])
         return column, per_column[column]
 
 

@@ -8,9 +8,19 @@ import numpy as np
 import pandas as pd
 
 from ..schema import ColumnKind
-from ..stats import binned_codes, quantile_edges
+from ..stats import binned_codes, binned_counts, quantile_edges, quantile_edges_from_counts
+from ..summaries import ValueCounts
+from ..summaries import as_float as _as_float
 
-__all__ = ["numeric_values", "numeric_pairs", "category_codes", "column_codes", "MISSING"]
+__all__ = [
+    "numeric_values",
+    "numeric_pairs",
+    "numeric_count_pairs",
+    "frequency_vectors",
+    "category_codes",
+    "column_codes",
+    "MISSING",
+]
 
 MISSING = "\x00missing"
 
@@ -37,12 +47,38 @@ def numeric_pairs(data) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[
     return pairs, skipped
 
 
-def _as_float(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        out = series.astype("int64").to_numpy(dtype=float)
-        out[series.isna().to_numpy()] = np.nan
-        return out
-    return series.to_numpy(dtype=float)
+def numeric_count_pairs(data) -> tuple[dict[str, tuple[ValueCounts, ValueCounts]], dict[str, str]]:
+    """(real, synthetic) value counts per numeric/datetime column (``data.summaries()``), and the
+    columns skipped (with why): the exact-metric form of ``numeric_pairs``."""
+    summaries = data.summaries()
+    pairs, skipped = {}, {}
+    for column in data.columns(ColumnKind.NUMERIC, ColumnKind.DATETIME):
+        synthetic = summaries.value_counts(column, "synthetic")
+        if synthetic.n == 0:
+            skipped[column] = "synthetic column is all missing"
+            continue
+        pairs[column] = (summaries.value_counts(column, "real"), synthetic)
+    return pairs, skipped
+
+
+def frequency_vectors(data, column: str, n_bins: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Real and synthetic counts per category (missing is a category) or, for numeric/datetime
+    columns, per bin of ``n_bins`` real quantiles (missing its own bin), from the summaries."""
+    summaries = data.summaries()
+    if data.schema[column] in (ColumnKind.NUMERIC, ColumnKind.DATETIME):
+        real, synthetic = summaries.value_counts(column, "real"), summaries.value_counts(column, "synthetic")
+        edges = quantile_edges_from_counts(real.values, real.counts, n_bins)
+        return (
+            binned_counts(real.values, real.counts, real.missing, edges),
+            binned_counts(synthetic.values, synthetic.counts, synthetic.missing, edges),
+        )
+    real_counts = summaries.category_counts(column, "real").as_dict()
+    synthetic_counts = summaries.category_counts(column, "synthetic").as_dict()
+    labels = list(dict.fromkeys([*real_counts, *synthetic_counts]))
+    return (
+        np.array([real_counts.get(label, 0) for label in labels], dtype=np.int64),
+        np.array([synthetic_counts.get(label, 0) for label in labels], dtype=np.int64),
+    )
 
 
 def category_codes(*frames_columns: pd.Series) -> tuple[list[np.ndarray], list[str]]:

@@ -27,21 +27,14 @@ import numpy as np
 import pandas as pd
 
 from ..schema import ColumnKind
+from ..summaries import as_float as _as_float
 
-__all__ = ["ENCODING", "MixedEncoder", "knn", "sample_indices", "BLOCK_ELEMENTS"]
+__all__ = ["ENCODING", "MixedEncoder", "knn", "count_within", "sample_indices", "BLOCK_ELEMENTS"]
 
 ENCODING = "scaled numerics + one-hot (Euclidean; numerics / real range, categories one-hot / sqrt 2)"
 MAX_CATEGORIES = 64
 BLOCK_ELEMENTS = 1 << 23  # 8M float32 scores (32 MB) per block
 _NUMERIC = (ColumnKind.NUMERIC, ColumnKind.DATETIME)
-
-
-def _as_float(series: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        out = series.astype("int64").to_numpy(dtype=float)
-        out[series.isna().to_numpy()] = np.nan
-        return out
-    return series.to_numpy(dtype=float)
 
 
 @dataclass(frozen=True)
@@ -89,6 +82,7 @@ class MixedEncoder:
                 out[:, block.start + 1] = missing
             else:
                 filled = series.astype(object).where(series.notna(), "\x00missing")
+                assert block.categories is not None
                 codes = block.categories.get_indexer(filled)
                 codes[codes < 0] = block.width - 1  # "other"
                 out[np.arange(len(frame)), block.start + codes] = np.float32(np.sqrt(0.5))
@@ -140,9 +134,8 @@ def knn(queries: np.ndarray, candidates: np.ndarray, k: int = 1) -> tuple[np.nda
     n_q, n_c = queries.shape[0], candidates.shape[0]
     centre = candidates.mean(axis=0, dtype=np.float64)
     c64 = candidates - centre
-    q = np.hstack([queries - centre, np.ones((n_q, 1))]).astype(np.float32)
-    c = np.hstack([c64, -0.5 * np.einsum("nd,nd->n", c64, c64)[:, None]]).astype(np.float32)
-    q, c = torch.from_numpy(q), torch.from_numpy(c)
+    q = torch.from_numpy(np.hstack([queries - centre, np.ones((n_q, 1))]).astype(np.float32))
+    c = torch.from_numpy(np.hstack([c64, -0.5 * np.einsum("nd,nd->n", c64, c64)[:, None]]).astype(np.float32))
     best_s = np.full((n_q, k), -np.inf, dtype=np.float32)
     best_i = np.zeros((n_q, k), dtype=np.int64)
     c_step = min(n_c, max(4096, BLOCK_ELEMENTS // 256))
@@ -177,47 +170,27 @@ def _exact(queries: np.ndarray, candidates: np.ndarray, idx: np.ndarray) -> tupl
     return np.take_along_axis(exact, order, 1), np.take_along_axis(idx, order, 1)
 
 
-@dataclass(frozen=True)
-class ReferenceSets:
-    """Encoded rows for the distance metrics: synthetic queries, equal-size training and holdout sets."""
+def count_within(
+    queries: np.ndarray, candidates: np.ndarray, radius: np.ndarray, tolerance: float = 1e-9
+) -> np.ndarray:
+    """How many candidate rows lie within ``radius[i]`` (+ ``tolerance``) of query row i, in float64.
 
-    encoder: MixedEncoder
-    synthetic: np.ndarray
-    train: np.ndarray
-    holdout: np.ndarray
-    holdout_queries: np.ndarray
+    Used to resolve ties (how many training and holdout rows share a query's nearest distance).
+    Blocked like ``knn``: ‖q − c‖² = ‖q‖² + ‖c‖² − 2 q·c over centred coordinates, one block of
+    candidates at a time, so memory stays flat.
+    """
+    import torch
 
-    def details(self) -> dict:
-        return {
-            "encoding": ENCODING,
-            "columns": self.encoder.columns,
-            "synthetic_rows_used": int(self.synthetic.shape[0]),
-            "training_rows_used": int(self.train.shape[0]),
-            "holdout_rows_used": int(self.holdout.shape[0]),
-        }
-
-
-def reference_sets(
-    data, rng: np.random.Generator, *, max_queries: int, max_reference: int, holdout_queries: int = 0
-) -> ReferenceSets:
-    """Sample synthetic query rows, and training and holdout reference sets of one common size
-    (the holdout's size, capped at ``max_reference``), so that "closer to training than to
-    holdout" is a fair coin (0.5) when the generator did not memorise."""
-    columns = data.columns()
-    encoder = MixedEncoder(data.real, data.schema, columns)
-    size = min(len(data.real), len(data.holdout), max_reference)
-    pick = lambda frame, n: encoder.transform(frame.iloc[sample_indices(len(frame), n, rng)])  # noqa: E731
-    return ReferenceSets(
-        encoder,
-        pick(data.synthetic, max_queries),
-        pick(data.real, size),
-        pick(data.holdout, size),
-        pick(data.holdout, holdout_queries),
-    )
-
-
-def closer_share(to_train: np.ndarray, to_holdout: np.ndarray, tolerance: float = 1e-9) -> tuple[float, int, int]:
-    """(successes, n, ties): rows whose training value is below the holdout value; ties count half."""
-    ties = np.abs(to_train - to_holdout) <= tolerance
-    closer = (to_train < to_holdout) & ~ties
-    return float(closer.sum() + 0.5 * ties.sum()), int(to_train.size), int(ties.sum())
+    counts = np.zeros(queries.shape[0], dtype=np.int64)
+    if queries.shape[0] == 0 or candidates.shape[0] == 0:
+        return counts
+    centre = candidates.mean(axis=0, dtype=np.float64)
+    q = torch.from_numpy(queries.astype(np.float64) - centre)
+    q_norm = (q * q).sum(dim=1, keepdim=True)
+    limit = torch.from_numpy(((np.asarray(radius, dtype=np.float64) + tolerance) ** 2 + tolerance)[:, None])
+    step = max(1, BLOCK_ELEMENTS // max(1, queries.shape[0]))
+    for c0 in range(0, candidates.shape[0], step):
+        c = torch.from_numpy(candidates[c0 : c0 + step].astype(np.float64) - centre)
+        squared = q_norm + (c * c).sum(dim=1)[None, :] - 2.0 * (q @ c.T)
+        counts += (squared <= limit).sum(dim=1).numpy()
+    return counts

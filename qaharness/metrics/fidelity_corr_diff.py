@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import pandas as pd
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
+from ..summaries import AssociationStats
 from ._base import Metric, RunContext, register_metric
 
 MAX_CATEGORIES = 100  # beyond this, the rarest categories are pooled (documented in details)
@@ -25,12 +25,15 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
-    """Cramér's V without bias correction: sqrt(χ²/n / (min(r, c) − 1)) over the observed levels.
-
-    ``a`` and ``b`` are non-negative integer codes.
-    """
+    """Cramér's V without bias correction of two non-negative integer code arrays (see ``cramers_v_table``)."""
     r, c = int(a.max()) + 1, int(b.max()) + 1
-    table = np.bincount(a * c + b, minlength=r * c).reshape(r, c).astype(float)
+    return cramers_v_table(np.bincount(a * c + b, minlength=r * c).reshape(r, c))
+
+
+def cramers_v_table(table: np.ndarray) -> float:
+    """Cramér's V without bias correction: sqrt(χ²/n / (min(r, c) − 1)) over the observed levels of a
+    contingency table."""
+    table = np.asarray(table, dtype=float)
     table = table[table.sum(1) > 0][:, table.sum(0) > 0]
     r, c = table.shape
     if min(r, c) < 2:
@@ -58,43 +61,9 @@ def correlation_ratio(codes: np.ndarray, values: np.ndarray) -> float:
     return float(np.sqrt(min(between / total, 1.0)))
 
 
-def _encode(real: pd.Series, other: pd.Series, kind: ColumnKind) -> tuple[np.ndarray, np.ndarray]:
-    if kind in _NUMERIC:
-
-        def as_float(s: pd.Series) -> np.ndarray:
-            out = s.astype("int64").to_numpy(dtype=float) if kind is ColumnKind.DATETIME else s.to_numpy(float)
-            if kind is ColumnKind.DATETIME:
-                out[s.isna().to_numpy()] = np.nan
-            return out
-
-        return as_float(real), as_float(other)
-    keep = real.value_counts(dropna=False).index[: MAX_CATEGORIES - 1]
-    index = pd.Index(keep)
-
-    def codes(s: pd.Series) -> np.ndarray:
-        c = index.get_indexer(s.astype(object))
-        c[c < 0] = len(index)  # pooled "other" (and unseen categories)
-        return c
-
-    return codes(real), codes(other)
-
-
-def _standardise(values: np.ndarray) -> np.ndarray:
-    """(x − mean) / std over the present values; NaN stays NaN. Pearson and η are invariant to this."""
-    out = values - np.nanmean(values) if np.isfinite(values).any() else values.copy()
-    std = np.nanstd(out) if np.isfinite(out).any() else 0.0
-    return out / std if std > 0 else out
-
-
-def _pairwise_pearson(numeric: np.ndarray) -> np.ndarray:
-    """Pearson r for every column pair over the rows where both are present (exact, by matrix products)."""
-    missing = np.isnan(numeric)
-    present = (~missing).astype(float)
-    x = np.where(missing, 0.0, numeric)
-    n = present.T @ present
-    sx = x.T @ present  # sx[i, j]: sum of column i over rows where i and j are present
-    sxx = (x * x).T @ present
-    sxy = x.T @ x
+def pearson_from_moments(stats: AssociationStats) -> np.ndarray:
+    """Pearson r for every numeric pair over the rows where both are present, from the pairwise sums."""
+    n, sx, sxx, sxy = stats.n, stats.sx, stats.sxx, stats.sxy
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = sxy - sx * sx.T / n
         var_i = sxx - sx**2 / n
@@ -103,44 +72,36 @@ def _pairwise_pearson(numeric: np.ndarray) -> np.ndarray:
     return np.clip(r, -1.0, 1.0)
 
 
-def _eta_by_category(codes: np.ndarray, present: np.ndarray, x: np.ndarray, x2: np.ndarray) -> np.ndarray:
-    """η of every numeric column grouped by one categorical column (exact, via group sums).
-
-    ``present`` is the 0/1 mask of the numeric block, ``x`` the block with missing as 0, ``x2`` = x².
-    """
-    from scipy import sparse
-
-    groups = sparse.csr_matrix((np.ones(codes.size), (codes, np.arange(codes.size))))
-    count, total = groups @ present, groups @ x
-    n, s, ss = count.sum(0), total.sum(0), x2.sum(0)
+def eta_from_groups(count: np.ndarray, total: np.ndarray, sum_squares: np.ndarray) -> np.ndarray:
+    """η of every numeric column grouped by one categorical column, from per-group present counts
+    and sums (codes × numeric columns) and each column's sum of squares."""
+    n, s = count.sum(0), total.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        total_ss = ss - s**2 / n
+        total_ss = sum_squares - s**2 / n
         between = np.where(count > 0, total**2 / np.where(count > 0, count, 1), 0.0).sum(0) - s**2 / n
         eta = np.sqrt(np.clip(between / total_ss, 0.0, 1.0))
     eta[(n < 3) | (total_ss <= 1e-12 * n) | ~np.isfinite(eta)] = 0.0
     return eta
 
 
-def association_matrix(columns: list[str], kinds: dict[str, ColumnKind], encoded: dict[str, np.ndarray]) -> np.ndarray:
-    """Pearson for numeric pairs, Cramér's V for categorical pairs, η for mixed pairs."""
+def association_matrix(columns: list[str], kinds: dict[str, ColumnKind], stats: AssociationStats) -> np.ndarray:
+    """Pearson for numeric pairs, Cramér's V for categorical pairs, η for mixed pairs, from one
+    table's sufficient statistics (``TableSummaries.associations``)."""
     index = {c: i for i, c in enumerate(columns)}
-    numeric = [c for c in columns if kinds[c] in _NUMERIC]
+    numeric = list(stats.numeric)
     categorical = [c for c in columns if kinds[c] not in _NUMERIC]
     matrix = np.eye(len(columns))
     if numeric:
-        block = np.column_stack([_standardise(encoded[c]) for c in numeric])
-        r = _pairwise_pearson(block)
+        r = pearson_from_moments(stats)
         for (a, i), (b, j) in itertools.combinations(list(zip(numeric, range(len(numeric)))), 2):
             matrix[index[a], index[b]] = matrix[index[b], index[a]] = r[i, j]
-        missing = np.isnan(block)
-        present = (~missing).astype(float)
-        x = np.where(missing, 0.0, block)
-        x2 = x * x
+        sum_squares = np.diag(stats.sxx)
         for cat in categorical:
-            for num, value in zip(numeric, _eta_by_category(encoded[cat], present, x, x2)):
+            count, total = stats.groups[cat]
+            for num, value in zip(numeric, eta_from_groups(count, total, sum_squares)):
                 matrix[index[cat], index[num]] = matrix[index[num], index[cat]] = value
     for a, b in itertools.combinations(categorical, 2):
-        matrix[index[a], index[b]] = matrix[index[b], index[a]] = cramers_v(encoded[a], encoded[b])
+        matrix[index[a], index[b]] = matrix[index[b], index[a]] = cramers_v_table(stats.tables[(a, b)])
     return matrix
 
 
@@ -160,17 +121,21 @@ class CorrelationDifference(Metric):
     bounds = (0.0, 2.0)
     has_baseline = True
     description = "Whether pairs of columns relate to each other in the synthetic data as they do in the real data."
+    summary_based = True
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         columns = [c for c in data.columns() if data.real_n_unique(c) > 1]
         if len(columns) < 2:
             return self.skipped("fewer than two non-constant distribution columns")
         kinds = {c: data.schema[c] for c in columns}
-        real_enc, synthetic_enc = {}, {}
-        for c in columns:
-            real_enc[c], synthetic_enc[c] = _encode(data.real[c], data.synthetic[c], kinds[c])
-        real_m = association_matrix(columns, kinds, real_enc)
-        synthetic_m = association_matrix(columns, kinds, synthetic_enc)
+        summaries = data.summaries()
+        numeric = [c for c in columns if kinds[c] in _NUMERIC]
+        # categories beyond the most frequent real ones are pooled, on both sides alike
+        categories = {
+            c: summaries.category_counts(c, "real").top(MAX_CATEGORIES - 1) for c in columns if kinds[c] not in _NUMERIC
+        }
+        real_m = association_matrix(columns, kinds, summaries.associations("real", numeric, categories))
+        synthetic_m = association_matrix(columns, kinds, summaries.associations("synthetic", numeric, categories))
         diff = np.abs(real_m - synthetic_m)
         iu = np.triu_indices(len(columns), 1)
         pairs = sorted(zip(diff[iu], iu[0], iu[1]), key=lambda t: -t[0])

@@ -7,17 +7,17 @@ import numpy as np
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
+from ..summaries import ValueCounts
 from ._base import Metric, RunContext, register_metric
-from ._common import numeric_values
 
 
-def _range_coverage(real: np.ndarray, synthetic: np.ndarray) -> float:
-    low, high = float(real.min()), float(real.max())
-    if synthetic.size == 0:
+def _range_coverage(real: ValueCounts, synthetic: ValueCounts) -> float:
+    low, high = float(real.values[0]), float(real.values[-1])
+    if synthetic.n == 0:
         return 0.0
     if high == low:
-        return 1.0 if np.any(synthetic == low) else 0.0
-    covered = min(high, float(synthetic.max())) - max(low, float(synthetic.min()))
+        return 1.0 if np.any(synthetic.values == low) else 0.0
+    covered = min(high, float(synthetic.values[-1])) - max(low, float(synthetic.values[0]))
     return float(np.clip(covered / (high - low), 0.0, 1.0))
 
 
@@ -35,18 +35,20 @@ class Coverage(Metric):
     bounds = (0.0, 1.0)
     has_baseline = True
     description = "Whether the synthetic data reaches every real category and the whole real value range."
+    summary_based = True
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         per_column, missed = {}, {}
+        summaries = data.summaries()
         for column in data.columns():
             kind = data.schema[column]
             if kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME):
                 per_column[column] = _range_coverage(
-                    numeric_values(data.real[column]), numeric_values(data.synthetic[column])
+                    summaries.value_counts(column, "real"), summaries.value_counts(column, "synthetic")
                 )
                 continue
-            real = set(data.real[column].dropna().unique())
-            synthetic = set(data.synthetic[column].dropna().unique())
+            real = summaries.category_counts(column, "real").present()
+            synthetic = summaries.category_counts(column, "synthetic").present()
             per_column[column] = len(real & synthetic) / len(real)
             missed[column] = len(real - synthetic)
         if not per_column:

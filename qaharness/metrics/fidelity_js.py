@@ -8,7 +8,7 @@ from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import js_distance
 from ._base import Metric, RunContext, register_metric
-from ._common import column_codes
+from ._common import frequency_vectors
 
 N_BINS = 20
 
@@ -29,14 +29,12 @@ class JensenShannon(Metric):
     bounds = (0.0, 1.0)
     has_baseline = True
     description = "How different the real and synthetic frequency of each category (or value bin) is."
+    summary_based = True
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         per_column = {}
         for column in data.columns():
-            kind = data.schema[column]
-            (real, synthetic), n_codes = column_codes(kind, data.real[column], data.synthetic[column], n_bins=N_BINS)
-            p = np.bincount(real, minlength=n_codes)
-            q = np.bincount(synthetic, minlength=n_codes)
+            p, q = frequency_vectors(data, column, N_BINS)
             per_column[column] = js_distance(p, q)
         if not per_column:
             return self.skipped("no categorical, boolean, numeric or datetime column")

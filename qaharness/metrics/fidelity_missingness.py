@@ -22,10 +22,14 @@ class Missingness(Metric):
     bounds = (0.0, 1.0)
     has_baseline = True
     description = "Whether values are missing as often in the synthetic data as in the real data."
+    summary_based = True
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
-        real_rate = data.real.isna().mean()
-        synthetic_rate = data.synthetic.isna().mean()
+        summaries = data.summaries()
+        real_missing, synthetic_missing = summaries.missing_counts("real"), summaries.missing_counts("synthetic")
+        n_real, n_synthetic = summaries.n_rows("real"), summaries.n_rows("synthetic")
+        real_rate = {c: real_missing[c] / n_real for c in data.schema}
+        synthetic_rate = {c: synthetic_missing[c] / n_synthetic for c in data.schema}
         per_column = {c: float(abs(real_rate[c] - synthetic_rate[c])) for c in data.schema}
         return self.per_column_result(
             per_column,

@@ -6,16 +6,17 @@ import numpy as np
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ..stats import wasserstein_1d
+from ..stats import quantiles_from_counts, std_from_counts, wasserstein_from_counts
+from ..summaries import ValueCounts
 from ._base import Metric, RunContext, register_metric
-from ._common import numeric_pairs
+from ._common import numeric_count_pairs
 
 
-def _scale(real: np.ndarray) -> tuple[float, str]:
-    q75, q25 = np.quantile(real, [0.75, 0.25])
+def _scale(real: ValueCounts) -> tuple[float, str]:
+    q75, q25 = quantiles_from_counts(real.values, real.counts, [0.75, 0.25])
     if q75 > q25:
         return float(q75 - q25), "iqr"
-    std = float(np.std(real))
+    std = std_from_counts(real.values, real.counts)
     if std > 0:
         return std, "std"
     return 1.0, "none (constant column)"
@@ -35,9 +36,10 @@ class Wasserstein(Metric):
     bounds = (0.0, None)
     has_baseline = True
     description = "How far values must move to turn the synthetic distribution into the real one, in IQRs."
+    summary_based = True
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
-        pairs, skipped = numeric_pairs(data)
+        pairs, skipped = numeric_count_pairs(data)
         if not pairs:
             return self.skipped(
                 "no numeric or datetime column with values on both sides", details={"skipped_columns": skipped}
@@ -45,5 +47,5 @@ class Wasserstein(Metric):
         per_column, scales = {}, {}
         for column, (real, synthetic) in pairs.items():
             scale, scales[column] = _scale(real)
-            per_column[column] = wasserstein_1d(real, synthetic) / scale
+            per_column[column] = wasserstein_from_counts(*real.pair, *synthetic.pair) / scale
         return self.per_column_result(per_column, scaled_by=scales, skipped_columns=skipped)

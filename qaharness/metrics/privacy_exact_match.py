@@ -1,69 +1,96 @@
-"""privacy.exact_match — synthetic rows that are verbatim copies of training rows."""
+"""privacy.exact_match — synthetic rows that are verbatim copies of training rows, beyond chance."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+from pydantic import ConfigDict, Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
-from ..schema import ColumnKind
-from ..stats import wilson_interval
-from ._base import Metric, RunContext, register_metric
-from ._nn import sample_indices
-
-
-def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """64-bit hash per row over ``columns`` (frames share dtypes, so equal rows hash equal)."""
-    return pd.util.hash_pandas_object(frame[columns], index=False).to_numpy()
+from ._base import Metric, MetricDetails, RunContext, register_metric
+from ._rows import duplicate_share, leave_one_out_excess, match_columns, matched_share, pooled_attribution, table_hashes
 
 
 @register_metric
 class ExactMatch(Metric):
-    """Share of synthetic rows identical to a training row (all columns but identifiers).
+    """Excess share of synthetic rows that are verbatim copies of training rows, beyond what chance
+    coincidences of real rows explain (all columns but identifiers).
 
-    Range [0, 1]; lower is better; 0 is ideal. Wilson 95% CI over the synthetic rows. The baseline
-    is the share identical to a holdout row; details also give it against a random training
-    subsample of the holdout's size (same-size comparison), and the duplicate rate inside the
-    synthetic and inside the real table. Identifier columns are left out because a generator
-    that replays records usually re-draws their keys. Reference: the "identical match share" of
-    SynthEval and MOSTLY AI's QA report.
+    With a holdout: each synthetic row identical to ``a`` training and ``b`` holdout rows is
+    attributed to training by a / (a + b); without memorisation that averages t / (t + h) whatever
+    the sizes, and a row common in the population weighs nothing. ``value`` = the excess over that
+    chance level as a share of all synthetic rows (1 = every synthetic row copies a training row
+    no holdout row equals; below chance the same linear scale, clipped at −1). Without a holdout the chance
+    level is training's own leave-one-out duplicate share. Range [−1, 1]; 0 is ideal; lower is
+    better. 95% CI: normal, from the null (hypergeometric) variance, or the clustered variances
+    without a holdout. ``baseline``: the holdout in the synthetic seat — the share of holdout rows
+    identical to a training row beyond training's own duplicates (0 for a clean split; see
+    ``privacy.holdout_overlap``). Details give the raw shares. Reference: the "identical match
+    share" of SynthEval and MOSTLY AI's QA report, made size-fair by the pooled attribution.
     """
+
+    class Details(MetricDetails):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+        method: str = Field(description="pooled attribution (with a holdout) or leave-one-out duplicates (without)")
+        columns: list[str] = Field(description="columns compared (identifiers left out)")
+        synthetic_rows: int = Field(ge=1, description="synthetic rows compared (all of them)")
+        copies_of_training_rows: int = Field(ge=0, description="synthetic rows identical to a training row")
+        share_identical_to_training: float = Field(ge=0, le=1, description="copies_of_training_rows / synthetic_rows")
+        chance_share: float = Field(ge=0, le=1, description="training rows identical to another training row")
+        synthetic_duplicate_rate: float = Field(ge=0, le=1, description="synthetic rows identical to another one")
+        real_duplicate_rate: float = Field(ge=0, le=1, description="1 − distinct training rows / training rows")
+        holdout_rows: int | None = Field(None, ge=1, description="holdout rows compared")
+        share_identical_to_holdout: float | None = Field(
+            None, ge=0, le=1, description="synthetic rows identical to a holdout row"
+        )
+        holdout_share_identical_to_training: float | None = Field(
+            None, ge=0, le=1, description="holdout rows identical to a training row"
+        )
+        matched_rows: int | None = Field(None, ge=0, description="synthetic rows identical to any real row")
+        training_only_rows: int | None = Field(
+            None, ge=0, description="synthetic rows identical to a training row and to no holdout row"
+        )
 
     id = "privacy.exact_match"
     family = Family.PRIVACY
     goal = Goal.MINIMIZE
-    bounds = (0.0, 1.0)
+    bounds = (-1.0, 1.0)
     ideal = 0.0
-    conformance_identical_is_ideal = False  # synthetic = real is a full copy: the worst case
-    description = "Share of synthetic rows that are exact copies of a training row."
+    ideal_tolerance = 0.02
+    conformance_identical_is_ideal = False
+    #: the conformance suite's ideal input: synthetic = fresh real rows of the same population
+    #: (honest data; synthetic = real is a full copy, the worst case)
+    conformance_input = "honest"
+    conformance_defect = "copy"
+    description = "Excess share of synthetic rows that are exact copies of a training row, beyond chance matches."
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
-        columns = [c for c in data.schema if data.schema[c] is not ColumnKind.IDENTIFIER]
+        columns = match_columns(data)
         if not columns:
             return self.skipped("every column is an identifier")
-        synthetic = row_hashes(data.synthetic, columns)
-        real = row_hashes(data.real, columns)
+        synthetic, real = table_hashes(data, ctx, "synthetic"), table_hashes(data, ctx, "real")
         copies = int(np.isin(synthetic, real).sum())
-        n = synthetic.size
-        details = {
+        details: dict = {
             "columns": columns,
-            "synthetic_rows": n,
+            "synthetic_rows": int(synthetic.size),
             "copies_of_training_rows": copies,
-            "synthetic_duplicate_rate": 1.0 - np.unique(synthetic).size / n,
+            "share_identical_to_training": copies / synthetic.size,
+            "chance_share": duplicate_share(real)[0],
+            "synthetic_duplicate_rate": 1.0 - np.unique(synthetic).size / synthetic.size,
             "real_duplicate_rate": 1.0 - np.unique(real).size / real.size,
         }
-        baseline = None
-        if data.holdout is not None:
-            holdout = row_hashes(data.holdout, columns)
-            baseline = float(np.isin(synthetic, holdout).mean())
-            same_size = real[sample_indices(real.size, holdout.size, rng)]
-            details.update(
-                {
-                    "share_identical_to_holdout": baseline,
-                    "share_identical_to_training_subsample": float(np.isin(synthetic, same_size).mean()),
-                    "training_subsample_rows": int(same_size.size),
-                    "holdout_rows": int(holdout.size),
-                }
-            )
-        return self.result(copies / n, ci=wilson_interval(copies, n), ci_level=0.95, baseline=baseline, details=details)
+        if data.holdout is None:
+            value, ci, _ = leave_one_out_excess(synthetic, real)
+            details["method"] = "leave-one-out duplicates of training (no holdout)"
+            return self.result(value, ci=ci, ci_level=0.95, details=details)
+        holdout = table_hashes(data, ctx, "holdout")
+        value, ci, info = pooled_attribution(synthetic, real, holdout)
+        baseline = leave_one_out_excess(holdout, real)[0]
+        details.update(
+            method="pooled attribution over training and holdout",
+            holdout_rows=int(holdout.size),
+            share_identical_to_holdout=matched_share(synthetic, holdout)[0],
+            holdout_share_identical_to_training=matched_share(holdout, real)[0],
+            **info,
+        )
+        return self.result(value, ci=ci, ci_level=0.95, baseline=baseline, details=details)

@@ -11,14 +11,14 @@ from ..results import Family, Goal, MetricResult
 from ._anonymeter_style import (
     DEFAULT_ATTACKS,
     AttackCounts,
+    AttackDetails,
     attack_columns,
     attack_targets,
     count_links,
 )
 from ._base import Metric, MetricParams, RunContext, register_metric
-from ._nn import ENCODING, MixedEncoder, knn, sample_indices
-
-MAX_SYNTHETIC = 250_000
+from ._neighbours import MAX_SYNTHETIC, real_encoding, synthetic_encoding
+from ._nn import ENCODING, knn
 
 
 def _split(data: EvalInput, aux_cols: tuple[list[str], list[str]] | None) -> tuple[list[str], list[str]]:
@@ -54,6 +54,12 @@ class Linkability(Metric):
             None, description="the two halves of the attacker's knowledge (default: the columns split in two)"
         )
 
+    class Details(AttackDetails):
+        aux_cols: tuple[list[str], list[str]] = Field(description="the two halves of the attacker's knowledge")
+        n_neighbors: int = Field(ge=1, description="nearest synthetic rows each half may link through")
+        synthetic_rows_used: int = Field(ge=1, description="synthetic rows searched")
+        encoding: str = Field(ENCODING, description="how rows are turned into vectors for distances")
+
     params: Params
 
     id = "privacy.linkability"
@@ -64,6 +70,10 @@ class Linkability(Metric):
     ideal_tolerance = 0.05
     requires_holdout = True
     conformance_identical_is_ideal = False
+    #: the conformance suite's ideal input: synthetic = fresh real rows of the same population
+    #: (honest data; synthetic = real is a full copy, the worst case)
+    conformance_input = "honest"
+    conformance_defect = "copy"
     description = "Excess share of training records whose two halves the synthetic data links back together."
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
@@ -72,10 +82,12 @@ class Linkability(Metric):
         if len(data.columns()) < 2:
             return self.skipped("needs at least two distribution columns to split between two datasets")
         first, second = _split(data, self.params.aux_cols)
-        encoder = MixedEncoder(data.real, data.schema, list(dict.fromkeys(first + second)))
-        synthetic = encoder.transform(data.synthetic.iloc[sample_indices(len(data.synthetic), MAX_SYNTHETIC, rng)])
+        real = real_encoding(data, ctx)
+        assert real.holdout is not None
+        encoder = real.encoder
+        _, synthetic = synthetic_encoding(data, ctx, MAX_SYNTHETIC)
         train, control = attack_targets(data, n_attacks, rng)
-        targets = np.vstack([encoder.transform(train), encoder.transform(control)])
+        targets = np.vstack([real.train[train], real.holdout[control]])
         neighbours = []
         for columns in (first, second):
             dims = encoder.dims(columns)

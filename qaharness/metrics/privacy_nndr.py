@@ -1,4 +1,5 @@
-"""privacy.nndr — nearest-neighbour distance ratio of synthetic rows, against training and holdout."""
+"""privacy.nndr — synthetic rows that sit distinctly close to one real record: is it a training record
+more often than chance says?"""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import wilson_interval
 from ._base import Metric, MetricParams, RunContext, register_metric
-from ._nn import closer_share, knn, reference_sets
+from ._neighbours import MAX_HOLDOUT_REFERENCE, SYNTHETIC_QUERIES, PooledDetails, pooled_neighbours
+from ._privacy_stats import excess_over_null
 
-MAX_QUERIES = 1_000
-MAX_REFERENCE = 100_000
+MAX_RATIO = 0.5
 
 
 def nndr(distances: np.ndarray) -> np.ndarray:
@@ -23,59 +24,84 @@ def nndr(distances: np.ndarray) -> np.ndarray:
 
 @register_metric
 class NearestNeighbourDistanceRatio(Metric):
-    """NNDR share: the share of synthetic rows whose nearest-neighbour distance ratio (closest over
-    second-closest record) is lower against the training rows than against the holdout rows,
-    training rows subsampled to the holdout's size; ties count half.
+    """NNDR: among synthetic rows that sit distinctly close to one real record, how much more often
+    than chance that record is a training record.
 
-    A low ratio means a synthetic row sits next to one particular record rather than in a crowd —
-    the signature of a replayed outlier. Range [0, 1]; 0.5 is ideal, higher is worse. Wilson 95% CI
-    over the sampled synthetic rows (at most 1,000; counts in details); distances as
-    ``_nn.ENCODING``. Details give mean and 5th-percentile ratios against each set. Reference: the
-    NNDR of SynthEval and of Guillaudeux et al. (2022, npj Digital Medicine).
+    Training rows (all of them) and holdout rows are pooled. A synthetic row is *distinctive* when
+    its nearest pooled real row is at most ``max_ratio`` (default 0.5) times as far as the second
+    nearest — it sits on one particular record rather than in a crowd, the signature of a replayed
+    record or outlier. Without memorisation the nearest row of a distinctive synthetic row is a
+    training row with probability ``t / (t + h)`` (``details.null_share``), exactly as for
+    ``privacy.dcr``. ``value`` is the excess over that chance level, as a share of all sampled
+    synthetic rows (at most 3,000): ``(X − null·d) / (n (1 − null))`` for X training-nearest among d
+    distinctive rows of n (linear below chance too, clipped at −1). Range [−1, 1]; 0 is ideal; either side
+    is worse. 95% CI: Wilson interval of X / d, mapped the same way. Distances as
+    ``_nn.ENCODING``. Reference: the NNDR of SynthEval and of Guillaudeux et al. (2022, npj Digital
+    Medicine), turned into a pooled comparison so that it holds for any training : holdout ratio.
     """
 
     class Params(MetricParams):
-        max_queries: int = Field(MAX_QUERIES, ge=1, description="synthetic rows sampled as queries")
-        max_reference: int = Field(MAX_REFERENCE, ge=2, description="training and holdout reference rows, each")
+        max_queries: int = Field(SYNTHETIC_QUERIES, ge=1, description="synthetic rows sampled as queries")
+        max_reference: int = Field(MAX_HOLDOUT_REFERENCE, ge=2, description="holdout rows in the pooled reference")
+        max_ratio: float = Field(
+            MAX_RATIO, gt=0, lt=1, description="nearest / second-nearest distance at or below which a row counts"
+        )
+
+    class Details(PooledDetails):
+        max_ratio: float = Field(gt=0, lt=1, description="distance ratio at or below which a row is distinctive")
+        distinctive_rows: int = Field(ge=0, description="sampled synthetic rows that are distinctive")
+        distinctive_share: float = Field(ge=0, le=1, description="distinctive_rows / synthetic_rows_used")
+        nndr_mean: float = Field(ge=0, le=1, description="mean pooled distance ratio of the synthetic rows")
+        nndr_p5: float = Field(ge=0, le=1, description="5th percentile of the pooled distance ratio")
 
     params: Params
 
     id = "privacy.nndr"
     family = Family.PRIVACY
-    goal = Goal.MINIMIZE
-    bounds = (0.0, 1.0)
-    ideal = 0.5
-    ideal_tolerance = 0.1
+    goal = Goal.TARGET
+    bounds = (-1.0, 1.0)
+    ideal = 0.0
+    ideal_tolerance = 0.2
     requires_holdout = True
     conformance_identical_is_ideal = False
+    #: the conformance suite's ideal input: synthetic = fresh real rows of the same population
+    #: (honest data; synthetic = real is a full copy, the worst case)
+    conformance_input = "honest"
+    conformance_defect = "copy"
     description = (
-        "Share of synthetic rows that sit closer to one specific training record than to an unseen one (0.5: none)."
+        "How much more often than chance a synthetic row that sits on one particular real record "
+        "sits on a training record (0: chance)."
     )
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         if not data.columns():
             return self.skipped("no distribution column to measure distances on")
-        sets = reference_sets(
-            data,
-            rng,
-            max_queries=self.params.max_queries,
-            max_reference=self.params.max_reference,
-        )
-        if sets.train.shape[0] < 2:
-            return self.skipped("needs at least 2 training and holdout rows")
-        to_train = nndr(knn(sets.synthetic, sets.train, 2)[0])
-        to_holdout = nndr(knn(sets.synthetic, sets.holdout, 2)[0])
-        successes, n, ties = closer_share(to_train, to_holdout)
+        nn = pooled_neighbours(data, ctx, max_queries=self.params.max_queries, max_reference=self.params.max_reference)
+        pooled = np.sort(np.hstack([nn.to_train, nn.to_holdout]), axis=1)[:, :2]
+        ratio = nndr(pooled)
+        distinctive = ratio <= self.params.max_ratio
+        nearest_training = nn.to_train[:, 0] < nn.to_holdout[:, 0]
+        n, d = ratio.size, int(distinctive.sum())
+        x = float((nearest_training & distinctive).sum())
+        effective = nn.effective_rows(distinctive)
+        value, ci = excess_over_null(x, d, nn.null_share, n, effective=effective)
+        share = x / d if d else nn.null_share
         return self.result(
-            successes / n,
-            ci=wilson_interval(successes, n),
+            value,
+            ci=ci,
             ci_level=0.95,
             details={
-                **sets.details(),
-                "ties": ties,
-                "nndr_mean_training": float(to_train.mean()),
-                "nndr_mean_holdout": float(to_holdout.mean()),
-                "nndr_p5_training": float(np.quantile(to_train, 0.05)),
-                "nndr_p5_holdout": float(np.quantile(to_holdout, 0.05)),
+                "columns": data.columns(),
+                **nn.sizes(),
+                "null_share": nn.null_share,
+                "share": share,
+                "share_ci": wilson_interval(x / d * effective, effective) if d else (0.0, 1.0),
+                "effective_rows": effective,
+                "excess_share": share - nn.null_share,
+                "max_ratio": self.params.max_ratio,
+                "distinctive_rows": d,
+                "distinctive_share": d / n,
+                "nndr_mean": float(ratio.mean()),
+                "nndr_p5": float(np.quantile(ratio, 0.05)),
             },
         )

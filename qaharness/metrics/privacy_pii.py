@@ -5,19 +5,36 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..inputs import EvalInput
 from ..masking import mask_label
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
 from ..stats import wilson_interval
-from ._base import Metric, MetricParams, RunContext, register_metric
+from ._base import Metric, MetricDetails, MetricParams, RunContext, register_metric
 from ._nn import sample_indices
 from ._pii import PATTERNS, find_pii, shape
 
 MAX_SCAN_ROWS = 200_000
 N_EXAMPLES = 3
+
+
+class Replayed(BaseModel):
+    """Real values of one identifier or free-text column found in the same synthetic column."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    rows: int = Field(ge=0, description="synthetic rows carrying a value of this real column")
+    distinct_values: int = Field(ge=0, description="distinct real values replayed")
+    examples: list[str] = Field(description="replayed values, masked as rare#hash (at most 3)")
+
+
+class PatternHits(BaseModel):
+    """Matches of one personal-data pattern in one column."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    rows: int = Field(ge=0, description="synthetic rows with a match")
+    examples: list[str] = Field(description="matches by shape: letters x, digits 9 (at most 3)")
 
 
 @register_metric
@@ -35,6 +52,16 @@ class PersonalData(Metric):
     class Params(MetricParams):
         max_rows: int = Field(MAX_SCAN_ROWS, ge=1, description="synthetic rows scanned for patterns")
 
+    class Details(MetricDetails):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+        rows_scanned: int = Field(ge=0, description="synthetic rows scanned")
+        rows_flagged: int = Field(ge=0, description="rows replaying a real value or carrying a pattern")
+        replayed_real_values: dict[str, Replayed] = Field(description="per identifier/text column")
+        pattern_hits: dict[str, dict[str, PatternHits]] = Field(description="per column, per pattern")
+        patterns: list[str] = Field(description="the patterns searched")
+        replay_columns: list[str] = Field(description="identifier and text columns checked for replayed values")
+        scanned_columns: list[str] = Field(description="columns searched for patterns")
+
     params: Params
 
     id = "privacy.pii"
@@ -42,7 +69,11 @@ class PersonalData(Metric):
     goal = Goal.MINIMIZE
     bounds = (0.0, 1.0)
     ideal = 0.0
-    conformance_identical_is_ideal = False  # a copy replays every identifier
+    conformance_identical_is_ideal = False
+    #: the conformance suite's ideal input: synthetic = fresh real rows of the same population
+    #: (honest data; synthetic = real is a full copy, the worst case)
+    conformance_input = "honest"
+    conformance_defect = None
     description = (
         "Share of synthetic rows that replay a real identifier or text, "
         "or contain e-mails, phones, SSNs, cards or IBANs."
@@ -54,7 +85,8 @@ class PersonalData(Metric):
         rows = sample_indices(len(data.synthetic), self.params.max_rows, rng)
         synthetic = data.synthetic.iloc[rows]
         flagged = np.zeros(len(synthetic), dtype=bool)
-        replays, patterns = {}, {}
+        replays: dict[str, dict] = {}
+        patterns: dict[str, dict] = {}
         for column in replay_columns:
             real_values = set(data.real[column].dropna().astype(str))
             values = synthetic[column].astype(object)

@@ -28,6 +28,7 @@ class ProvenanceTagged(Metric):
     goal = Goal.MAXIMIZE
     bounds = (0.0, 1.0)
     description = "Whether the synthetic rows are tagged as synthetic, with a manifest consistent with the real data."
+    summary_based = True  # reads the tag counts and manifest kept at the boundary, never the frames
     #: identical real = synthetic frames carry no tag, so they score 0, not the ideal 1
     conformance_identical_is_ideal: ClassVar[bool] = False
     identical_inputs_note: ClassVar[str] = "identical real = synthetic frames carry no provenance tag"
@@ -36,12 +37,13 @@ class ProvenanceTagged(Metric):
         assessment = assess_input(data)
         checks = {c.name: c.ok for c in assessment.checks}
         manifest = assessment.manifest
+        messages = [c.message for c in assessment.checks if not c.ok]
         details = {
             "manifest_present": data.synthetic_manifest is not None,
             "tag_column": assessment.tag_share is not None,
             "checks": checks,
             "consistent": assessment.ok,
-            "messages": [c.message for c in assessment.checks if not c.ok],
+            "messages": messages,
             "manifest_id": manifest.manifest_id if manifest else None,
             "generator": manifest.generator if manifest else None,
             "generator_version": manifest.generator_version if manifest else None,
@@ -50,9 +52,9 @@ class ProvenanceTagged(Metric):
         }
         if assessment.tag_share is not None:
             value = assessment.tag_share
-            message = "" if assessment.ok else "; ".join(details["messages"])
+            message = "" if assessment.ok else "; ".join(messages)
         elif manifest is not None and checks.get("seal") and checks.get("rows"):
-            value, message = 1.0, "" if assessment.ok else "; ".join(details["messages"])
+            value, message = 1.0, "" if assessment.ok else "; ".join(messages)
         elif data.synthetic_manifest is None:
             value, message = (
                 0.0,
@@ -62,5 +64,5 @@ class ProvenanceTagged(Metric):
                 ),
             )
         else:
-            value, message = 0.0, "manifest does not cover these rows: " + "; ".join(details["messages"])
+            value, message = 0.0, "manifest does not cover these rows: " + "; ".join(messages)
         return self.result(value, message=message, details=details)

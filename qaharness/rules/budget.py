@@ -9,11 +9,12 @@
   rationale: the data owner's total budget for this table
 ```
 
-The source is the gate's real table (its fingerprint, as in the manifest's ``source_fingerprint``);
-the releases are the run store's ledger for it plus the synthetic table being gated, counted once
-per manifest id (``qaharness.budget.compose``: basic composition, or RDP/PRV where valid). A
-synthetic table without a manifest, a release that is not differentially private, or one whose
-manifest's seal is broken is an unbounded spend and fails the rule.
+The source is the one the synthetic table's manifest names (``source_fingerprint``), else the
+gate's real table (its fingerprint is computed the same way); the releases are the run store's
+ledger for it plus the synthetic table being gated, counted once per manifest id
+(``qaharness.budget.compose``: basic composition, or RDP/PRV where valid). A synthetic table
+without a manifest, a release that is not differentially private, or one whose manifest's seal is
+broken is an unbounded spend and fails the rule.
 """
 
 from __future__ import annotations
@@ -42,13 +43,13 @@ class BudgetRule(RuleBase):
 
         base: dict[str, Any] = {"op": "<=", "field": "composed_epsilon", "threshold": self.max_epsilon}
         real = ctx.run.inputs.get("real")
-        source = real.fingerprint if real is not None else None
+        manifest = manifest_from_provenance(ctx.run.provenance)
+        source = (manifest.source_fingerprint if manifest else None) or (real.fingerprint if real else None)
         if not source:
             return Outcome("error", "the run records no fingerprint of the real table to look up its ledger", **base)
         if ctx.store is None:
             return Outcome("error", "a budget rule reads the run store's ledger; judge it in a gate run", **base)
         earlier = ledger(ctx.store, source)
-        manifest = manifest_from_provenance(ctx.run.provenance)
         this = None if manifest is None else release_from_manifest(manifest, origin="gate", source_fingerprint=source)
         composition = compose([*earlier, *([this] if this is not None else [])], source)
         details: dict[str, Any] = {

@@ -1,0 +1,308 @@
+"""``TableSummaries`` computed by Spark over the whole tables (only built-in Spark SQL on executors).
+
+Each summary is one small aggregation whose result comes back to the driver through Arrow:
+distinct values with counts per numeric column (the driver holds one column's at a time: 16 bytes
+per distinct value), category counts of every categorical column in one grouping-sets pass, the
+association sufficient statistics in four passes (means and deviations; pairwise sums; per-category
+sums; every contingency table in one grouping-sets pass), and row matches as semi-joins on a
+128-bit row hash (two seeded xxhash64 over every column and its null flag).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..schema import ColumnKind, Schema
+from ..summaries import AssociationStats, CategoryCounts, TableSummaries, ValueCounts
+from ._coerce import numeric_view
+
+__all__ = ["SparkTable", "SparkSummaries", "code_expression"]
+
+_NUMERIC = (ColumnKind.NUMERIC, ColumnKind.DATETIME)
+_CATEGORICAL = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
+#: up to this many numeric cells a table's value counts come back in one job (fewer, small jobs);
+#: beyond, one column at a time, so the driver holds one column's distinct values at most
+BATCH_CELLS = 2_000_000
+
+
+@dataclass
+class SparkTable:
+    """One validated input: the coerced Spark DataFrame (schema columns only) and its counts."""
+
+    name: str
+    source: str
+    frame: Any
+    n_rows: int
+    missing: dict[str, int]
+
+
+def _col(name: str) -> Any:
+    from pyspark.sql import functions as F
+
+    return F.col(f"`{name}`")
+
+
+def code_expression(column: str, labels: Sequence[str | None]) -> Any:
+    """Integer code of a categorical column by ``labels`` (``qaharness.summaries.category_index``).
+
+    A CASE chain, not a map lookup: Spark builds a literal map per row, and grouping sets evaluate
+    the codes once per set — three times slower on the benchmark tables.
+    """
+    from pyspark.sql import functions as F
+
+    col = _col(column)
+    pooled = len(labels)
+    code: Any = F.lit(pooled)
+    for i, label in reversed(list(enumerate(labels))):
+        code = F.when(col.isNull() if label is None else col == F.lit(label), F.lit(i)).otherwise(code)
+    return code
+
+
+class SparkSummaries(TableSummaries):
+    """Summaries of Spark tables; the ``EvalInput`` frames beside them are samples."""
+
+    frames_are_samples = True
+    engine = "spark"
+
+    def __init__(self, tables: Mapping[str, SparkTable], schema: Schema, environment: Mapping[str, str]):
+        super().__init__({name: name for name in tables})
+        self._tables = dict(tables)
+        self._schema = schema
+        self._environment = dict(environment)
+
+    def environment(self) -> dict[str, str]:
+        return dict(self._environment)
+
+    def spark_table(self, seat: str) -> SparkTable:
+        return self._tables[self.table(seat)]
+
+    def n_rows(self, seat: str) -> int:
+        return self.spark_table(seat).n_rows
+
+    def missing_counts(self, seat: str) -> dict[str, int]:
+        return dict(self.spark_table(seat).missing)
+
+    def n_unique(self, column: str, seat: str) -> int:
+        kind = self._schema[column]
+        if kind in _NUMERIC:
+            return int(self.value_counts(column, seat).values.size)
+        if kind in _CATEGORICAL:
+            return len(self.category_counts(column, seat).present())
+        from pyspark.sql import functions as F
+
+        table = self.spark_table(seat)
+        return self._cached(
+            (table.name, "n_unique", column),
+            lambda: int(table.frame.agg(F.count_distinct(_col(column))).collect()[0][0]),
+        )
+
+    def value_counts(self, column: str, seat: str) -> ValueCounts:
+        table = self.spark_table(seat)
+        key: Hashable = (table.name, "values", column)
+        if key not in self._cache:
+            numeric = [c for c in self._schema.columns(*_NUMERIC)]
+            batch = numeric if column in numeric and table.n_rows * len(numeric) <= BATCH_CELLS else [column]
+            for name, counts in _value_counts(table, self._schema, batch).items():
+                self._cache[(table.name, "values", name)] = counts
+        return self._cache[key]
+
+    def category_counts(self, column: str, seat: str) -> CategoryCounts:
+        table = self.spark_table(seat)
+        key: Hashable = (table.name, "categories", column)
+        if key not in self._cache:
+            columns = [c for c in self._schema.columns(*_CATEGORICAL)]
+            if column not in columns:
+                columns = [column]
+            for name, counts in _category_counts(table.frame, columns).items():
+                self._cache[(table.name, "categories", name)] = counts
+        return self._cache[key]
+
+    def associations(
+        self, seat: str, numeric: Sequence[str], categories: Mapping[str, Sequence[str | None]]
+    ) -> AssociationStats:
+        table = self.spark_table(seat)
+        key = (table.name, "associations", tuple(numeric), tuple((c, tuple(v)) for c, v in categories.items()))
+        return self._cached(key, lambda: _associations(table.frame, self._schema, list(numeric), categories))
+
+    # -- row matches ----------------------------------------------------------------------------
+    def _hashed(self, columns: Sequence[str], seat: str) -> Any:
+        from pyspark.sql import functions as F
+
+        parts = [x for c in columns for x in (_col(c), _col(c).isNull())]
+        return self.spark_table(seat).frame.select(
+            F.xxhash64(F.lit("qaharness:a"), *parts).alias("h1"), F.xxhash64(F.lit("qaharness:b"), *parts).alias("h2")
+        )
+
+    def distinct_rows(self, columns: Sequence[str], seat: str) -> int:
+        from pyspark.sql import functions as F
+
+        key = (self.table(seat), "distinct", tuple(columns))
+        return self._cached(
+            key, lambda: int(self._hashed(columns, seat).agg(F.count_distinct("h1", "h2")).collect()[0][0])
+        )
+
+    def matching_rows(self, columns: Sequence[str], query: str, reference: str) -> int:
+        key = (self.table(query), self.table(reference), "matches", tuple(columns))
+        return self._cached(key, lambda: self._matches(columns, query, self._hashed(columns, reference).distinct()))
+
+    def _matches(self, columns: Sequence[str], query: str, reference: Any) -> int:
+        return int(self._hashed(columns, query).join(reference, ["h1", "h2"], "left_semi").count())
+
+    def matching_rows_subsample(
+        self, columns: Sequence[str], query: str, reference: str, size: int, rng: np.random.Generator
+    ) -> tuple[int, int]:
+        from pyspark.sql import functions as F
+
+        n = self.n_rows(reference)
+        if size >= n:
+            return self.matching_rows(columns, query, reference), n
+        seed = int(rng.integers(2**31 - 1))
+        fraction = min(1.0, (size + 6 * math.sqrt(size) + 100) / n)
+        drawn = self._hashed(columns, reference).withColumn("u", F.rand(seed))
+        picked = drawn.where(F.col("u") < fraction).orderBy("u").limit(size).select("h1", "h2")
+        picked = picked.persist()
+        try:
+            rows = int(picked.count())
+            return self._matches(columns, query, picked.distinct()), rows
+        finally:
+            picked.unpersist()
+
+
+def _value_counts(table: SparkTable, schema: Schema, columns: list[str]) -> dict[str, ValueCounts]:
+    """Sorted distinct values and counts of each numeric column, in one job."""
+    from pyspark.sql import functions as F
+
+    entries = [F.struct(F.lit(i).alias("k"), numeric_view(c, schema[c]).alias("v")) for i, c in enumerate(columns)]
+    stacked = table.frame.select(F.explode(F.array(*entries)).alias("e")).select("e.k", "e.v")
+    counted = stacked.where(F.col("v").isNotNull()).groupBy("k", "v").count().toPandas()
+    keys = counted["k"].to_numpy(dtype=int)
+    values, counts = counted["v"].to_numpy(dtype=float), counted["count"].to_numpy(dtype=np.int64)
+    out = {}
+    for i, column in enumerate(columns):
+        mine = keys == i
+        order = np.argsort(values[mine], kind="stable")
+        out[column] = ValueCounts(values[mine][order], counts[mine][order], table.missing[column])
+    return out
+
+
+def _category_counts(frame: Any, columns: list[str]) -> dict[str, CategoryCounts]:
+    """Counts per label (None = missing) of every column, in one grouping-sets pass."""
+    from pyspark.sql import functions as F
+
+    strings = [_col(c).cast("string").alias(f"c{i}") for i, c in enumerate(columns)]
+    names = [f"c{i}" for i in range(len(columns))]
+    grouped = frame.select(*strings).groupingSets([[n] for n in names], *names)
+    rows = grouped.agg(F.count(F.lit(1)).alias("n"), *[F.grouping(n).alias(f"g{n}") for n in names]).toPandas()
+    out = {}
+    for column, name in zip(columns, names):
+        mine = rows[rows[f"g{name}"] == 0]
+        labels = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in mine[name]]
+        out[column] = CategoryCounts.of(dict(zip(labels, mine["n"].astype(int).tolist())))
+    return out
+
+
+def _standardised(frame: Any, schema: Schema, numeric: list[str]) -> list[Any]:
+    """Each numeric column as (x − mean) / population std over this table (std 0: centred only)."""
+    from pyspark.sql import functions as F
+
+    values = [numeric_view(c, schema[c]) for c in numeric]
+    stats = frame.agg(
+        *[F.avg(v).alias(f"m{i}") for i, v in enumerate(values)],
+        *[F.stddev_pop(v).alias(f"s{i}") for i, v in enumerate(values)],
+    ).collect()[0]
+    out = []
+    for i, v in enumerate(values):
+        mean, std = stats[f"m{i}"], stats[f"s{i}"]
+        if mean is None:
+            out.append(F.lit(None).cast("double"))
+        elif std is not None and std > 0:
+            out.append((v - F.lit(mean)) / F.lit(std))
+        else:
+            out.append(v - F.lit(mean))
+    return out
+
+
+def _moments(frame: Any, z: list[Any]) -> tuple[np.ndarray, ...]:
+    """n, sx, sxx, sxy (``AssociationStats``) over pairwise-complete rows, in one pass."""
+    from pyspark.sql import functions as F
+
+    p = len(z)
+    aggs, slots = [], []
+    for i, j in itertools.product(range(p), repeat=2):
+        if i > j:
+            continue
+        both = z[i].isNotNull() & z[j].isNotNull()
+        for name, expr in (
+            ("n", F.count(F.when(both, 1))),
+            ("sx", F.sum(F.when(both, z[i]))),
+            ("sxT", F.sum(F.when(both, z[j]))),
+            ("sxx", F.sum(F.when(both, z[i] * z[i]))),
+            ("sxxT", F.sum(F.when(both, z[j] * z[j]))),
+            ("sxy", F.sum(F.when(both, z[i] * z[j]))),
+        ):
+            aggs.append(expr.alias(f"{name}_{i}_{j}"))
+            slots.append((name, i, j))
+    row = frame.agg(*aggs).collect()[0]
+    out = {name: np.zeros((p, p)) for name in ("n", "sx", "sxx", "sxy")}
+    for name, i, j in slots:
+        value = float(row[f"{name}_{i}_{j}"] or 0.0)
+        target, a, b = (name.removesuffix("T"), j, i) if name.endswith("T") else (name, i, j)
+        out[target][a, b] = value
+        if name in ("n", "sxy"):
+            out[name][j, i] = value
+    return out["n"], out["sx"], out["sxx"], out["sxy"]
+
+
+def _associations(
+    frame: Any, schema: Schema, numeric: list[str], categories: Mapping[str, Sequence[str | None]]
+) -> AssociationStats:
+    from pyspark.sql import functions as F
+
+    z = _standardised(frame, schema, numeric) if numeric else []
+    n, sx, sxx, sxy = _moments(frame, z) if numeric else (np.zeros((0, 0)),) * 4
+    cats = list(categories)
+    coded = frame.select(
+        *[code_expression(c, categories[c]).alias(f"k{a}") for a, c in enumerate(cats)],
+        *[v.alias(f"z{j}") for j, v in enumerate(z)],
+    )
+    keys = [f"k{a}" for a in range(len(cats))]
+    groups: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if numeric and cats:
+        sums = [F.count(f"z{j}").alias(f"n{j}") for j in range(len(z))] + [
+            F.sum(f"z{j}").alias(f"s{j}") for j in range(len(z))
+        ]
+        rows = coded.groupingSets([[k] for k in keys], *keys).agg(*sums, *[F.grouping(k).alias(f"g{k}") for k in keys])
+        table = rows.toPandas()
+        for a, c in enumerate(cats):
+            mine = table[table[f"gk{a}"] == 0]
+            count = np.zeros((len(categories[c]) + 1, len(z)))
+            total = np.zeros_like(count)
+            codes = mine[f"k{a}"].to_numpy(dtype=int)
+            count[codes] = mine[[f"n{j}" for j in range(len(z))]].to_numpy(dtype=float)
+            total[codes] = mine[[f"s{j}" for j in range(len(z))]].fillna(0.0).to_numpy(dtype=float)
+            groups[c] = (count, total)
+    tables: dict[tuple[str, str], np.ndarray] = {}
+    pairs = list(itertools.combinations(range(len(cats)), 2))
+    if pairs:
+        rows = coded.groupingSets([[keys[a], keys[b]] for a, b in pairs], *keys).agg(
+            F.count(F.lit(1)).alias("n"), *[F.grouping(k).alias(f"g{k}") for k in keys]
+        )
+        table = rows.toPandas()
+        for a, b in pairs:
+            flags = (table[f"gk{a}"] == 0) & (table[f"gk{b}"] == 0)
+            others = [f"gk{c}" for c in range(len(cats)) if c not in (a, b)]
+            if others:
+                flags &= (table[others] == 1).all(axis=1)
+            mine = table[flags]
+            counts = np.zeros((len(categories[cats[a]]) + 1, len(categories[cats[b]]) + 1), dtype=np.int64)
+            counts[mine[f"k{a}"].to_numpy(dtype=int), mine[f"k{b}"].to_numpy(dtype=int)] = mine["n"].to_numpy(
+                dtype=np.int64
+            )
+            tables[(cats[a], cats[b])] = counts
+    return AssociationStats(tuple(numeric), n, sx, sxx, sxy, groups, tables)

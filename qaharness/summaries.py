@@ -1,0 +1,357 @@
+"""Compact summaries of the tables, the only thing the exact metrics read.
+
+KS, Jensen–Shannon, Wasserstein, coverage, missingness, the association differences, exact
+matches and the provenance tag share never need the rows themselves, only small summaries of
+them: per column the sorted distinct values with their counts (``ValueCounts``), the category
+counts (``CategoryCounts``), one table's association sufficient statistics
+(``AssociationStats``), row-match counts. ``TableSummaries`` is that interface.
+``PandasSummaries`` builds it from the in-memory frames of an ``EvalInput`` (the default engine);
+``qaharness.spark`` builds it from Spark tables. The metrics finish the arithmetic from the
+summaries with the same functions (``qaharness.stats``) whichever engine built them, so the two
+engines agree to floating-point rounding.
+
+Summaries are asked for by *seat* (``real``, ``synthetic``, ``holdout``); ``reseated`` puts
+another table in a seat (the holdout baseline puts the holdout in the synthetic seat) and keeps
+the cache, so a table summarised once is never summarised again in the run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from .schema import ColumnKind, Schema
+from .stats import distinct_counts
+
+__all__ = [
+    "ValueCounts",
+    "CategoryCounts",
+    "AssociationStats",
+    "TableSummaries",
+    "PandasSummaries",
+    "row_hashes",
+    "as_float",
+    "category_index",
+    "standardise",
+]
+
+SEATS = ("real", "synthetic", "holdout")
+
+
+@dataclass(frozen=True)
+class ValueCounts:
+    """One numeric/datetime column of one table: sorted distinct non-missing values (float64,
+    datetimes as nanoseconds since the epoch), how often each occurs, and the missing count."""
+
+    values: np.ndarray
+    counts: np.ndarray
+    missing: int = 0
+
+    @property
+    def n(self) -> int:
+        """Non-missing values."""
+        return int(self.counts.sum())
+
+    @property
+    def pair(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.values, self.counts
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> ValueCounts:
+        """From raw float values, NaN = missing."""
+        values = np.asarray(values, dtype=float)
+        present = values[~np.isnan(values)]
+        distinct, counts = distinct_counts(present)
+        return cls(distinct, counts, int(values.size - present.size))
+
+
+def _label_order(item: tuple[str | None, int]) -> tuple[int, int, str]:
+    label, count = item
+    return (-count, label is not None, label or "")
+
+
+@dataclass(frozen=True)
+class CategoryCounts:
+    """One categorical/boolean column of one table: each label (None = missing) with its count,
+    most frequent first, ties by label (missing first), so both engines list them alike."""
+
+    labels: tuple[str | None, ...]
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, counts: Mapping[str | None, int]) -> CategoryCounts:
+        ordered = sorted(((k, int(v)) for k, v in counts.items() if v > 0), key=_label_order)
+        return cls(tuple(k for k, _ in ordered), np.array([v for _, v in ordered], dtype=np.int64))
+
+    def as_dict(self) -> dict[str | None, int]:
+        return dict(zip(self.labels, self.counts.tolist()))
+
+    def present(self) -> set[str]:
+        """The non-missing labels."""
+        return {label for label in self.labels if label is not None}
+
+    def top(self, k: int) -> list[str | None]:
+        """The ``k`` most frequent labels (missing may be one of them)."""
+        return list(self.labels[:k])
+
+
+@dataclass(frozen=True)
+class AssociationStats:
+    """Sufficient statistics of one table's pairwise associations (``fidelity.corr_diff``).
+
+    Numeric/datetime values are standardised per column by the table's own mean and population
+    standard deviation (Pearson and η are invariant to it; it keeps the sums well conditioned).
+    For numeric columns i, j (``numeric`` order), over the rows where both are present:
+    ``n[i, j]`` rows, ``sx[i, j]`` the sum of column i, ``sxx[i, j]`` the sum of its squares,
+    ``sxy[i, j]`` the sum of the products. Categorical columns are coded by a fixed label list
+    (code = position, anything else = one pooled code at the end): ``groups[c] = (count, total)``,
+    per code (rows) and numeric column, the present values and their sum; ``tables[(a, b)]`` the
+    contingency table of the codes of a and b.
+    """
+
+    numeric: tuple[str, ...]
+    n: np.ndarray
+    sx: np.ndarray
+    sxx: np.ndarray
+    sxy: np.ndarray
+    groups: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    tables: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+
+class TableSummaries:
+    """The summaries of the tables in the real, synthetic and holdout seats. Engines subclass it.
+
+    ``frames_are_samples`` is True when the frames of the ``EvalInput`` these summaries belong to
+    are samples of the tables summarised (the Spark engine); metrics that read the frames then
+    run on the sample, and say so in their details.
+    """
+
+    frames_are_samples: ClassVar[bool] = False
+    engine: ClassVar[str] = "pandas"
+
+    def __init__(self, seats: Mapping[str, str] | None = None, cache: dict[Hashable, Any] | None = None):
+        self._seats = dict(seats or {s: s for s in SEATS})
+        self._cache: dict[Hashable, Any] = cache if cache is not None else {}
+
+    def table(self, seat: str) -> str:
+        """The name of the table sitting in ``seat``."""
+        if seat not in self._seats:
+            raise KeyError(f"no {seat} table in this input")
+        return self._seats[seat]
+
+    def has(self, seat: str) -> bool:
+        return seat in self._seats
+
+    def reseated(self, **seats: str) -> TableSummaries:
+        """A view with other tables in some seats (``synthetic="holdout"``), sharing the cache."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._seats = {**self._seats, **seats}
+        return clone
+
+    def _cached(self, key: Hashable, build):
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def environment(self) -> dict[str, str]:
+        """What results.json's ``environment`` should add about the engine (nothing for pandas)."""
+        return {}
+
+    def non_missing(self, column: str, seat: str) -> int:
+        """Present (non-missing) values of ``column``."""
+        return self.n_rows(seat) - self.missing_counts(seat)[column]
+
+    # -- the interface (every engine implements these, in terms of table names) -------------
+    def n_rows(self, seat: str) -> int:
+        raise NotImplementedError
+
+    def missing_counts(self, seat: str) -> dict[str, int]:
+        """Missing values per column (every column of the schema)."""
+        raise NotImplementedError
+
+    def n_unique(self, column: str, seat: str) -> int:
+        """Distinct non-missing values of ``column``."""
+        raise NotImplementedError
+
+    def value_counts(self, column: str, seat: str) -> ValueCounts:
+        raise NotImplementedError
+
+    def category_counts(self, column: str, seat: str) -> CategoryCounts:
+        raise NotImplementedError
+
+    def associations(
+        self, seat: str, numeric: Sequence[str], categories: Mapping[str, Sequence[str | None]]
+    ) -> AssociationStats:
+        raise NotImplementedError
+
+    def distinct_rows(self, columns: Sequence[str], seat: str) -> int:
+        """Distinct rows of the table over ``columns`` (missing equals missing)."""
+        raise NotImplementedError
+
+    def matching_rows(self, columns: Sequence[str], query: str, reference: str) -> int:
+        """Rows of the ``query`` table identical, over ``columns``, to some row of ``reference``."""
+        raise NotImplementedError
+
+    def matching_rows_subsample(
+        self, columns: Sequence[str], query: str, reference: str, size: int, rng: np.random.Generator
+    ) -> tuple[int, int]:
+        """``matching_rows`` against a simple random subsample of ``size`` reference rows drawn
+        with ``rng``: (matches, subsample rows)."""
+        raise NotImplementedError
+
+
+# -- helpers shared by the engines' builders ---------------------------------------------------
+def as_float(series: pd.Series) -> np.ndarray:
+    """Float values of a numeric or datetime column (datetimes as ns), missing as NaN."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        out = series.astype("int64").to_numpy(dtype=float)
+        out[series.isna().to_numpy()] = np.nan
+        return out
+    return series.to_numpy(dtype=float)
+
+
+def standardise(values: np.ndarray) -> np.ndarray:
+    """(x − mean) / std over the present values; NaN stays NaN. Pearson and η are invariant to this."""
+    out = values - np.nanmean(values) if np.isfinite(values).any() else values.copy()
+    std = np.nanstd(out) if np.isfinite(out).any() else 0.0
+    return out / std if std > 0 else out
+
+
+def category_index(labels: Sequence[str | None]) -> dict[str | None, int]:
+    """Code of each label (its position); every other value gets the pooled code ``len(labels)``."""
+    return {label: i for i, label in enumerate(labels)}
+
+
+def row_hashes(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """64-bit hash per row over ``columns`` (frames share dtypes, so equal rows hash equal)."""
+    return pd.util.hash_pandas_object(frame[list(columns)], index=False).to_numpy()
+
+
+class PandasSummaries(TableSummaries):
+    """Summaries computed from in-memory frames (the default engine). Frames are read-only."""
+
+    def __init__(
+        self,
+        frames: Mapping[str, pd.DataFrame | None],
+        schema: Schema,
+        *,
+        seats: Mapping[str, str] | None = None,
+        cache: dict[Hashable, Any] | None = None,
+    ):
+        present = {name: frame for name, frame in frames.items() if frame is not None}
+        super().__init__(seats or {s: s for s in present}, cache)
+        self._frames = present
+        self._frames_by_id = {id(frame): frame for frame in present.values()}
+        self._schema = schema
+
+    def _frame(self, seat: str) -> pd.DataFrame:
+        return self._frames[self.table(seat)]
+
+    def _key(self, seat: str, *parts: Hashable) -> tuple:
+        return (id(self._frame(seat)), *parts)
+
+    def _cached(self, key: Hashable, build):
+        # the cache outlives a frame passed to ``with_synthetic``: keep the frame with the value and
+        # check its identity, so a recycled id() can never return another frame's summary
+        frame = self._frames_by_id.get(key[0]) if isinstance(key, tuple) else None
+        entry = self._cache.get(key)
+        if entry is None or entry[0] is not frame:
+            entry = (frame, build())
+            self._cache[key] = entry
+        return entry[1]
+
+    def n_rows(self, seat: str) -> int:
+        return len(self._frame(seat))
+
+    def missing_counts(self, seat: str) -> dict[str, int]:
+        frame = self._frame(seat)
+        return self._cached(self._key(seat, "missing"), lambda: {str(c): int(v) for c, v in frame.isna().sum().items()})
+
+    def n_unique(self, column: str, seat: str) -> int:
+        frame = self._frame(seat)
+        return self._cached(self._key(seat, "n_unique", column), lambda: int(frame[column].nunique(dropna=True)))
+
+    def value_counts(self, column: str, seat: str) -> ValueCounts:
+        frame = self._frame(seat)
+        return self._cached(self._key(seat, "values", column), lambda: ValueCounts.of(as_float(frame[column])))
+
+    def category_counts(self, column: str, seat: str) -> CategoryCounts:
+        frame = self._frame(seat)
+
+        def build() -> CategoryCounts:
+            counts = frame[column].value_counts(dropna=False)
+            return CategoryCounts.of({(None if pd.isna(k) else str(k)): int(v) for k, v in counts.items()})
+
+        return self._cached(self._key(seat, "categories", column), build)
+
+    def associations(
+        self, seat: str, numeric: Sequence[str], categories: Mapping[str, Sequence[str | None]]
+    ) -> AssociationStats:
+        frame = self._frame(seat)
+        block = (
+            np.column_stack([standardise(as_float(frame[c])) for c in numeric])
+            if numeric
+            else np.empty((len(frame), 0))
+        )
+        missing = np.isnan(block)
+        present = (~missing).astype(float)
+        x = np.where(missing, 0.0, block)
+        codes = {c: _codes(frame[c], labels) for c, labels in categories.items()}
+        groups = {}
+        if numeric:
+            from scipy import sparse
+
+            for c, code in codes.items():
+                k = len(categories[c]) + 1
+                one_hot = sparse.csr_matrix((np.ones(code.size), (code, np.arange(code.size))), shape=(k, code.size))
+                groups[c] = (np.asarray(one_hot @ present), np.asarray(one_hot @ x))
+        tables = {}
+        for a, b in itertools.combinations(list(categories), 2):
+            kb = len(categories[b]) + 1
+            size = (len(categories[a]) + 1) * kb
+            tables[(a, b)] = np.bincount(codes[a] * kb + codes[b], minlength=size).reshape(-1, kb)
+        return AssociationStats(
+            numeric=tuple(numeric),
+            n=present.T @ present,
+            sx=x.T @ present,
+            sxx=(x * x).T @ present,
+            sxy=x.T @ x,
+            groups=groups,
+            tables=tables,
+        )
+
+    def _hashes(self, columns: Sequence[str], seat: str) -> np.ndarray:
+        frame = self._frame(seat)
+        return self._cached(self._key(seat, "hashes", tuple(columns)), lambda: row_hashes(frame, columns))
+
+    def distinct_rows(self, columns: Sequence[str], seat: str) -> int:
+        return int(np.unique(self._hashes(columns, seat)).size)
+
+    def matching_rows(self, columns: Sequence[str], query: str, reference: str) -> int:
+        return int(np.isin(self._hashes(columns, query), self._hashes(columns, reference)).sum())
+
+    def matching_rows_subsample(
+        self, columns: Sequence[str], query: str, reference: str, size: int, rng: np.random.Generator
+    ) -> tuple[int, int]:
+        reference_hashes = self._hashes(columns, reference)
+        n = reference_hashes.size
+        picked = reference_hashes[np.arange(n) if size >= n else np.sort(rng.choice(n, size=size, replace=False))]
+        return int(np.isin(self._hashes(columns, query), picked).sum()), int(picked.size)
+
+
+def _codes(series: pd.Series, labels: Sequence[str | None]) -> np.ndarray:
+    """Codes of a categorical column by ``labels`` (missing matches a None label); others pooled."""
+    index = category_index(labels)
+    factor, uniques = pd.factorize(series, use_na_sentinel=True)  # missing → -1
+    table = np.array([index.get(str(u), len(labels)) for u in uniques] + [index.get(None, len(labels))])
+    return table[factor]
+
+
+def numeric_kind(kind: ColumnKind) -> bool:
+    return kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME)

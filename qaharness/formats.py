@@ -7,6 +7,11 @@ fresh temporary file beside the target, never a planted symlink, then a rename) 
 what the readers give back: floats keep every digit (``repr``), missing values are ``null`` / an
 empty cell, datetimes ISO 8601.
 
+Read back, JSON and YAML text columns whose every value is an ISO 8601 date or timestamp become
+datetimes (as DuckDB's CSV reader does), so a table written in any of these formats and read again
+has the fingerprint of the original — except XLSX floats, which openpyxl writes with 16 significant
+digits (Excel itself keeps 15): the 17th digit of a float can change there.
+
 XLSX cells are always values, never formulas: a text starting with ``=`` is stored as text
 (spreadsheet formula injection), and a table longer than Excel's 1,048,575 data rows is refused.
 """
@@ -17,6 +22,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -27,7 +33,7 @@ import pandas as pd
 from ._atomic import atomic_file, make_folder
 from .errors import BadInputError
 
-__all__ = ["OUTPUT_FORMATS", "output_format", "write_table", "read_yaml", "records"]
+__all__ = ["OUTPUT_FORMATS", "output_format", "write_table", "read_yaml", "records", "parse_iso_datetimes"]
 
 #: file-name endings → output format
 OUTPUT_FORMATS: dict[str, str] = {
@@ -45,6 +51,8 @@ OUTPUT_FORMATS: dict[str, str] = {
 }
 XLSX_MAX_ROWS = 1_048_575  # Excel's 1,048,576 rows, one of them the header
 XLSX_MAX_TEXT = 32_767
+#: an ISO 8601 date or naive timestamp, as ``records`` writes them (time zones stay text)
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?$")
 
 
 def output_format(path: str | Path, option: str = "--out") -> str:
@@ -203,4 +211,23 @@ def read_yaml(path: Path, limits: Any = None) -> pd.DataFrame:
     for column in frame.columns:  # YAML timestamps come as date/datetime objects
         if frame[column].map(lambda v: isinstance(v, dt.date) or v is None).all() and frame[column].notna().any():
             frame[column] = pd.to_datetime(frame[column])
-    return frame
+    return parse_iso_datetimes(frame)
+
+
+def parse_iso_datetimes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each text column whose every non-missing value is an ISO 8601 date or naive
+    timestamp turned into datetimes (what JSON and YAML writers make of a datetime column)."""
+    out = frame
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype != object:
+            continue
+        known = series.dropna()
+        if known.empty or not known.map(lambda v: isinstance(v, str) and bool(_ISO_DATETIME.match(v))).all():
+            continue
+        try:
+            parsed = pd.to_datetime(series, format="ISO8601")
+        except (ValueError, OverflowError):  # 2024-02-30 and the like: the column stays text
+            continue
+        out = out.assign(**{str(column): parsed})
+    return out

@@ -314,7 +314,9 @@ def _read_json(path: Path, limits: ReadLimits) -> pd.DataFrame:
         frame = pd.read_json(path, lines=lines, dtype=False)
     except ValueError:
         frame = pd.read_json(path, lines=not lines, dtype=False)
-    return frame
+    from .formats import parse_iso_datetimes
+
+    return parse_iso_datetimes(frame)
 
 
 def _read_xlsx(path: Path, limits: ReadLimits) -> pd.DataFrame:

@@ -60,7 +60,7 @@ def test_json_is_an_array_and_jsonl_one_object_a_line_with_missing_as_null(tmp_p
 def test_xlsx_text_is_never_a_formula_and_only_the_first_sheet_is_read(tmp_path):
     from openpyxl import load_workbook
 
-    frame = pd.DataFrame({"note": ["=HYPERLINK(\"http://x\")", "plain"], "n": [1, 2]})
+    frame = pd.DataFrame({"note": ['=HYPERLINK("http://x")', "plain"], "n": [1, 2]})
     path = write_table(frame, tmp_path / "t.xlsx")
     cell = load_workbook(path)["data"]["A2"]
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://x")'

@@ -144,7 +144,7 @@ def test_generate_dp_with_declared_schema_records_the_budget(data, tmp_path):
     [
         (["-g", "nope"], "unknown generator id 'nope'"),
         (["-g", "independent", "--rows", "0"], "--rows"),
-        (["-g", "independent", "--out", "x.xlsx"], "--out"),
+        (["-g", "independent", "--out", "x.feather"], "--out"),
         (["-g", "independent", "--epsilon", "1"], "does not support differential privacy"),
         (["-g", "tvae", "--param", "batch_size=-1"], "'batch_size' parameter of tvae"),
         (["-g", "tvae", "--param", "nonsense"], "--param"),

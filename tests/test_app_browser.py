@@ -171,7 +171,7 @@ def _walk(page, url: str, ids: dict[str, str], shot: _Shots, tmp_path: Path, sto
 
     page.goto(f"{url}/run?run={run_id}")
     page.get_by_text("rules failed:").first.wait_for()
-    assert page.get_by_text("FAIL", exact=True).first.is_visible()
+    page.get_by_text("FAIL", exact=True).first.wait_for(state="visible")
     shot("run-rules")
     with page.expect_download() as download:
         page.get_by_role("button", name="HTML report").click()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_limits
 
+from qaharness.policy import load_policy
 from qaharness.testing import cases
 from qaharness.testing.calibration import gate_case
 
@@ -30,21 +31,11 @@ KNOWN = {
     "rule errors; macro-F1 TSTR/TRTR on 300 rows (0.86) is within noise of the 0.9 bar",
     "discrete/4:1-2k/honest/0/default": "exact match against 2,000 training rows vs a baseline against 500 "
     "holdout rows (0.51 vs 0.23 + 0.01): the baseline is not size-matched; and the KS rule errors",
-    "missing/1:1-300/jitter-10/0/default": "10 % near-copies pass: no rule reads a memorisation tail",
     "missing/1:1-300/weak-signal/0/default": "utility is a ratio of raw scores: a shuffled target on a weak task "
     "keeps TSTR/TRTR near 1",
-    "ids/1:1-300/replayed-ids/0/default": "no default rule reads privacy.pii: replayed patient ids pass",
     "missing/1:1-300/honest/0/ml-training": "feature_importance_corr is Spearman over all features, noise "
     "features included: honest data scores 0.46 < 0.6",
-    "missing/1:1-300/honest/0/external-sharing": "upper interval ends on 300 rows fail honest data (DCR ci_high "
-    "0.553, MIA 0.613) and attribute inference is biased up (0.11 > 0.1)",
-    "adult/1:1-2k/jitter-10/0/default": "10 % near-copies of 2,000 rows pass: no memorisation tail test",
     "adult/1:1-2k/weak-signal/0/default": "utility ratio of raw AUCs: a shuffled target on a weak task passes",
-    "adult/8:1-2k/jitter/0/ml-training": "training subsampled to the holdout's size dilutes DCR at 8:1 (only a "
-    "membership-inference warning fires): verdict warn, exit 0, for 100 % near-copies",
-    "adult/tiny-holdout/honest/0/default": "every privacy rule passes on a 6-row holdout (the verdict fails only "
-    "because utility cannot run): less evidence passes more easily",
-    "adult/holdout=train/honest/0/default": "a holdout identical to training is not refused",
     "adult/small-synthetic/honest/0/default": "noise floors are measured at the holdout's size, not the 150-row "
     "synthetic table's: honest JS and dependence fail",
 }
@@ -121,13 +112,14 @@ def test_grid_script_writes_resumes_and_reports(tmp_path, capsys):
     spec.loader.exec_module(grid)
     argv = ["--out", str(tmp_path), "--tables", "ids", "--shapes", "1:1-300", "--cases", "replayed-ids"]
     argv += ["--seeds", "0", "--policies", "external-sharing"]
+    n_rules = len(load_policy("external-sharing").policy.rules)
     assert grid.main(argv) == 0
     runs = grid._read(tmp_path / "runs.csv")
     rules = grid._read(tmp_path / "rules.csv")
     assert [(r["case"], r["policy"], r["verdict"], r["ok"]) for r in runs] == [
         ("replayed-ids", "external-sharing", "fail", "True")
     ]
-    assert {r["rule"] for r in rules} >= {"no-pii", "closer-to-training"} and len(rules) == 11
+    assert {r["rule"] for r in rules} >= {"no-pii", "closer-to-training"} and len(rules) == n_rules
     table = (tmp_path / "verdicts.md").read_text()
     assert "| replayed-ids | privacy (privacy.pii) | 1/1 |" in table
     # an interrupted gate (rules written, run row not) is dropped and redone; a finished one is not rerun
@@ -135,9 +127,9 @@ def test_grid_script_writes_resumes_and_reports(tmp_path, capsys):
     capsys.readouterr()
     assert grid.main(argv) == 0
     assert "0 gates" in capsys.readouterr().out
-    assert len(grid._read(tmp_path / "rules.csv")) == 11
+    assert len(grid._read(tmp_path / "rules.csv")) == n_rules
     # a gate recorded under another version of the policy is redone, and its old rows replaced
     grid._rewrite(tmp_path / "runs.csv", grid.RUN_FIELDS, [{**runs[0], "policy_sha256": "older"}])
     assert grid.main(argv) == 0
     assert "1 gates" in capsys.readouterr().out
-    assert len(grid._read(tmp_path / "runs.csv")) == 1 and len(grid._read(tmp_path / "rules.csv")) == 11
+    assert len(grid._read(tmp_path / "runs.csv")) == 1 and len(grid._read(tmp_path / "rules.csv")) == n_rules

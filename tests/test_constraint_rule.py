@@ -155,10 +155,11 @@ def test_unknown_column_or_bad_type_is_bad_input_before_any_metric(tmp_path, sql
 
 def test_cli_exit_2_names_the_rule_and_line(tmp_path):
     REAL.to_csv(tmp_path / "real.csv", index=False)
+    _synthetic(2).to_csv(tmp_path / "synthetic.csv", index=False)
     (tmp_path / "p.yaml").write_text(_policy("  - id: typo\n    kind: constraint\n    sql: regoin = 'EMEA'\n"))
     result = runner.invoke(
         app,
-        ["gate", "--real", str(tmp_path / "real.csv"), "--synthetic", str(tmp_path / "real.csv"), "--policy",
+        ["gate", "--real", str(tmp_path / "real.csv"), "--synthetic", str(tmp_path / "synthetic.csv"), "--policy",
          str(tmp_path / "p.yaml"), "--out", str(tmp_path / "out"), "--no-store"],
     )  # fmt: skip
     assert result.exit_code == 2, result.output

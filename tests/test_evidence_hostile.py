@@ -164,7 +164,7 @@ def test_dates_without_offsets_get_no_note():
 # -- tickets and markup ----------------------------------------------------------------------------
 def test_ticket_is_validated_before_any_work(tmp_path, monkeypatch):
     touched = []
-    monkeypatch.setattr("qaharness.gate.prepare_inputs", lambda *a, **k: touched.append(1))
+    monkeypatch.setattr("qaharness.api.prepare_inputs", lambda *a, **k: touched.append(1))
     missing = str(tmp_path / "missing.csv")
     for ticket in ("[/]", "data-1", "DATA 1", "../../etc"):
         result = runner.invoke(app, ["gate", "--real", missing, "--synthetic", missing, "--ticket", ticket])

@@ -43,7 +43,7 @@ def test_a_gate_with_a_locked_key_fails_before_any_work(tmp_path, monkeypatch, m
 
     real, synthetic, holdout = mixed_frames
     called = []
-    monkeypatch.setattr("qaharness.gate.prepare_inputs", lambda *a, **k: called.append(1))
+    monkeypatch.setattr("qaharness.api.prepare_inputs", lambda *a, **k: called.append(1))
     with pytest.raises(BadInputError, match="encrypted"):
         run_gate(real, synthetic, holdout, out=tmp_path / "out", record=False)
     assert not called and not (tmp_path / "out").exists()

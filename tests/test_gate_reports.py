@@ -94,7 +94,11 @@ def test_a_gate_report_carries_the_utility_charts_its_metrics_support(inputs, tm
     assert 'alt="Train on real vs train on synthetic"' in html
     assert 'alt="Privacy measures on their own scales"' in html
     text = repr(result)
-    assert len(text) < 400 and text.startswith("GateResult(verdict=") and "policy='default 1.0.0'" in text
+    assert (
+        len(text) < 400
+        and text.startswith("GateResult(verdict=")
+        and f"policy='default {result.run.policy.version}'" in text
+    )
     assert "exit_code=" in text and "failed=[" in text
 
 

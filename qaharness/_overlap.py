@@ -66,19 +66,21 @@ def overlap_notes(frames: dict[str, pd.DataFrame], schema: Schema) -> list[str]:
     columns = [c for c in schema if schema[c] is not ColumnKind.IDENTIFIER]
     if holdout is None or not columns:
         return []
-    from .metrics._rows import leave_one_out_excess, matched_share, row_hashes
+    from .metrics._rows import leave_one_out_excess, matched_share
+    from .summaries import RowMatches, row_hashes
 
     real, held, synthetic = (row_hashes(frames[n], columns) for n in ("real", "holdout", "synthetic"))
+    held_in_real = RowMatches.of(held, real)
     notes = []
-    value, (low, _), info = leave_one_out_excess(held, real)
+    value, (low, _), info = leave_one_out_excess(held_in_real, RowMatches.of(real))
     if low > 0 and _significant(value, low):
         notes.append(
             f"holdout: {info['matched_share']:.1%} of its rows are identical to training rows, where duplicates "
             f"inside training explain {info['chance_share']:.1%}: the holdout may not be unseen data "
             "(privacy.holdout_overlap judges this)"
         )
-    shared, variance = matched_share(synthetic, held)
-    chance, chance_variance = matched_share(held, real)
+    shared, variance = matched_share(RowMatches.of(synthetic, held))
+    chance, chance_variance = matched_share(held_in_real)
     spread = float(np.sqrt(variance + chance_variance))
     if shared - chance > NOTE_Z * spread and shared > chance:
         notes.append(

@@ -1,10 +1,11 @@
 """Compact summaries of the tables, the only thing the exact metrics read.
 
 KS, Jensen–Shannon, Wasserstein, coverage, missingness, the association differences, exact
-matches and the provenance tag share never need the rows themselves, only small summaries of
+matches, holdout overlap and the provenance tag share never need the rows themselves, only small summaries of
 them: per column the sorted distinct values with their counts (``ValueCounts``), the category
 counts (``CategoryCounts``), one table's association sufficient statistics
-(``AssociationStats``), row-match counts. ``TableSummaries`` is that interface.
+(``AssociationStats``), and one table's identical rows against others as a histogram of match
+profiles (``RowMatches``). ``TableSummaries`` is that interface.
 ``PandasSummaries`` builds it from the in-memory frames of an ``EvalInput`` (the default engine);
 ``qaharness.spark`` builds it from Spark tables. The metrics finish the arithmetic from the
 summaries with the same functions (``qaharness.stats``) whichever engine built them, so the two
@@ -32,6 +33,7 @@ __all__ = [
     "ValueCounts",
     "CategoryCounts",
     "AssociationStats",
+    "RowMatches",
     "TableSummaries",
     "PandasSummaries",
     "row_hashes",
@@ -123,6 +125,70 @@ class AssociationStats:
     tables: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RowMatches:
+    """Identical rows of one table (the *query*) against reference tables, over some columns.
+
+    A histogram of *match profiles*: every distinct query row has a multiplicity (how many query
+    rows hold it) and a count in each reference table; ``rows[i]`` distinct query rows share the
+    profile (``multiplicity[i]``, ``reference_counts[:, i]``). Profiles are sorted (multiplicity,
+    then each reference's count), so both engines list them alike. Without references it is the
+    histogram of the table's identical-row group sizes. What the exact-match statistics need
+    (``qaharness.metrics._rows``): shares, cluster-robust variances (identical rows are one
+    cluster) and the pooled attribution depend on the rows only through these profiles.
+    """
+
+    multiplicity: np.ndarray
+    reference_counts: np.ndarray
+    rows: np.ndarray
+
+    @classmethod
+    def of_profiles(cls, multiplicity: np.ndarray, reference_counts: np.ndarray, rows: np.ndarray) -> RowMatches:
+        """From unsorted, distinct profiles (``reference_counts``: one row per reference)."""
+        multiplicity = np.asarray(multiplicity, dtype=np.int64)
+        reference_counts = np.asarray(reference_counts, dtype=np.int64)
+        assert reference_counts.ndim == 2 and reference_counts.shape[1] == multiplicity.size
+        order = np.lexsort((*reference_counts[::-1], multiplicity))
+        return cls(multiplicity[order], reference_counts[:, order], np.asarray(rows, dtype=np.int64)[order])
+
+    @classmethod
+    def of(cls, query: np.ndarray, *references: np.ndarray) -> RowMatches:
+        """From row keys (hashes) of the query table and of each reference table."""
+        keys, multiplicity = np.unique(query, return_counts=True)
+        counts = [_counts_at(keys, reference) for reference in references]
+        profiles = np.column_stack([multiplicity, *counts]) if keys.size else np.empty((0, 1 + len(counts)), np.int64)
+        distinct, rows = np.unique(profiles, axis=0, return_counts=True)
+        return cls.of_profiles(distinct[:, 0], distinct[:, 1:].T, rows)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows of the query table."""
+        return int((self.rows * self.multiplicity).sum())
+
+    @property
+    def distinct(self) -> int:
+        """Distinct rows of the query table."""
+        return int(self.rows.sum())
+
+    def in_reference(self, *which: int) -> np.ndarray:
+        """Per profile: its query rows equal some row of reference ``which`` (any of them; all when omitted)."""
+        picked = self.reference_counts[list(which) if which else slice(None)]
+        return (picked > 0).any(axis=0)
+
+    def matched_rows(self, *which: int) -> int:
+        """Query rows identical to some row of the references ``which`` (of any reference when omitted)."""
+        return int((self.rows * self.multiplicity)[self.in_reference(*which)].sum())
+
+
+def _counts_at(keys: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """How often each of the sorted distinct ``keys`` occurs in ``reference`` (0 where absent)."""
+    values, counts = np.unique(reference, return_counts=True)
+    if values.size == 0:
+        return np.zeros(keys.size, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(values, keys), values.size - 1)
+    return np.where(values[pos] == keys, counts[pos], 0).astype(np.int64)
+
+
 class TableSummaries:
     """The summaries of the tables in the real, synthetic and holdout seats. Engines subclass it.
 
@@ -190,19 +256,9 @@ class TableSummaries:
     ) -> AssociationStats:
         raise NotImplementedError
 
-    def distinct_rows(self, columns: Sequence[str], seat: str) -> int:
-        """Distinct rows of the table over ``columns`` (missing equals missing)."""
-        raise NotImplementedError
-
-    def matching_rows(self, columns: Sequence[str], query: str, reference: str) -> int:
-        """Rows of the ``query`` table identical, over ``columns``, to some row of ``reference``."""
-        raise NotImplementedError
-
-    def matching_rows_subsample(
-        self, columns: Sequence[str], query: str, reference: str, size: int, rng: np.random.Generator
-    ) -> tuple[int, int]:
-        """``matching_rows`` against a simple random subsample of ``size`` reference rows drawn
-        with ``rng``: (matches, subsample rows)."""
+    def row_matches(self, columns: Sequence[str], query: str, references: Sequence[str] = ()) -> RowMatches:
+        """The ``query`` table's rows against each ``references`` table, identical over ``columns``
+        (missing equals missing): ``RowMatches``, the histogram of match profiles."""
         raise NotImplementedError
 
 
@@ -256,13 +312,15 @@ class PandasSummaries(TableSummaries):
     def _key(self, seat: str, *parts: Hashable) -> tuple:
         return (id(self._frame(seat)), *parts)
 
-    def _cached(self, key: Hashable, build):
-        # the cache outlives a frame passed to ``with_synthetic``: keep the frame with the value and
-        # check its identity, so a recycled id() can never return another frame's summary
-        frame = self._frames_by_id.get(key[0]) if isinstance(key, tuple) else None
+    def _cached(self, key: Hashable, build, frames: Sequence[pd.DataFrame] | None = None):
+        # the cache outlives a frame passed to ``with_synthetic``: keep the frames with the value and
+        # check their identity, so a recycled id() can never return another frame's summary
+        # (``frames``: every frame the value depends on; default the one whose id leads the key)
+        if frames is None:
+            frames = [self._frames_by_id.get(key[0])] if isinstance(key, tuple) else []
         entry = self._cache.get(key)
-        if entry is None or entry[0] is not frame:
-            entry = (frame, build())
+        if entry is None or len(entry[0]) != len(frames) or any(a is not b for a, b in zip(entry[0], frames)):
+            entry = (tuple(frames), build())
             self._cache[key] = entry
         return entry[1]
 
@@ -330,19 +388,12 @@ class PandasSummaries(TableSummaries):
         frame = self._frame(seat)
         return self._cached(self._key(seat, "hashes", tuple(columns)), lambda: row_hashes(frame, columns))
 
-    def distinct_rows(self, columns: Sequence[str], seat: str) -> int:
-        return int(np.unique(self._hashes(columns, seat)).size)
-
-    def matching_rows(self, columns: Sequence[str], query: str, reference: str) -> int:
-        return int(np.isin(self._hashes(columns, query), self._hashes(columns, reference)).sum())
-
-    def matching_rows_subsample(
-        self, columns: Sequence[str], query: str, reference: str, size: int, rng: np.random.Generator
-    ) -> tuple[int, int]:
-        reference_hashes = self._hashes(columns, reference)
-        n = reference_hashes.size
-        picked = reference_hashes[np.arange(n) if size >= n else np.sort(rng.choice(n, size=size, replace=False))]
-        return int(np.isin(self._hashes(columns, query), picked).sum()), int(picked.size)
+    def row_matches(self, columns: Sequence[str], query: str, references: Sequence[str] = ()) -> RowMatches:
+        seats = (query, *references)
+        key = (*self._key(query, "row_matches", tuple(columns)), tuple(id(self._frame(s)) for s in seats))
+        return self._cached(
+            key, lambda: RowMatches.of(*(self._hashes(columns, s) for s in seats)), [self._frame(s) for s in seats]
+        )
 
 
 def _codes(series: pd.Series, labels: Sequence[str | None]) -> np.ndarray:

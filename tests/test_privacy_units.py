@@ -34,6 +34,7 @@ from qaharness.metrics._singling_out import (
 from qaharness.metrics.privacy_dcr_tail import tail_test
 from qaharness.metrics.privacy_nndr import nndr
 from qaharness.schema import ColumnKind, Schema
+from qaharness.summaries import RowMatches
 
 SCHEMA = Schema({"x": ColumnKind.NUMERIC, "c": ColumnKind.CATEGORICAL})
 
@@ -124,14 +125,15 @@ def test_clustered_share_counts_identical_rows_once():
 
 def test_leave_one_out_duplicates_and_overlap():
     train = np.array([1, 1, 2, 3, 4, 5, 6, 7, 8, 9])  # one pair: 2 of 10 rows have a twin
-    assert duplicate_share(train)[0] == pytest.approx(0.2)
-    value, _, info = leave_one_out_excess(np.array([1, 2, 3, 10, 11]), train)
+    assert duplicate_share(RowMatches.of(train))[0] == pytest.approx(0.2)
+    value, _, info = leave_one_out_excess(RowMatches.of(np.array([1, 2, 3, 10, 11]), train), RowMatches.of(train))
     assert info["matched_share"] == pytest.approx(0.6) and value == pytest.approx(0.4)
 
 
 def test_pooled_attribution_known_answer():
     """t = 3, h = 1 (chance 3/4). Synthetic: a training-only row (score 1), a row in both (1/2), no match."""
-    value, (low, high), info = pooled_attribution(np.array([1, 2, 9]), np.array([1, 2, 3]), np.array([2]))
+    synthetic = RowMatches.of(np.array([1, 2, 9]), np.array([1, 2, 3]), np.array([2]))
+    value, (low, high), info = pooled_attribution(synthetic, 3, 1)
     excess = (1 - 0.75) + (0.5 - 0.75)  # 0: the shared row cancels the training-only one
     assert value == pytest.approx(excess / (3 * 0.25)) and low < value < high
     assert info == {"matched_rows": 2, "training_only_rows": 1}

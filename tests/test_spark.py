@@ -120,10 +120,11 @@ def test_spark_summaries_equal_the_pandas_summaries(spark, tmp_path):
     frame = _awkward()
     path = _write(frame, tmp_path / "t.parquet")
     other = _write(frame.iloc[::-1].reset_index(drop=True).assign(x=lambda f: f.x * 2), tmp_path / "u.parquet")
-    data = prepare_spark_inputs(spark, path, other, path, sample_rows=5)
+    held = _write(frame.iloc[[0, 1, 2, 3, 4, 5, 0, 2]].reset_index(drop=True), tmp_path / "h.parquet")  # repeats
+    data = prepare_spark_inputs(spark, path, other, held, sample_rows=5)
     from qaharness.inputs import prepare_inputs
 
-    local = prepare_inputs(path, other, path)
+    local = prepare_inputs(path, other, held)
     assert dict(data.schema) == dict(local.schema)
     spark_s, pandas_s = data.summaries(), local.summaries()
     assert spark_s.frames_are_samples and not pandas_s.frames_are_samples
@@ -150,9 +151,22 @@ def test_spark_summaries_equal_the_pandas_summaries(spark, tmp_path):
         np.testing.assert_allclose(a.groups[column][1], b.groups[column][1], atol=1e-12)
     assert np.array_equal(a.tables[("c", "flag")], b.tables[("c", "flag")])
     columns = list(frame.columns)
-    for query, reference in (("synthetic", "real"), ("real", "holdout"), ("synthetic", "synthetic")):
-        assert spark_s.matching_rows(columns, query, reference) == pandas_s.matching_rows(columns, query, reference)
-    assert spark_s.distinct_rows(columns, "real") == pandas_s.distinct_rows(columns, "real") == 8
+    pairs = (
+        ("synthetic", ("real", "holdout")),
+        ("holdout", ("real", "synthetic")),
+        ("real", ("real",)),
+        ("holdout", ()),
+    )
+    for query, references in pairs:
+        a, b = spark_s.row_matches(columns, query, references), pandas_s.row_matches(columns, query, references)
+        for name in ("multiplicity", "reference_counts", "rows"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), (query, references, name)
+    assert spark_s.row_matches(columns, "real").distinct == pandas_s.row_matches(columns, "real").distinct == 8
+    assert spark_s.row_matches(columns, "holdout").rows.tolist() == [4, 2]  # four rows once, two twice
+    doubled = ["c", "flag"]  # on these two columns (missing, "yes") occurs twice, every other row once
+    a, b = spark_s.row_matches(doubled, "synthetic", ("real",)), pandas_s.row_matches(doubled, "synthetic", ("real",))
+    assert a.multiplicity.tolist() == b.multiplicity.tolist() and a.rows.tolist() == b.rows.tolist()
+    assert np.array_equal(a.reference_counts, b.reference_counts) and a.multiplicity.max() == 2
 
 
 @pytest.mark.spark
@@ -164,11 +178,12 @@ def test_row_hashes_tell_where_a_value_is_missing(spark, tmp_path):
     synthetic = pd.DataFrame({"a": [None, "1", "3"], "b": ["1", None, "3"]})
     data = prepare_spark_inputs(spark, _write(real, tmp_path / "r.parquet"), _write(synthetic, tmp_path / "s.parquet"))
     summaries = data.summaries()
-    assert summaries.matching_rows(["a", "b"], "synthetic", "real") == 2  # the two rows with one value missing
-    assert summaries.matching_rows(["a", "b"], "real", "real") == 3
+    matches = summaries.row_matches(["a", "b"], "synthetic", ("real",))
+    assert matches.matched_rows(0) == 2  # the two rows with one value missing
+    assert summaries.row_matches(["a", "b"], "real").distinct == 3
     shifted = pd.DataFrame({"a": [None, "3"], "b": ["2", None]})
     data = prepare_spark_inputs(spark, _write(real, tmp_path / "r.parquet"), _write(shifted, tmp_path / "t.parquet"))
-    assert data.summaries().matching_rows(["a", "b"], "synthetic", "real") == 0
+    assert data.summaries().row_matches(["a", "b"], "synthetic", ("real",)).matched_rows(0) == 0
 
 
 @pytest.mark.spark
@@ -198,7 +213,8 @@ def test_sources_and_input_errors(spark, tmp_path):
     frame = make_mixed_frame(50, 1)
     path = _write(frame, tmp_path / "real.parquet")
     query = prepare_spark_inputs(spark, f"spark:SELECT * FROM parquet.`{path}`", path)
-    assert query.inputs["real"].rows == 50 and dict(query.schema) == dict(prepare_inputs(path, path).schema)
+    other = _write(make_mixed_frame(50, 2), tmp_path / "other.parquet")  # the same file twice is refused locally
+    assert query.inputs["real"].rows == 50 and dict(query.schema) == dict(prepare_inputs(path, other).schema)
     dataframe = prepare_spark_inputs(spark, spark.read.parquet(path), path)
     assert dataframe.inputs["real"].source == "<real Spark DataFrame>"
     with pytest.raises(BadInputError, match="real file not found"):
@@ -233,6 +249,7 @@ EXACT = {
     "fidelity.missingness",
     "fidelity.corr_diff",
     "privacy.exact_match",
+    "privacy.holdout_overlap",
     "provenance.tagged",
 }
 
@@ -289,10 +306,10 @@ def test_gate_on_spark_matches_the_pandas_engine(spark, tmp_path):
         if a.id in EXACT:
             assert b.value == pytest.approx(a.value, rel=1e-9, abs=1e-12), a.id
             assert _close(a.per_column, b.per_column) and _close(a.baseline, b.baseline), a.id
+            assert a.details.keys() == b.details.keys(), a.id
             for key, value in a.details.items():
-                if key != "share_identical_to_training_subsample":  # a random subsample on each engine
-                    tolerance = 2e-6 if key.endswith("_matrix") else 1e-9  # matrices are rounded to 6 places
-                    assert _close(value, b.details[key], tolerance), (a.id, key)
+                tolerance = 2e-6 if key.endswith("_matrix") else 1e-9  # matrices are rounded to 6 places
+                assert _close(value, b.details[key], tolerance), (a.id, key)
             assert "sample" not in b.details
         else:
             assert b.details["sample"]["rows"] == {"real": 2500, "synthetic": 2500, "holdout": 1500}

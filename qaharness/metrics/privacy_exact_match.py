@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ._base import Metric, MetricDetails, RunContext, register_metric
-from ._rows import duplicate_share, leave_one_out_excess, match_columns, matched_share, pooled_attribution, table_hashes
+from ._rows import duplicate_share, leave_one_out_excess, match_columns, matched_share, pooled_attribution
 
 
 @register_metric
@@ -25,8 +25,9 @@ class ExactMatch(Metric):
     better. 95% CI: normal, from the null (hypergeometric) variance, or the clustered variances
     without a holdout. ``baseline``: the holdout in the synthetic seat — the share of holdout rows
     identical to a training row beyond training's own duplicates (0 for a clean split; see
-    ``privacy.holdout_overlap``). Details give the raw shares. Reference: the "identical match
-    share" of SynthEval and MOSTLY AI's QA report, made size-fair by the pooled attribution.
+    ``privacy.holdout_overlap``). Details give the raw shares. Computed from row-match summaries
+    over the whole tables (``summary_based``: exact under every engine). Reference: the "identical
+    match share" of SynthEval and MOSTLY AI's QA report, made size-fair by the pooled attribution.
     """
 
     class Details(MetricDetails):
@@ -63,34 +64,38 @@ class ExactMatch(Metric):
     conformance_input = "honest"
     conformance_defect = "copy"
     description = "Excess share of synthetic rows that are exact copies of a training row, beyond chance matches."
+    summary_based = True
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         columns = match_columns(data)
         if not columns:
             return self.skipped("every column is an identifier")
-        synthetic, real = table_hashes(data, ctx, "synthetic"), table_hashes(data, ctx, "real")
-        copies = int(np.isin(synthetic, real).sum())
+        summaries = data.summaries()
+        references = ("real",) if data.holdout is None else ("real", "holdout")
+        synthetic = summaries.row_matches(columns, "synthetic", references)
+        real = summaries.row_matches(columns, "real")
+        copies = synthetic.matched_rows(0)
         details: dict = {
             "columns": columns,
-            "synthetic_rows": int(synthetic.size),
+            "synthetic_rows": synthetic.n_rows,
             "copies_of_training_rows": copies,
-            "share_identical_to_training": copies / synthetic.size,
+            "share_identical_to_training": copies / synthetic.n_rows,
             "chance_share": duplicate_share(real)[0],
-            "synthetic_duplicate_rate": 1.0 - np.unique(synthetic).size / synthetic.size,
-            "real_duplicate_rate": 1.0 - np.unique(real).size / real.size,
+            "synthetic_duplicate_rate": 1.0 - synthetic.distinct / synthetic.n_rows,
+            "real_duplicate_rate": 1.0 - real.distinct / real.n_rows,
         }
         if data.holdout is None:
             value, ci, _ = leave_one_out_excess(synthetic, real)
             details["method"] = "leave-one-out duplicates of training (no holdout)"
             return self.result(value, ci=ci, ci_level=0.95, details=details)
-        holdout = table_hashes(data, ctx, "holdout")
-        value, ci, info = pooled_attribution(synthetic, real, holdout)
+        holdout = summaries.row_matches(columns, "holdout", ("real",))
+        value, ci, info = pooled_attribution(synthetic, real.n_rows, holdout.n_rows)
         baseline = leave_one_out_excess(holdout, real)[0]
         details.update(
             method="pooled attribution over training and holdout",
-            holdout_rows=int(holdout.size),
-            share_identical_to_holdout=matched_share(synthetic, holdout)[0],
-            holdout_share_identical_to_training=matched_share(holdout, real)[0],
+            holdout_rows=holdout.n_rows,
+            share_identical_to_holdout=matched_share(synthetic, 1)[0],
+            holdout_share_identical_to_training=matched_share(holdout, 0)[0],
             **info,
         )
         return self.result(value, ci=ci, ci_level=0.95, baseline=baseline, details=details)

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ._base import Metric, MetricDetails, RunContext, register_metric
-from ._rows import leave_one_out_excess, match_columns, table_hashes
+from ._rows import leave_one_out_excess, match_columns
 
 
 @register_metric
@@ -22,6 +22,8 @@ class HoldoutOverlap(Metric):
     that size). A leaky split — the same records on both sides — shows as an excess. Range [−1, 1];
     0 is ideal; lower is better. 95% CI: normal, from the two shares' cluster-robust variances
     (identical rows count as one cluster). Identical tables are refused earlier, at the boundary.
+    Computed from row-match summaries over the whole tables (``summary_based``: exact under every
+    engine).
     """
 
     class Details(MetricDetails):
@@ -40,6 +42,7 @@ class HoldoutOverlap(Metric):
     ideal = 0.0
     ideal_tolerance = 0.05
     requires_holdout = True
+    summary_based = True
     description = (
         "Excess share of holdout rows that also occur in training, beyond chance duplicates (0: a clean split)."
     )
@@ -48,7 +51,8 @@ class HoldoutOverlap(Metric):
         columns = match_columns(data)
         if not columns:
             return self.skipped("every column is an identifier")
-        real, holdout = table_hashes(data, ctx, "real"), table_hashes(data, ctx, "holdout")
+        summaries = data.summaries()
+        real, holdout = summaries.row_matches(columns, "real"), summaries.row_matches(columns, "holdout", ("real",))
         value, ci, info = leave_one_out_excess(holdout, real)
         return self.result(
             value,
@@ -56,9 +60,9 @@ class HoldoutOverlap(Metric):
             ci_level=0.95,
             details={
                 "columns": columns,
-                "holdout_rows": int(holdout.size),
-                "training_rows": int(real.size),
-                "holdout_rows_in_training": int(np.isin(holdout, real).sum()),
+                "holdout_rows": holdout.n_rows,
+                "training_rows": real.n_rows,
+                "holdout_rows_in_training": holdout.matched_rows(0),
                 **info,
             },
         )

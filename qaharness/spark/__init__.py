@@ -5,10 +5,11 @@
 Spark SQL runs on the executors, so a cluster needs no Python packages; the driver needs qaharness.
 
 - **Exact on the whole tables.** The metrics that declare ``summary_based`` (KS, JS, Wasserstein,
-  coverage, missingness, association differences, exact matches, the provenance tag share) read
-  ``EvalInput.summaries()``: here ``SparkSummaries``, which computes the same compact summaries as
-  the pandas engine (sorted distinct values with counts, category counts, association sufficient
-  statistics, row-hash matches) with Spark, and the metric finishes them with the same Python.
+  coverage, missingness, association differences, exact matches and holdout overlap, the provenance
+  tag share) read ``EvalInput.summaries()``: here ``SparkSummaries``, which computes the same compact
+  summaries as the pandas engine (sorted distinct values with counts, category counts, association
+  sufficient statistics, row-match profiles from row-hash joins) with Spark, and the metric finishes
+  them with the same Python.
 - **Sampled where the method is.** Every other metric runs its single-machine code on the frames of
   the input, which here are stratified samples Spark draws (``--spark-sample-rows`` per table,
   proportional to the target's classes, seeded from the run seed); their ``details.sample`` says

@@ -4,8 +4,10 @@ Each summary is one small aggregation whose result comes back to the driver thro
 distinct values with counts per numeric column (the driver holds one column's at a time: 16 bytes
 per distinct value), category counts of every categorical column in one grouping-sets pass, the
 association sufficient statistics in four passes (means and deviations; pairwise sums; per-category
-sums; every contingency table in one grouping-sets pass), and row matches as semi-joins on a
-128-bit row hash (two seeded xxhash64 over every column and its null flag).
+sums; every contingency table in one grouping-sets pass), and row matches as joins on a 128-bit row
+hash (two seeded xxhash64 over every column and its null flag): rows per distinct hash of the query
+table, left-joined to rows per distinct hash of each reference table, counted per match profile, so
+the driver holds only that histogram (``summaries.RowMatches``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..schema import ColumnKind, Schema
-from ..summaries import AssociationStats, CategoryCounts, TableSummaries, ValueCounts
+from ..summaries import AssociationStats, CategoryCounts, RowMatches, TableSummaries, ValueCounts
 from ._coerce import numeric_view
 
 __all__ = ["SparkTable", "SparkSummaries", "code_expression"]
@@ -139,39 +141,26 @@ class SparkSummaries(TableSummaries):
             F.xxhash64(F.lit("qaharness:a"), *parts).alias("h1"), F.xxhash64(F.lit("qaharness:b"), *parts).alias("h2")
         )
 
-    def distinct_rows(self, columns: Sequence[str], seat: str) -> int:
+    def row_matches(self, columns: Sequence[str], query: str, references: Sequence[str] = ()) -> RowMatches:
+        key = (self.table(query), "row_matches", tuple(columns), tuple(self.table(r) for r in references))
+        return self._cached(key, lambda: self._row_matches(columns, query, references))
+
+    def _row_matches(self, columns: Sequence[str], query: str, references: Sequence[str]) -> RowMatches:
+        """Rows per distinct query hash, left-joined to rows per distinct hash of each reference,
+        then counted per profile: the driver gets the histogram of profiles only."""
         from pyspark.sql import functions as F
 
-        key = (self.table(seat), "distinct", tuple(columns))
-        return self._cached(
-            key, lambda: int(self._hashed(columns, seat).agg(F.count_distinct("h1", "h2")).collect()[0][0])
-        )
+        def grouped(seat: str, name: str) -> Any:
+            return self._hashed(columns, seat).groupBy("h1", "h2").agg(F.count(F.lit(1)).alias(name))
 
-    def matching_rows(self, columns: Sequence[str], query: str, reference: str) -> int:
-        key = (self.table(query), self.table(reference), "matches", tuple(columns))
-        return self._cached(key, lambda: self._matches(columns, query, self._hashed(columns, reference).distinct()))
-
-    def _matches(self, columns: Sequence[str], query: str, reference: Any) -> int:
-        return int(self._hashed(columns, query).join(reference, ["h1", "h2"], "left_semi").count())
-
-    def matching_rows_subsample(
-        self, columns: Sequence[str], query: str, reference: str, size: int, rng: np.random.Generator
-    ) -> tuple[int, int]:
-        from pyspark.sql import functions as F
-
-        n = self.n_rows(reference)
-        if size >= n:
-            return self.matching_rows(columns, query, reference), n
-        seed = int(rng.integers(2**31 - 1))
-        fraction = min(1.0, (size + 6 * math.sqrt(size) + 100) / n)
-        drawn = self._hashed(columns, reference).withColumn("u", F.rand(seed))
-        picked = drawn.where(F.col("u") < fraction).orderBy("u").limit(size).select("h1", "h2")
-        picked = picked.persist()
-        try:
-            rows = int(picked.count())
-            return self._matches(columns, query, picked.distinct()), rows
-        finally:
-            picked.unpersist()
+        names = [f"r{i}" for i in range(len(references))]
+        profiles = grouped(query, "m")
+        for name, reference in zip(names, references):
+            profiles = profiles.join(grouped(reference, name), ["h1", "h2"], "left")
+        counts = [F.coalesce(F.col(name), F.lit(0)).alias(name) for name in names]
+        histogram = profiles.select("m", *counts).groupBy("m", *names).agg(F.count(F.lit(1)).alias("rows")).toPandas()
+        matrix = histogram[names].to_numpy(dtype=np.int64).T.reshape(len(names), len(histogram))
+        return RowMatches.of_profiles(histogram["m"].to_numpy(dtype=np.int64), matrix, histogram["rows"].to_numpy())
 
 
 def _value_counts(table: SparkTable, schema: Schema, columns: list[str]) -> dict[str, ValueCounts]:

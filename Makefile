@@ -37,6 +37,10 @@ install-test: $(BIN)/python system-deps java
 	@if [ "$$(id -u)" = 0 ] && ! command -v softhsm2-util >/dev/null; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null) || echo "note: softhsm2 unavailable; the PKCS#11 tests will be skipped with that reason"; \
 	elif ! command -v softhsm2-util >/dev/null; then echo "note: install softhsm2 (needs root) for the PKCS#11 tests"; fi
+	@# strace: the store-lock test delays one process's lock call with it (skipped with the reason without it)
+	@if [ "$$(id -u)" = 0 ] && ! command -v strace >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null) || echo "note: strace unavailable; one store-lock test will be skipped with that reason"; \
+	elif ! command -v strace >/dev/null; then echo "note: install strace (needs root) for the store-lock test"; fi
 
 install-check: $(BIN)/python
 	$(PIP) install -q -c constraints.txt ".[check]"

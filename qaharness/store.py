@@ -5,7 +5,9 @@ Tables: ``runs`` (one row per run, with its results.json), ``metrics`` (long for
 privacy-budget ledger per real source, append-only; ``qaharness.budget``), plus ``meta`` (format and
 schema version; ``qaharness._store_schema`` holds the migrations, applied when a store is opened).
 Inserts name their columns. DuckDB lets one process hold a file read-write; every connection here
-is short and retried on a lock conflict, so parallel gates and a reading dashboard share one store.
+is short, holds the store's lock (``qaharness._store_lock``: exclusive to write, shared to read) from
+before it opens the file until after it closes it, and is retried while the lock is taken, so parallel
+gates and a reading dashboard share one store.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +26,7 @@ from typing import Any, TypeVar
 import duckdb
 import pandas as pd
 
+from ._store_lock import DENIED_ERRNOS, StoreLocked, store_lock
 from ._store_schema import SCHEMA_VERSION, check_store_file, ensure_schema, store_version
 from .errors import BadInputError, StoreBusyError
 from .paths import default_store
@@ -81,32 +84,38 @@ class RunStore:
     # -- connections -------------------------------------------------------------------
     @contextmanager
     def _connect(self, read_only: bool):
+        """A connection, opened and closed under the store's lock (``StoreLocked`` while it is taken)."""
         if read_only and not self.path.exists():
             raise BadInputError("run store not found; run a gate or `qaharness demo` first", source=str(self.path))
-        check_store_file(self.path)
-        if not read_only and not self.path.exists():
-            self._create()
-        try:
-            con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            if _is_denied(exc):
+        with ExitStack() as stack:
+            try:
+                if not read_only:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
                 raise _denied(self.path, exc) from None
-            raise
-        try:
-            yield con
-        finally:
-            con.close()
+            try:
+                stack.enter_context(store_lock(self.path, shared=read_only))
+            except OSError as exc:
+                if exc.errno not in DENIED_ERRNOS:
+                    raise
+                raise _denied(self.path, exc) from None
+            check_store_file(self.path)
+            if not read_only and not self.path.exists():
+                self._create()
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.Error as exc:
+                if _is_denied(exc):
+                    raise _denied(self.path, exc) from None
+                raise
+            try:
+                yield con
+            finally:
+                con.close()  # DuckDB checkpoints here, still under the lock
 
     def _create(self) -> None:
-        """Create the file atomically: build it under a temporary name, then hard-link it into place.
-
-        Two processes creating one store at once would otherwise let one open the other's
-        half-written file ("exists, but it is not a valid DuckDB database file").
-        """
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _denied(self.path, exc) from None
+        """Create the file atomically (under the store's lock): build it under a temporary name, then
+        hard-link it into place, so an interrupted creation never leaves a half-written store."""
         tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
         try:
             try:
@@ -122,7 +131,7 @@ class RunStore:
             try:
                 os.link(tmp, self.path)
             except FileExistsError:
-                pass  # another process won the race; its file is complete
+                pass  # created by a qaharness without the store lock; its file is complete
             except OSError:  # no hard links on this file system
                 if not self.path.exists():
                     os.replace(tmp, self.path)
@@ -139,18 +148,20 @@ class RunStore:
                     self._ensure_current(read_only)
                 with self._connect(read_only) as con:
                     return work(con)
-            except duckdb.Error as exc:
+            except StoreLocked:
+                pass  # another qaharness connection: wait for it
+            except duckdb.Error as exc:  # DuckDB's own lock: another program holds the file
                 if _is_denied(exc) and not read_only:
                     raise _denied(self.path, exc) from None
                 if not _is_lock_error(exc):
                     raise
-                if time.monotonic() > deadline:
-                    raise StoreBusyError(
-                        f"The run store {self.path} stayed locked by another process for {self.timeout:g} s.",
-                        store=str(self.path),
-                    ) from None
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 1.6, 0.5)
+            if time.monotonic() > deadline:
+                raise StoreBusyError(
+                    f"The run store {self.path} stayed locked by another process for {self.timeout:g} s.",
+                    store=str(self.path),
+                ) from None
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 1.6, 0.5)
 
     def _ensure_current(self, read_only: bool) -> None:
         """Check once per instance that the file is a store at this schema version; migrate an older

@@ -16,9 +16,9 @@ from .engine import Progress, run_metrics, select_metrics
 from .inputs import EvalInput, prepare_inputs
 from .profile import column_profiles
 from .provenance import run_provenance
-from .results import Run
+from .results import MetricResult, Run
 
-__all__ = ["evaluate", "evaluate_input", "environment"]
+__all__ = ["evaluate", "evaluate_input", "environment", "run_notes"]
 
 _PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "xgboost-cpu", "torch", "duckdb", "pydantic")
 
@@ -32,6 +32,14 @@ def environment() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return env
+
+
+def run_notes(data: EvalInput, results: Sequence[MetricResult]) -> list[str]:
+    """The input's notes, then each note a metric contributed (``MetricResult.notes``), once each."""
+    notes = list(data.notes)
+    for result in results:
+        notes += [note for note in result.notes if note not in notes]
+    return notes
 
 
 def evaluate(
@@ -86,6 +94,6 @@ def evaluate_input(
         metrics=results,
         environment=environment(),
         timings=timings,
-        notes=list(data.notes),
+        notes=run_notes(data, results),
         **run_fields,
     )

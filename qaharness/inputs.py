@@ -96,7 +96,9 @@ def prepare_inputs(
         if name in tables:
             _check_same_columns(reference, tables[name], name)
     overrides = _schema_overrides(schema, reference)
-    inferred = infer_schema(_aligned(tables["real"].frame, reference), overrides)
+    # kinds from every real row: training and holdout together (never from the synthetic table under test)
+    holdout_rows = [_aligned(tables["holdout"].frame, reference)] if "holdout" in tables else []
+    inferred = infer_schema(_aligned(tables["real"].frame, reference), overrides, others=holdout_rows)
     frames, fingerprints = {}, {}
     for name in list(tables):  # coerce one table at a time and let the raw frame go
         table = tables[name]

@@ -1,18 +1,43 @@
-"""Helpers shared by metric plugins: consistent encodings across real and synthetic."""
+"""Helpers shared by metric plugins: consistent encodings across real and synthetic.
+
+The finishing arithmetic of the exact fidelity metrics works on compact summaries (sorted values,
+code counts), so another engine (Spark) can compute the summaries and reuse these functions.
+"""
 
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
+from pydantic import ConfigDict, Field
 
 from ..schema import ColumnKind
 from ..stats import binned_codes, quantile_edges
+from ._base import MetricDetails
 
-__all__ = ["numeric_values", "numeric_pairs", "category_codes", "column_codes", "MISSING"]
+if TYPE_CHECKING:
+    from ..inputs import EvalInput
+
+__all__ = [
+    "numeric_values",
+    "numeric_pairs",
+    "category_codes",
+    "column_codes",
+    "Codes",
+    "PerColumnDetails",
+    "as_float",
+    "MISSING",
+    "DISCRETE_MAX_VALUES",
+    "N_BINS",
+]
 
 MISSING = "\x00missing"
+#: numeric/datetime columns with at most this many distinct real values are compared value by value
+DISCRETE_MAX_VALUES = 20
+#: the others on this many real-quantile bins
+N_BINS = 20
 
 
 def numeric_values(series: pd.Series) -> np.ndarray:
@@ -25,7 +50,7 @@ def numeric_values(series: pd.Series) -> np.ndarray:
     return values
 
 
-def numeric_pairs(data) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, str]]:
+def numeric_pairs(data: EvalInput) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, str]]:
     """(real, synthetic) non-missing values per numeric/datetime column, and the columns skipped (with why)."""
     pairs, skipped = {}, {}
     for column in data.columns(ColumnKind.NUMERIC, ColumnKind.DATETIME):
@@ -37,7 +62,8 @@ def numeric_pairs(data) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[
     return pairs, skipped
 
 
-def _as_float(series: pd.Series) -> np.ndarray:
+def as_float(series: pd.Series) -> np.ndarray:
+    """Float values of a numeric or datetime column, missing as NaN (datetimes as ns)."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         out = series.astype("int64").to_numpy(dtype=float)
         out[series.isna().to_numpy()] = np.nan
@@ -54,14 +80,45 @@ def category_codes(*frames_columns: pd.Series) -> tuple[list[np.ndarray], list[s
     return [codes[a:b] for a, b in itertools.pairwise(bounds)], labels
 
 
+class Codes(NamedTuple):
+    """Discrete codes of one column in each table, how many codes there are, and how they were made."""
+
+    codes: list[np.ndarray]
+    n_codes: int
+    encoding: str  # "categories" | "values" | "quantile_bins"
+
+
 def column_codes(
-    kind: ColumnKind, real: pd.Series, *others: pd.Series, n_bins: int = 20
-) -> tuple[list[np.ndarray], int]:
-    """Discrete codes for any distribution column: categories as is, numerics binned on real quantiles."""
+    kind: ColumnKind,
+    real: pd.Series,
+    *others: pd.Series,
+    n_bins: int = N_BINS,
+    max_values: int = DISCRETE_MAX_VALUES,
+) -> Codes:
+    """Discrete codes for any distribution column, missing a code of its own.
+
+    Categorical and boolean columns: their categories. Numeric and datetime columns with at most
+    ``max_values`` distinct real values (counts, codes, ratings): value by value, over the union of
+    the tables' values. Other numeric columns: ``n_bins`` bins at the real quantiles.
+    """
     if kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME):
-        real_values = _as_float(real)
-        edges = quantile_edges(real_values[~np.isnan(real_values)], n_bins)
-        codes = [binned_codes(_as_float(s), edges) for s in (real, *others)]
-        return codes, edges.size + 2
+        real_values = as_float(real)
+        present = real_values[~np.isnan(real_values)]
+        if np.unique(present).size <= max_values:
+            arrays = [real_values, *(as_float(s) for s in others)]
+            codes, uniques = pd.factorize(np.concatenate(arrays), use_na_sentinel=False)
+            bounds = np.cumsum([0] + [a.size for a in arrays])
+            return Codes([codes[a:b] for a, b in itertools.pairwise(bounds)], len(uniques), "values")
+        edges = quantile_edges(present, n_bins)
+        codes = [binned_codes(as_float(s), edges) for s in (real, *others)]
+        return Codes(codes, edges.size + 2, "quantile_bins")
     codes, categories = category_codes(real, *others)
-    return codes, len(categories)
+    return Codes(codes, len(categories), "categories")
+
+
+class PerColumnDetails(MetricDetails):
+    """Details of a metric whose headline is its worst column."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    mean: float = Field(description="mean of the per-column values")
+    worst_column: str = Field(description="the column with the worst value (the headline)")

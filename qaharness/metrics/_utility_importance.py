@@ -65,10 +65,15 @@ def importances(fit: UtilityFit, side: str) -> dict[str, np.ndarray]:
         counts = finite.sum(axis=1)
         permutation = np.where(counts > 0, np.where(finite, drops, 0.0).sum(axis=1) / np.maximum(counts, 1), 0.0)
         gains = fit.booster(side).get_score(importance_type="total_gain")
-        gain = np.array([float(gains.get(f"f{j}", 0.0)) for j in range(len(fit.encoder.features))])
+        gain = np.array([_number(gains.get(f"f{j}", 0.0)) for j in range(len(fit.encoder.features))])
         return {"permutation": permutation, "gain": gain}
 
     return fit._once(("importances", side), make)
+
+
+def _number(value: float | list[float]) -> float:
+    """XGBoost's score: one number per feature (a list only for vector leaves, which we never fit)."""
+    return float(sum(value)) if isinstance(value, list) else float(value)
 
 
 def _feature_codes(fit: UtilityFit, j: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -115,7 +120,7 @@ def leakage(fit: UtilityFit, threshold: float = LEAK_THRESHOLD) -> list[dict[str
         if fit.y["holdout"].size < 2 or (fit.classes and np.unique(fit.y["holdout"]).size < 2):
             return []
         score_name = {"binary": "roc_auc", "multiclass": "balanced_accuracy", "regression": "r2"}[fit.task]
-        found = []
+        found: list[dict[str, float | str]] = []
         for j, column in enumerate(fit.encoder.features):
             value = _single_feature_score(fit, j)
             if np.isfinite(value) and value >= threshold:

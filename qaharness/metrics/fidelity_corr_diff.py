@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import NumericalError
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
-from ._base import Metric, RunContext, register_metric
+from ._base import Metric, MetricDetails, RunContext, register_metric
 
 MAX_CATEGORIES = 100  # beyond this, the rarest categories are pooled (documented in details)
 _NUMERIC = (ColumnKind.NUMERIC, ColumnKind.DATETIME)
@@ -79,10 +82,23 @@ def _encode(real: pd.Series, other: pd.Series, kind: ColumnKind) -> tuple[np.nda
     return codes(real), codes(other)
 
 
-def _standardise(values: np.ndarray) -> np.ndarray:
-    """(x − mean) / std over the present values; NaN stays NaN. Pearson and η are invariant to this."""
-    out = values - np.nanmean(values) if np.isfinite(values).any() else values.copy()
-    std = np.nanstd(out) if np.isfinite(out).any() else 0.0
+def _standardise(values: np.ndarray, column: str) -> np.ndarray:
+    """(x − mean) / std over the present values; NaN stays NaN. Pearson and η are invariant to this.
+
+    Raises ``NumericalError`` naming the column when the mean or spread is not finite (|x| near
+    1e160 squares past the float range): an association computed from it would be meaningless.
+    """
+    if not np.isfinite(values).any():
+        return values.copy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = values - np.nanmean(values)
+        std = np.nanstd(out)
+    if not (np.isfinite(std) and np.isfinite(out[~np.isnan(out)]).all()):
+        raise NumericalError(
+            f"the association of column {column!r} cannot be computed: its values are too large for "
+            "finite arithmetic (rescale the column, e.g. to other units)",
+            column=column,
+        )
     return out / std if std > 0 else out
 
 
@@ -128,7 +144,7 @@ def association_matrix(columns: list[str], kinds: dict[str, ColumnKind], encoded
     categorical = [c for c in columns if kinds[c] not in _NUMERIC]
     matrix = np.eye(len(columns))
     if numeric:
-        block = np.column_stack([_standardise(encoded[c]) for c in numeric])
+        block = np.column_stack([_standardise(encoded[c], c) for c in numeric])
         r = _pairwise_pearson(block)
         for (a, i), (b, j) in itertools.combinations(list(zip(numeric, range(len(numeric)))), 2):
             matrix[index[a], index[b]] = matrix[index[b], index[a]] = r[i, j]
@@ -144,6 +160,49 @@ def association_matrix(columns: list[str], kinds: dict[str, ColumnKind], encoded
     return matrix
 
 
+class Pair(BaseModel):
+    """One column pair of the association matrices."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    columns: list[str] = Field(min_length=2, max_length=2)
+    difference: float = Field(ge=0, le=2)
+    real: float = Field(ge=-1, le=1)
+    synthetic: float = Field(ge=-1, le=1)
+
+
+def pair_summary(columns: list[str], real_m: np.ndarray, synthetic_m: np.ndarray) -> dict[str, Any]:
+    """Headline (largest difference), tail and RMS of the pairwise differences, worst pairs first.
+
+    Works on the two association matrices only (the compact summary another engine can compute).
+    """
+    diff = np.abs(real_m - synthetic_m)
+    iu = np.triu_indices(len(columns), 1)
+    flat = diff[iu]
+    order = np.argsort(-flat, kind="stable")[:10]
+    worst = [
+        {
+            "columns": [columns[iu[0][k]], columns[iu[1][k]]],
+            "difference": float(flat[k]),
+            "real": float(real_m[iu[0][k], iu[1][k]]),
+            "synthetic": float(synthetic_m[iu[0][k], iu[1][k]]),
+        }
+        for k in order
+    ]
+    return {
+        "value": float(flat.max()),
+        "per_column": {c: float(np.delete(diff[i], i).max()) for i, c in enumerate(columns)},
+        "details": {
+            "frobenius": float(np.sqrt(np.mean(flat**2))),
+            "p95": float(np.quantile(flat, 0.95)),
+            "n_pairs": int(flat.size),
+            "worst_pairs": worst,
+            "columns": columns,
+            "real_matrix": real_m.round(6).tolist(),
+            "synthetic_matrix": synthetic_m.round(6).tolist(),
+        },
+    }
+
+
 @register_metric
 class CorrelationDifference(Metric):
     """Largest absolute difference between the real and synthetic association matrices.
@@ -151,14 +210,30 @@ class CorrelationDifference(Metric):
     Associations: Pearson r for numeric pairs, Cramér's V for categorical pairs (categories beyond
     the 100 most frequent real ones pooled), the correlation ratio η for mixed pairs. Columns
     constant in real are left out. Range [0, 2] (Pearson pairs can flip sign); lower is better.
-    ``details.frobenius`` is the root-mean-square difference over all pairs.
+    ``details.frobenius`` is the root-mean-square difference over all pairs, ``details.p95`` the
+    95th percentile of the pairwise differences. The holdout baseline is a maximum over the same
+    pairs at the synthetic table's size, so a wide table's many pairs raise both alike.
+    Values too large for finite arithmetic make the metric an error naming the column.
     """
+
+    class Details(MetricDetails):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+        frobenius: float = Field(ge=0, description="root-mean-square difference over all pairs")
+        p95: float = Field(ge=0, description="95th percentile of the pairwise absolute differences")
+        n_pairs: int = Field(ge=1, description="column pairs compared")
+        worst_pairs: list[Pair] = Field(description="the ten largest differences, worst first")
+        columns: list[str] = Field(description="the columns of the matrices, in order")
+        real_matrix: list[list[float]] = Field(description="association matrix of real (rounded to 6 places)")
+        synthetic_matrix: list[list[float]] = Field(description="association matrix of synthetic (rounded)")
 
     id = "fidelity.corr_diff"
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
     bounds = (0.0, 2.0)
+    conformance_defect = "collapse"
     has_baseline = True
+    baseline_scaling = "root_n"
+    baseline_draws = 5
     description = "Whether pairs of columns relate to each other in the synthetic data as they do in the real data."
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
@@ -169,29 +244,10 @@ class CorrelationDifference(Metric):
         real_enc, synthetic_enc = {}, {}
         for c in columns:
             real_enc[c], synthetic_enc[c] = _encode(data.real[c], data.synthetic[c], kinds[c])
-        real_m = association_matrix(columns, kinds, real_enc)
-        synthetic_m = association_matrix(columns, kinds, synthetic_enc)
-        diff = np.abs(real_m - synthetic_m)
-        iu = np.triu_indices(len(columns), 1)
-        pairs = sorted(zip(diff[iu], iu[0], iu[1]), key=lambda t: -t[0])
-        worst = [
-            {
-                "columns": [columns[i], columns[j]],
-                "difference": float(d),
-                "real": float(real_m[i, j]),
-                "synthetic": float(synthetic_m[i, j]),
-            }
-            for d, i, j in pairs[:10]
-        ]
-        per_column = {c: float(diff[i].max()) for i, c in enumerate(columns)}
-        return self.result(
-            float(diff[iu].max()),
-            per_column=per_column,
-            details={
-                "frobenius": float(np.sqrt(np.mean(diff[iu] ** 2))),
-                "worst_pairs": worst,
-                "columns": columns,
-                "real_matrix": real_m.round(6).tolist(),
-                "synthetic_matrix": synthetic_m.round(6).tolist(),
-            },
+        # the real matrix depends on the real table alone: the baseline's draws share it
+        real_m = ctx.cached(
+            data.real, ("corr_diff.real", tuple(columns)), lambda: association_matrix(columns, kinds, real_enc)
         )
+        synthetic_m = association_matrix(columns, kinds, synthetic_enc)
+        summary = pair_summary(columns, real_m, synthetic_m)
+        return self.result(summary["value"], per_column=summary["per_column"], details=summary["details"])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
 from ._base import Metric, RunContext, register_metric
-from ._common import numeric_values
+from ._common import PerColumnDetails, numeric_values
 
 
 def _range_coverage(real: np.ndarray, synthetic: np.ndarray) -> float:
@@ -29,10 +30,16 @@ class Coverage(Metric):
     Range [0, 1]; higher is better; ``value`` is the worst column. Missing values are ignored.
     """
 
+    class Details(PerColumnDetails):
+        categories_missing: dict[str, int] = Field(
+            description="per categorical column: how many real categories synthetic never shows"
+        )
+
     id = "fidelity.coverage"
     family = Family.FIDELITY
     goal = Goal.MAXIMIZE
     bounds = (0.0, 1.0)
+    conformance_defect = "collapse"
     has_baseline = True
     description = "Whether the synthetic data reaches every real category and the whole real value range."
 

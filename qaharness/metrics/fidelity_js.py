@@ -1,43 +1,57 @@
-"""fidelity.js — Jensen–Shannon distance (base 2) of each column's category frequencies."""
+"""fidelity.js — Jensen–Shannon distance (base 2) of each column's category or value frequencies."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import js_distance
 from ._base import Metric, RunContext, register_metric
-from ._common import column_codes
-
-N_BINS = 20
+from ._common import DISCRETE_MAX_VALUES, N_BINS, PerColumnDetails, column_codes
 
 
 @register_metric
 class JensenShannon(Metric):
     """Jensen–Shannon distance, base 2, between real and synthetic frequencies per column.
 
-    Categorical and boolean columns use their categories, missing counted as a category of its
-    own; numeric and datetime columns are binned on 20 quantiles of the real data (missing its own
-    bin). Range [0, 1]; lower is better; ``value`` is the worst column.
-    Reference: ``scipy.spatial.distance.jensenshannon(p, q, base=2)``.
+    Categorical and boolean columns use their categories; numeric and datetime columns with at
+    most 20 distinct real values (counts, codes, ratings) are compared value by value; other
+    numeric and datetime columns on 20 bins at the real quantiles. Missing values always count as
+    a category of their own. Range [0, 1]; lower is better; ``value`` is the worst column.
+    Reference: ``scipy.spatial.distance.jensenshannon(p, q, base=2)`` on those counts.
     """
+
+    class Details(PerColumnDetails):
+        numeric_bins: int = Field(description="real-quantile bins of a numeric column with many distinct values")
+        discrete_max_values: int = Field(description="numeric columns with at most this many values: per value")
+        encodings: dict[str, Literal["categories", "values", "quantile_bins"]] = Field(
+            description="how each column was made discrete"
+        )
 
     id = "fidelity.js"
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
     bounds = (0.0, 1.0)
+    conformance_defect = "collapse"
     has_baseline = True
+    baseline_scaling = "root_n"
     description = "How different the real and synthetic frequency of each category (or value bin) is."
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
-        per_column = {}
+        per_column, encodings = {}, {}
         for column in data.columns():
-            kind = data.schema[column]
-            (real, synthetic), n_codes = column_codes(kind, data.real[column], data.synthetic[column], n_bins=N_BINS)
-            p = np.bincount(real, minlength=n_codes)
-            q = np.bincount(synthetic, minlength=n_codes)
-            per_column[column] = js_distance(p, q)
+            (real, synthetic), n_codes, encodings[column] = column_codes(
+                data.schema[column], data.real[column], data.synthetic[column]
+            )
+            per_column[column] = js_distance(
+                np.bincount(real, minlength=n_codes), np.bincount(synthetic, minlength=n_codes)
+            )
         if not per_column:
             return self.skipped("no categorical, boolean, numeric or datetime column")
-        return self.per_column_result(per_column, numeric_bins=N_BINS)
+        return self.per_column_result(
+            per_column, numeric_bins=N_BINS, discrete_max_values=DISCRETE_MAX_VALUES, encodings=encodings
+        )

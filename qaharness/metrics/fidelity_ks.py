@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import ks_statistic
 from ._base import Metric, RunContext, register_metric
-from ._common import numeric_pairs
+from ._common import PerColumnDetails, numeric_pairs
 
 
 @register_metric
@@ -19,11 +20,16 @@ class KolmogorovSmirnov(Metric):
     Reference: ``scipy.stats.ks_2samp(real, synthetic).statistic``.
     """
 
+    class Details(PerColumnDetails):
+        skipped_columns: dict[str, str] = Field(description="numeric columns left out, with the reason")
+
     id = "fidelity.ks"
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
     bounds = (0.0, 1.0)
+    conformance_defect = "collapse"
     has_baseline = True
+    baseline_scaling = "root_n"
     description = "Largest gap between the real and synthetic cumulative distributions of a numeric column."
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:

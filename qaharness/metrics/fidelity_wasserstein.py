@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import wasserstein_1d
-from ._base import Metric, RunContext, register_metric
-from ._common import numeric_pairs
+from ._base import Metric, RunContext, register_metric, require_finite
+from ._common import PerColumnDetails, numeric_pairs
 
 
 def _scale(real: np.ndarray) -> tuple[float, str]:
@@ -29,11 +30,17 @@ class Wasserstein(Metric):
     lower is better; ``value`` is the worst column. Reference: ``scipy.stats.wasserstein_distance``.
     """
 
+    class Details(PerColumnDetails):
+        scaled_by: dict[str, str] = Field(description="per column: iqr, std, or none (constant column)")
+        skipped_columns: dict[str, str] = Field(description="numeric columns left out, with the reason")
+
     id = "fidelity.wasserstein"
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
     bounds = (0.0, None)
+    conformance_defect = "collapse"
     has_baseline = True
+    baseline_scaling = "root_n"
     description = "How far values must move to turn the synthetic distribution into the real one, in IQRs."
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
@@ -44,6 +51,9 @@ class Wasserstein(Metric):
             )
         per_column, scales = {}, {}
         for column, (real, synthetic) in pairs.items():
-            scale, scales[column] = _scale(real)
-            per_column[column] = wasserstein_1d(real, synthetic) / scale
+            with np.errstate(over="ignore", invalid="ignore"):
+                scale, scales[column] = _scale(real)
+                distance = wasserstein_1d(real, synthetic)
+            require_finite({column: scale * distance}, "the scaled earth mover's distance")
+            per_column[column] = distance / scale
         return self.per_column_result(per_column, scaled_by=scales, skipped_columns=skipped)

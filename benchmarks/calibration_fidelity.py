@@ -1,0 +1,258 @@
+"""Calibration of the fidelity and utility pillars over many shapes (long; not a test).
+
+For each table (bundled Adult; seeded mixed tables: ``mixed``, ``wide`` (74 columns), ``discrete``
+(categories and small counts only), ``missing`` (10-30 % missing values), ``weak`` (a target
+barely related to the features)), shape (training rows × train:holdout ratio, or a synthetic
+table much smaller than the holdout) and case (honest = unseen real rows; collapse of one
+column onto its mode; independent columns; one numeric column shifted; shuffled target), it runs
+the fidelity and utility metrics through the engine (holdout baselines included) and writes one
+CSV row per metric: value, baseline, CI. ``--report`` then judges candidate thresholds on the CSV.
+
+    python benchmarks/calibration_fidelity.py --out /tmp/calib.csv --seeds 20 --pillar fidelity
+    python benchmarks/calibration_fidelity.py --report /tmp/calib.csv
+
+Honest rows are real rows the generator never saw, so "honest" is the best a generator can do; a
+rule that fails it more often than 1 seed in 20 is miscalibrated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from qaharness.datasets import ADULT_TARGET, load_adult
+from qaharness.engine import run_metrics
+from qaharness.inputs import prepare_inputs
+
+FIDELITY = [
+    "fidelity.ks",
+    "fidelity.js",
+    "fidelity.wasserstein",
+    "fidelity.missingness",
+    "fidelity.coverage",
+    "fidelity.corr_diff",
+]
+DETECTION = ["fidelity.detection"]
+UTILITY = ["utility.trtr", "utility.tstr", "utility.tstr_ratio", "utility.feature_importance_corr"]
+PILLARS = {"fidelity": FIDELITY, "detection": DETECTION, "utility": UTILITY}
+
+
+# -- tables -------------------------------------------------------------------------------------
+def seeded_table(kind: str, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    """A seeded table of one kind, with dependence between columns and a binary ``target``."""
+    n_num, n_cat, n_count = {
+        "mixed": (4, 3, 2),
+        "wide": (30, 30, 13),
+        "discrete": (0, 6, 3),
+        "missing": (4, 3, 2),
+        "weak": (4, 3, 2),
+    }[kind]
+    latent = rng.normal(size=(n_rows, 3))
+    loadings = np.random.default_rng(1234).normal(size=(3, n_num + n_cat + n_count))  # fixed per kind
+    signal = latent @ loadings * 0.7 + rng.normal(size=(n_rows, loadings.shape[1]))
+    columns: dict[str, np.ndarray] = {}
+    for j in range(n_num):
+        columns[f"num_{j}"] = np.round(50 + 10 * signal[:, j] * (1 + j % 3), 2)
+    for j in range(n_cat):
+        s = signal[:, n_num + j]
+        levels = 2 + (j * 3) % 9
+        edges = np.quantile(np.random.default_rng(j).normal(size=4000), np.linspace(0, 1, levels + 1)[1:-1])
+        columns[f"cat_{j}"] = np.array([f"c{k}" for k in range(levels)])[np.searchsorted(edges, s)]
+    for j in range(n_count):
+        s = signal[:, n_num + n_cat + j]
+        columns[f"count_{j}"] = np.clip(np.round(2 + 1.5 * s), 0, 8).astype(float)
+    strength = 0.15 if kind == "weak" else 1.2
+    logit = strength * (latent[:, 0] - 0.5 * latent[:, 1]) + (0.0 if kind == "weak" else 0.5) * latent[:, 2]
+    columns["target"] = np.where(logit + rng.logistic(size=n_rows) > 0, "yes", "no")
+    frame = pd.DataFrame(columns)
+    if kind == "missing":
+        for j, column in enumerate([c for c in frame.columns if c != "target"]):
+            rate = 0.1 + 0.2 * (j % 2)
+            frame.loc[rng.random(n_rows) < rate * (1 + (latent[:, 0] > 0)) / 1.5, column] = np.nan
+    return frame
+
+
+@functools.cache
+def _adult() -> pd.DataFrame:
+    return load_adult()
+
+
+def draw_tables(table: str, n_train: int, n_holdout: int, n_synthetic: int, seed: int):
+    """(train, holdout, unseen) disjoint real samples of the table."""
+    rng = np.random.default_rng(seed)
+    if table == "adult":
+        adult = _adult()
+        need = n_train + n_holdout + n_synthetic
+        if need > len(adult):
+            return None
+        order = rng.permutation(len(adult))
+        cuts = np.cumsum([0, n_train, n_holdout, n_synthetic])
+        return tuple(adult.iloc[order[a:b]].reset_index(drop=True) for a, b in itertools.pairwise(cuts)), ADULT_TARGET
+    frames = [seeded_table(table, n, rng) for n in (n_train, n_holdout, n_synthetic)]
+    return tuple(frames), "target"
+
+
+# -- cases --------------------------------------------------------------------------------------
+def make_case(case: str, train: pd.DataFrame, unseen: pd.DataFrame, target: str, rng: np.random.Generator):
+    features = [c for c in train.columns if c != target]
+    numeric = [c for c in features if pd.api.types.is_numeric_dtype(train[c]) and train[c].nunique() > 20]
+    categorical = [c for c in features if not pd.api.types.is_numeric_dtype(train[c])]
+    if case == "honest":
+        return unseen
+    if case == "collapse":
+        column = "occupation" if "occupation" in train else (categorical or features)[0]
+        return unseen.assign(**{column: train[column].mode().iloc[0]})
+    if case == "independent":
+        return pd.DataFrame({c: rng.permutation(unseen[c].to_numpy()) for c in unseen.columns})
+    if case == "shifted":
+        if not numeric:
+            return None
+        column = "age" if "age" in train else numeric[0]
+        return unseen.assign(**{column: unseen[column] + (3.0 if column == "age" else 0.25 * train[column].std())})
+    if case == "shuffled_target":
+        return unseen.assign(**{target: rng.permutation(unseen[target].to_numpy())})
+    raise ValueError(case)
+
+
+CASES = ["honest", "collapse", "independent", "shifted", "shuffled_target"]
+
+
+def shapes(sizes: list[int]) -> list[tuple[str, int, int, int]]:
+    """(name, train, holdout, synthetic): ratios 1:1, 4:1, 8:1 with synthetic = train, and synthetic ≪ holdout."""
+    out = []
+    for n in sizes:
+        for ratio in (1, 4, 8):
+            out.append((f"{n}-{ratio}:1", n, max(n // ratio, 50), n))
+        out.append((f"{n}-small-synthetic", n, n, max(n // 10, 50)))
+    return out
+
+
+def run(args: argparse.Namespace) -> None:
+    ids = PILLARS[args.pillar]
+    out = Path(args.out)
+    new = not out.exists()
+    with out.open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(
+                [
+                    "table",
+                    "shape",
+                    "case",
+                    "seed",
+                    "metric",
+                    "status",
+                    "value",
+                    "baseline",
+                    "ci_low",
+                    "ci_high",
+                    "n_train",
+                    "n_holdout",
+                    "n_synthetic",
+                    "seconds",
+                    "message",
+                ]
+            )
+        for table, (shape, n_train, n_holdout, n_synthetic), seed in itertools.product(
+            args.tables, shapes(args.sizes), range(args.seed0, args.seed0 + args.seeds)
+        ):
+            drawn = draw_tables(table, n_train, n_holdout, n_synthetic, seed)
+            if drawn is None:
+                continue
+            (train, holdout, unseen), target = drawn
+            for case in args.cases:
+                rng = np.random.default_rng([seed, CASES.index(case)])
+                synthetic = make_case(case, train, unseen, target, rng)
+                if synthetic is None:
+                    continue
+                data = prepare_inputs(train, synthetic, holdout, target=target)
+                started = time.perf_counter()
+                results, _ = run_metrics(data, ids, seed=seed)
+                seconds = time.perf_counter() - started
+                for r in results:
+                    ci = r.ci or (None, None)
+                    writer.writerow(
+                        [
+                            table,
+                            shape,
+                            case,
+                            seed,
+                            r.id,
+                            r.status.value,
+                            r.value,
+                            r.baseline,
+                            ci[0],
+                            ci[1],
+                            n_train,
+                            n_holdout,
+                            n_synthetic,
+                            round(seconds, 2),
+                            r.message[:120],
+                        ]
+                    )
+                handle.flush()
+                print(f"{table} {shape} {case} seed {seed}: {seconds:.1f}s", flush=True)
+
+
+# -- judging candidate rules ----------------------------------------------------------------------
+def report(path: str) -> None:
+    frame = pd.read_csv(path)
+    frame["fails"] = False
+    candidates = {
+        "fidelity.ks": lambda v, b: v > 1.5 * b,
+        "fidelity.js": lambda v, b: v > 1.5 * b,
+        "fidelity.wasserstein": lambda v, b: v > 1.5 * b,
+        "fidelity.corr_diff": lambda v, b: v > 1.5 * b,
+        "fidelity.detection": lambda v, b: v > max(b + 0.1, 0.6),
+        "fidelity.missingness": lambda v, b: v > max(2 * b, 0.02),
+        "fidelity.coverage": lambda v, b: v < 0.8 * b,
+        "utility.tstr_ratio": lambda v, b: v < 0.9,
+    }
+    rows = []
+    for (metric, case), group in frame.groupby(["metric", "case"]):
+        rule = candidates.get(metric)
+        if rule is None:
+            continue
+        ok = group[group.status == "ok"]
+        fails = [bool(rule(v, b)) for v, b in zip(ok.value, ok.baseline.fillna(np.inf))]
+        rows.append(
+            {
+                "metric": metric,
+                "case": case,
+                "runs": len(group),
+                "ok": len(ok),
+                "fail_rate": np.mean(fails) if fails else np.nan,
+            }
+        )
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="calibration_fidelity.csv")
+    parser.add_argument("--report", default=None, help="judge candidate thresholds on a CSV written before")
+    parser.add_argument("--pillar", choices=sorted(PILLARS), default="fidelity")
+    parser.add_argument("--tables", nargs="+", default=["adult", "mixed", "wide", "discrete", "missing"])
+    parser.add_argument("--sizes", nargs="+", type=int, default=[300, 2000])
+    parser.add_argument("--cases", nargs="+", default=CASES)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seed0", type=int, default=0)
+    args = parser.parse_args()
+    if args.report:
+        report(args.report)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()

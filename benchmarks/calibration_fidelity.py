@@ -21,6 +21,7 @@ import argparse
 import csv
 import functools
 import itertools
+import json
 import sys
 import time
 from pathlib import Path
@@ -44,6 +45,8 @@ FIDELITY = [
 ]
 DETECTION = ["fidelity.detection"]
 UTILITY = ["utility.trtr", "utility.tstr", "utility.tstr_ratio", "utility.feature_importance_corr"]
+#: details recorded beside each value
+EXTRA = ("chance", "spearman", "trtr", "tstr", "exact_twins", "baseline_scale", "auc")
 PILLARS = {"fidelity": FIDELITY, "detection": DETECTION, "utility": UTILITY}
 
 
@@ -71,7 +74,7 @@ def seeded_table(kind: str, n_rows: int, rng: np.random.Generator) -> pd.DataFra
     for j in range(n_count):
         s = signal[:, n_num + n_cat + j]
         columns[f"count_{j}"] = np.clip(np.round(2 + 1.5 * s), 0, 8).astype(float)
-    strength = 0.15 if kind == "weak" else 1.2
+    strength = 0.3 if kind == "weak" else 1.2
     logit = strength * (latent[:, 0] - 0.5 * latent[:, 1]) + (0.0 if kind == "weak" else 0.5) * latent[:, 2]
     columns["target"] = np.where(logit + rng.logistic(size=n_rows) > 0, "yes", "no")
     frame = pd.DataFrame(columns)
@@ -144,27 +147,11 @@ def run(args: argparse.Namespace) -> None:
     with out.open("a", newline="") as handle:
         writer = csv.writer(handle)
         if new:
-            writer.writerow(
-                [
-                    "table",
-                    "shape",
-                    "case",
-                    "seed",
-                    "metric",
-                    "status",
-                    "value",
-                    "baseline",
-                    "ci_low",
-                    "ci_high",
-                    "n_train",
-                    "n_holdout",
-                    "n_synthetic",
-                    "seconds",
-                    "message",
-                ]
-            )
+            header = ["table", "shape", "case", "seed", "metric", "status", "value", "baseline", "ci_low", "ci_high"]
+            writer.writerow([*header, "n_train", "n_holdout", "n_synthetic", "seconds", "message", "extra"])
+        chosen = [s for s in shapes(args.sizes) if not args.shapes or any(k in s[0] for k in args.shapes)]
         for table, (shape, n_train, n_holdout, n_synthetic), seed in itertools.product(
-            args.tables, shapes(args.sizes), range(args.seed0, args.seed0 + args.seeds)
+            args.tables, chosen, range(args.seed0, args.seed0 + args.seeds)
         ):
             drawn = draw_tables(table, n_train, n_holdout, n_synthetic, seed)
             if drawn is None:
@@ -181,25 +168,10 @@ def run(args: argparse.Namespace) -> None:
                 seconds = time.perf_counter() - started
                 for r in results:
                     ci = r.ci or (None, None)
-                    writer.writerow(
-                        [
-                            table,
-                            shape,
-                            case,
-                            seed,
-                            r.id,
-                            r.status.value,
-                            r.value,
-                            r.baseline,
-                            ci[0],
-                            ci[1],
-                            n_train,
-                            n_holdout,
-                            n_synthetic,
-                            round(seconds, 2),
-                            r.message[:120],
-                        ]
-                    )
+                    extra = {k: r.details[k] for k in EXTRA if k in r.details}
+                    row = [table, shape, case, seed, r.id, r.status.value, r.value, r.baseline, *ci]
+                    row += [n_train, n_holdout, n_synthetic, round(seconds, 2), r.message[:120], json.dumps(extra)]
+                    writer.writerow(row)
                 handle.flush()
                 print(f"{table} {shape} {case} seed {seed}: {seconds:.1f}s", flush=True)
 
@@ -245,6 +217,7 @@ def main() -> None:
     parser.add_argument("--tables", nargs="+", default=["adult", "mixed", "wide", "discrete", "missing"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[300, 2000])
     parser.add_argument("--cases", nargs="+", default=CASES)
+    parser.add_argument("--shapes", nargs="+", default=[], help="keep shapes whose name contains one of these")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--seed0", type=int, default=0)
     args = parser.parse_args()

@@ -7,13 +7,12 @@ message. Each metric draws from its own ``np.random.Generator`` seeded from
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import time
 import traceback
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,16 @@ from .metrics import metric_registry
 from .metrics._base import Metric, RunContext
 from .results import Family, Goal, MetricResult
 
-__all__ = ["select_metrics", "run_metric", "run_metrics", "metric_rng", "baseline_inputs", "BASELINE_QUANTILE"]
+__all__ = [
+    "select_metrics",
+    "run_metric",
+    "run_metrics",
+    "metric_rng",
+    "baseline_inputs",
+    "baseline_size",
+    "bootstrap_scale",
+    "BASELINE_QUANTILE",
+]
 
 log = logging.getLogger("qaharness.engine")
 Progress = Callable[[str], None]
@@ -76,32 +84,36 @@ def run_metric(metric: Metric, data: EvalInput, *, seed: int, context: RunContex
     return result
 
 
-def baseline_inputs(data: EvalInput, context: RunContext, draws: int, *, resample: bool = True) -> list[EvalInput]:
+def baseline_size(data: EvalInput, resample: bool = True) -> int:
+    """Rows of each holdout sample in the synthetic seat (see ``baseline_inputs``)."""
+    assert data.holdout is not None
+    size, available = len(data.synthetic), len(data.holdout)
+    return available if size >= available and not resample else size
+
+
+def baseline_inputs(data: EvalInput, context: RunContext, draws: int, *, resample: bool = True) -> Iterator[EvalInput]:
     """Inputs with a holdout sample in the synthetic seat, each of the synthetic table's size.
 
     The noise floor of a comparison depends on the size of the table compared, so the baseline
-    compares real with as many holdout rows as synthetic has, ``draws`` times (the samples are
-    shared by every metric of the run): without replacement when the holdout is larger than
-    synthetic; with replacement (a bootstrap) when it is not, which adds the holdout's own sampling
-    noise and so errs towards a higher floor. With ``resample=False`` (a metric that duplicated
-    rows would mislead) a holdout no larger than synthetic gives one draw: the whole holdout.
+    compares real with as many holdout rows as synthetic has, ``draws`` times (the same samples for
+    every metric of the run, drawn from the run seed): without replacement when the holdout is larger
+    than synthetic; with replacement (a bootstrap) when it is not, which adds the holdout's own
+    sampling noise and so errs towards a higher floor. With ``resample=False`` (a metric that
+    duplicated rows would mislead) a holdout no larger than synthetic gives one draw: the whole
+    holdout. Samples are made one at a time and not kept, so memory holds one at most.
     """
     holdout = data.holdout
     if holdout is None:
-        return []
+        return
     size, available = len(data.synthetic), len(holdout)
     replace = size >= available
     if replace and not resample:
-        return [context.cached(data, "holdout-as-synthetic", lambda: data.with_synthetic(holdout))]
-
-    def sample(i: int) -> EvalInput:
+        yield context.cached(data, "holdout-as-synthetic", lambda: data.with_synthetic(holdout))
+        return
+    for i in range(draws):
         rng = np.random.default_rng([int(context.seed), zlib.crc32(b"baseline-sample"), i])
         rows = rng.choice(available, size, replace=replace)
-        return data.with_synthetic(holdout.iloc[np.sort(rows)].reset_index(drop=True))
-
-    return [
-        context.cached(data, ("holdout-sample", size, replace, i), functools.partial(sample, i)) for i in range(draws)
-    ]
+        yield data.with_synthetic(holdout.iloc[np.sort(rows)].reset_index(drop=True))
 
 
 def bootstrap_scale(n_real: int, n_synthetic: int, n_holdout: int) -> float:
@@ -136,7 +148,7 @@ def _with_baseline(
     values = [scale * float(d.value) for d in ok if d.value is not None]
     details = {
         **result.details,
-        "baseline_rows": len(inputs[0].synthetic),
+        "baseline_rows": baseline_size(data, metric.baseline_resample),
         "baseline_draws": [round(v, 6) for v in values],
         "baseline_quantile": BASELINE_QUANTILE,
         "baseline_scale": round(scale, 6),

@@ -145,7 +145,7 @@ def test_baseline_is_a_noise_quantile_of_holdout_samples_of_the_synthetic_size(m
     assert details["baseline_rows"] == 60 and len(details["baseline_draws"]) == 10
     assert result.baseline == pytest.approx(np.quantile(details["baseline_draws"], BASELINE_QUANTILE), abs=1e-6)
     data = prepare_inputs(real, small, holdout)
-    draws = baseline_inputs(data, RunContext(seed=0), 10)
+    draws = list(baseline_inputs(data, RunContext(seed=0), 10))
     assert all(len(d.synthetic) == 60 and not d.synthetic.duplicated().any() for d in draws)
     direct = [compute("fidelity.ks", real, d.synthetic).value for d in draws]
     assert details["baseline_draws"] == pytest.approx(direct, abs=1e-6)
@@ -161,7 +161,7 @@ def test_baseline_bootstraps_the_holdout_when_synthetic_is_larger(mixed_frames):
 
     real, synthetic, holdout = mixed_frames  # 300 synthetic rows, 200 holdout rows
     data = prepare_inputs(real, synthetic, holdout)
-    draws = baseline_inputs(data, RunContext(seed=0), 10)
+    draws = list(baseline_inputs(data, RunContext(seed=0), 10))
     assert all(len(d.synthetic) == 300 for d in draws)
     result = compute("fidelity.ks", real, synthetic, holdout)
     assert result.details["baseline_rows"] == 300
@@ -305,3 +305,18 @@ def test_vectorised_associations_match_pairwise_definitions():
     assert matrix[0, 1] == pytest.approx(sps.pearsonr(x[mask], y[mask])[0], abs=1e-9)
     assert matrix[3, 2] == pytest.approx(correlation_ratio(codes, z), abs=1e-9)
     assert matrix[3, 1] == pytest.approx(correlation_ratio(codes, y), abs=1e-9)
+
+
+def test_cramers_v_matrix_equals_the_pairwise_definition():
+    from qaharness.metrics.fidelity_corr_diff import cramers_v_matrix
+
+    rng = np.random.default_rng(0)
+    codes = [rng.integers(0, k, 500) for k in (2, 3, 5, 7)]
+    codes.append(codes[0] * 2 + rng.integers(0, 2, 500))  # dependent on the first
+    codes.append(np.where(rng.random(500) < 0.5, 0, 4))  # levels 1-3 never observed
+    codes.append(np.zeros(500, dtype=int))  # constant: V = 0
+    matrix = cramers_v_matrix(codes)
+    for i in range(len(codes)):
+        for j in range(len(codes)):
+            if i != j:
+                assert matrix[i, j] == pytest.approx(cramers_v(codes[i], codes[j]), abs=1e-9)

@@ -300,6 +300,8 @@ def test_importance_agreement_known_answers():
     # noise features near 0 in both models weigh almost nothing, however many there are
     noise = np.full(50, 1e-4)
     assert importance_agreement(np.r_[0.2, 0.1, noise], np.r_[0.2, 0.1, noise[::-1]]) == pytest.approx(1.0)
+    # a synthetic model with half the real importances reproduces half of them
+    assert importance_agreement(np.array([0.4, 0.2, 0.0]), np.array([0.2, 0.1, 0.0])) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="relies on no feature"):
         importance_agreement(np.zeros(3), np.ones(3))
 

@@ -26,6 +26,8 @@ __all__ = [
     "category_codes",
     "column_codes",
     "Codes",
+    "Codebook",
+    "codebook",
     "PerColumnDetails",
     "as_float",
     "MISSING",
@@ -88,6 +90,47 @@ class Codes(NamedTuple):
     encoding: str  # "categories" | "values" | "quantile_bins"
 
 
+class Codebook(NamedTuple):
+    """How one column is made discrete, learnt from the real table alone (so the holdout baseline's
+    draws reuse it). Categories or values: real ones 0..k-1, missing k, any other k+1 (pooling what
+    real never shows leaves a Jensen–Shannon distance unchanged: each such code has p = 0). Bins:
+    ``stats.binned_codes`` on real-quantile edges."""
+
+    encoding: str
+    real_codes: np.ndarray
+    n_codes: int
+    index: pd.Index | None = None
+    edges: np.ndarray | None = None
+
+    def encode(self, series: pd.Series) -> np.ndarray:
+        if self.edges is not None:
+            return binned_codes(as_float(series), self.edges)
+        assert self.index is not None
+        values = as_float(series) if self.encoding == "values" else series.astype(object).to_numpy()
+        codes = self.index.get_indexer(values)
+        codes[codes < 0] = self.n_codes - 1
+        codes[pd.isna(values)] = self.n_codes - 2
+        return codes
+
+
+def codebook(
+    kind: ColumnKind, real: pd.Series, n_bins: int = N_BINS, max_values: int = DISCRETE_MAX_VALUES
+) -> Codebook:
+    """The codebook of a distribution column (see ``column_codes``)."""
+    numeric = kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME)
+    values = as_float(real) if numeric else real.astype(object).to_numpy()
+    missing = pd.isna(values)
+    present = values[~missing]
+    uniques = pd.unique(present)
+    if numeric and uniques.size > max_values:
+        edges = quantile_edges(present.astype(float), n_bins)
+        return Codebook("quantile_bins", binned_codes(values, edges), edges.size + 2, edges=edges)
+    index = pd.Index(uniques)
+    codes = index.get_indexer(values)
+    codes[missing] = len(index)
+    return Codebook("values" if numeric else "categories", codes, len(index) + 2, index=index)
+
+
 def column_codes(
     kind: ColumnKind,
     real: pd.Series,
@@ -98,22 +141,11 @@ def column_codes(
     """Discrete codes for any distribution column, missing a code of its own.
 
     Categorical and boolean columns: their categories. Numeric and datetime columns with at most
-    ``max_values`` distinct real values (counts, codes, ratings): value by value, over the union of
-    the tables' values. Other numeric columns: ``n_bins`` bins at the real quantiles.
+    ``max_values`` distinct real values (counts, codes, ratings): value by value. Other numeric
+    columns: ``n_bins`` bins at the real quantiles. Values real never shows share one code.
     """
-    if kind in (ColumnKind.NUMERIC, ColumnKind.DATETIME):
-        real_values = as_float(real)
-        present = real_values[~np.isnan(real_values)]
-        if np.unique(present).size <= max_values:
-            arrays = [real_values, *(as_float(s) for s in others)]
-            codes, uniques = pd.factorize(np.concatenate(arrays), use_na_sentinel=False)
-            bounds = np.cumsum([0] + [a.size for a in arrays])
-            return Codes([codes[a:b] for a, b in itertools.pairwise(bounds)], len(uniques), "values")
-        edges = quantile_edges(present, n_bins)
-        codes = [binned_codes(as_float(s), edges) for s in (real, *others)]
-        return Codes(codes, edges.size + 2, "quantile_bins")
-    codes, categories = category_codes(real, *others)
-    return Codes(codes, len(categories), "categories")
+    book = codebook(kind, real, n_bins, max_values)
+    return Codes([book.real_codes, *(book.encode(s) for s in others)], book.n_codes, book.encoding)
 
 
 class PerColumnDetails(MetricDetails):

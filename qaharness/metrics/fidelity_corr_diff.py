@@ -16,6 +16,9 @@ from ..schema import ColumnKind
 from ._base import Metric, MetricDetails, RunContext, register_metric
 
 MAX_CATEGORIES = 100  # beyond this, the rarest categories are pooled (documented in details)
+#: all categorical columns' categories together up to this many: Cramér's V of every pair from one
+#: co-occurrence matrix (≤ 4,000² floats, 128 MB); beyond, pair by pair
+MAX_JOINT_CATEGORIES = 4_000
 _NUMERIC = (ColumnKind.NUMERIC, ColumnKind.DATETIME)
 
 
@@ -155,9 +158,44 @@ def association_matrix(columns: list[str], kinds: dict[str, ColumnKind], encoded
         for cat in categorical:
             for num, value in zip(numeric, _eta_by_category(encoded[cat], present, x, x2)):
                 matrix[index[cat], index[num]] = matrix[index[num], index[cat]] = value
-    for a, b in itertools.combinations(categorical, 2):
-        matrix[index[a], index[b]] = matrix[index[b], index[a]] = cramers_v(encoded[a], encoded[b])
+    if len(categorical) >= 2:
+        codes = [encoded[c] for c in categorical]
+        v = cramers_v_matrix(codes) if sum(int(c.max()) + 1 for c in codes) <= MAX_JOINT_CATEGORIES else None
+        where = [index[c] for c in categorical]
+        for i, j in itertools.combinations(range(len(categorical)), 2):
+            value = v[i, j] if v is not None else cramers_v(codes[i], codes[j])
+            matrix[where[i], where[j]] = matrix[where[j], where[i]] = value
     return matrix
+
+
+def cramers_v_matrix(codes: list[np.ndarray]) -> np.ndarray:
+    """``cramers_v`` of every pair of categorical columns at once, from one co-occurrence matrix.
+
+    With one-hot blocks O (rows × all categories), C = OᵀO holds every pair's contingency table;
+    χ²/n of a pair is Σ C_ij² / (r_i c_j) − 1 over its block, and V = sqrt(χ²/n / (min(r, c) − 1))
+    over the levels observed (r, c). Equal to the pairwise definition (tested).
+    """
+    from scipy import sparse
+
+    sizes = [int(c.max()) + 1 for c in codes]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    n = codes[0].size
+    rows = np.tile(np.arange(n), len(codes))
+    onehot = sparse.csr_matrix(
+        (np.ones(n * len(codes)), (rows, np.concatenate([c + o for c, o in zip(codes, offsets[:-1])]))),
+        shape=(n, int(offsets[-1])),
+    )
+    table = (onehot.T @ onehot).toarray()
+    counts = np.diag(table).copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(np.outer(counts, counts) > 0, table**2 / np.outer(counts, counts), 0.0)
+    block = sparse.csr_matrix((np.ones(offsets[-1]), (np.arange(offsets[-1]), np.repeat(np.arange(len(codes)), sizes))))
+    phi2 = (block.T @ sparse.csr_matrix(share) @ block).toarray() - 1.0
+    levels = np.asarray((block.T @ sparse.csr_matrix((counts > 0).astype(float)[:, None])).todense()).ravel()
+    smaller = np.minimum.outer(levels, levels) - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(smaller > 0, np.sqrt(np.clip(phi2 / smaller, 0.0, 1.0)), 0.0)
+    return v
 
 
 class Pair(BaseModel):

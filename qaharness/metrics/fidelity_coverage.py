@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
+import pandas as pd
 from pydantic import Field
 
 from ..inputs import EvalInput
@@ -10,6 +13,10 @@ from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
 from ._base import Metric, RunContext, register_metric
 from ._common import PerColumnDetails, numeric_values
+
+
+def _categories(series: pd.Series) -> set:
+    return set(series.dropna().unique())
 
 
 def _range_coverage(real: np.ndarray, synthetic: np.ndarray) -> float:
@@ -52,7 +59,7 @@ class Coverage(Metric):
                     numeric_values(data.real[column]), numeric_values(data.synthetic[column])
                 )
                 continue
-            real = set(data.real[column].dropna().unique())
+            real = ctx.cached(data.real, ("coverage.categories", column), partial(_categories, data.real[column]))
             synthetic = set(data.synthetic[column].dropna().unique())
             per_column[column] = len(real & synthetic) / len(real)
             missed[column] = len(real - synthetic)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -9,9 +10,15 @@ from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
+from ..schema import ColumnKind
 from ..stats import js_distance
 from ._base import Metric, RunContext, register_metric
-from ._common import DISCRETE_MAX_VALUES, N_BINS, PerColumnDetails, column_codes
+from ._common import DISCRETE_MAX_VALUES, N_BINS, Codebook, PerColumnDetails, codebook
+
+
+def _real_side(kind: ColumnKind, data: EvalInput, column: str) -> tuple[Codebook, np.ndarray]:
+    book = codebook(kind, data.real[column])
+    return book, np.bincount(book.real_codes, minlength=book.n_codes)
 
 
 @register_metric
@@ -44,12 +51,11 @@ class JensenShannon(Metric):
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         per_column, encodings = {}, {}
         for column in data.columns():
-            (real, synthetic), n_codes, encodings[column] = column_codes(
-                data.schema[column], data.real[column], data.synthetic[column]
-            )
-            per_column[column] = js_distance(
-                np.bincount(real, minlength=n_codes), np.bincount(synthetic, minlength=n_codes)
-            )
+            kind = data.schema[column]
+            # the real side depends on the real table alone: the baseline's draws share it
+            book, real_counts = ctx.cached(data.real, ("js.codebook", column), partial(_real_side, kind, data, column))
+            synthetic = np.bincount(book.encode(data.synthetic[column]), minlength=book.n_codes)
+            per_column[column], encodings[column] = js_distance(real_counts, synthetic), book.encoding
         if not per_column:
             return self.skipped("no categorical, boolean, numeric or datetime column")
         return self.per_column_result(

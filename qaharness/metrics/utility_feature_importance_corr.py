@@ -24,21 +24,22 @@ from ._utility_results import (
 )
 
 
-def importance_shares(values: np.ndarray) -> np.ndarray | None:
-    """Importances clipped at 0 and scaled to sum to 1 (None when no feature has any)."""
-    clipped = np.clip(np.asarray(values, dtype=float), 0.0, None)
-    total = clipped.sum()
-    return clipped / total if total > 0 else None
+def _positive(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.asarray(values, dtype=float), 0.0, None)
 
 
 def importance_agreement(real: np.ndarray, synthetic: np.ndarray) -> float:
-    """Σ min(p_i, q_i) of the two models' importance shares: the share of importance both put on
-    the same features (1 − total variation distance). A noise feature has a share near 0 in both
-    and so weighs nearly nothing, however many there are."""
-    p, q = importance_shares(real), importance_shares(synthetic)
-    if p is None:
+    """Σ min(r_i, s_i) / Σ r_i over importances clipped at 0: the share of the real model's
+    importance that the synthetic model reproduces, feature by feature.
+
+    A feature neither model relies on weighs nearly nothing, however many there are; a synthetic
+    model with no skill (all importances near 0) reproduces nothing; a larger importance than the
+    real model's counts only up to the real one.
+    """
+    r, s = _positive(real), _positive(synthetic)
+    if r.sum() <= 0:
         raise ValueError("the real model relies on no feature")
-    return 0.0 if q is None else float(np.minimum(p, q).sum())
+    return float(np.minimum(r, s).sum() / r.sum())
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -51,15 +52,15 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
 @register_metric
 class FeatureImportanceCorrelation(Metric):
     """Agreement of the feature importances of the real- and the synthetic-trained XGBoost models,
-    weighted by importance: Σ min(p_i, q_i), where p and q are each model's permutation importances
-    clipped at 0 and scaled to sum to 1 — the share of importance both models put on the same
-    features.
+    weighted by importance: Σ min(r_i, s_i) / Σ r_i over their permutation importances clipped at 0 —
+    the share of the real model's importance that the synthetic model reproduces, feature by feature.
 
     Importance is permutation importance on the holdout (drop of the headline score when a feature
-    is shuffled; at most 1,000 holdout rows, 2 shuffles, the same shuffles for both models; the real
+    is shuffled; at most 2,000 holdout rows, 5 shuffles, the same shuffles for both models; the real
     model is the size-matched one of ``utility.trtr``). Unlike a rank correlation over all features,
-    features neither model relies on carry no weight, so many noise columns cannot make a shuffled
-    target agree. The plain Spearman correlations of permutation importance and XGBoost's total gain
+    features neither model relies on carry no weight, so noise columns cannot make a shuffled target
+    agree, and a synthetic model with no skill reproduces none of the real importance. The plain
+    Spearman correlations of permutation importance and XGBoost's total gain
     are in ``details.spearman`` / ``details.spearman_gain``; per-feature importances for side-by-side
     plots in ``details.importances``. When the real model barely beats chance there is nothing to
     agree with: ``skipped`` with ``details.insufficient_evidence``. Range [0, 1]; higher is better;
@@ -108,18 +109,18 @@ class FeatureImportanceCorrelation(Metric):
             return self.skipped(f"needs at least two features to compare; have {len(features)}")
         if skill.barely_beats_chance:
             return barely_beats_chance(self, skill)
-        if importance_shares(real["permutation"]) is None:
+        if _positive(real["permutation"]).sum() <= 0:
             return self.skipped(
                 "the real-trained model relies on no feature (no permutation importance above 0): nothing to compare",
                 details={"insufficient_evidence": True},
             )
         value = importance_agreement(real["permutation"], synthetic["permutation"])
         messages = warnings_for(fit, synthetic=True)
-        if importance_shares(synthetic["permutation"]) is None:
+        if _positive(synthetic["permutation"]).sum() <= 0:
             messages.insert(0, "the synthetic-trained model relies on no feature (no importance above 0); agreement 0")
         details.update(
             importance="permutation",
-            weighting="sum of min(p, q) over importance shares clipped at 0",
+            weighting="sum of min(real, synthetic) over importances clipped at 0, divided by the real sum",
             spearman=_spearman(real["permutation"], synthetic["permutation"]),
             spearman_gain=_spearman(real["gain"], synthetic["gain"]),
             perm_max_rows=PERM_MAX_ROWS,

@@ -176,43 +176,47 @@ def run(args: argparse.Namespace) -> None:
                 print(f"{table} {shape} {case} seed {seed}: {seconds:.1f}s", flush=True)
 
 
-# -- judging candidate rules ----------------------------------------------------------------------
-def report(path: str) -> None:
-    frame = pd.read_csv(path)
-    frame["fails"] = False
-    candidates = {
-        "fidelity.ks": lambda v, b: v > 1.5 * b,
-        "fidelity.js": lambda v, b: v > 1.5 * b,
-        "fidelity.wasserstein": lambda v, b: v > 1.5 * b,
-        "fidelity.corr_diff": lambda v, b: v > 1.5 * b,
-        "fidelity.detection": lambda v, b: v > max(b + 0.1, 0.6),
-        "fidelity.missingness": lambda v, b: v > max(2 * b, 0.02),
-        "fidelity.coverage": lambda v, b: v < 0.8 * b,
-        "utility.tstr_ratio": lambda v, b: v < 0.9,
-    }
+# -- judging the bundled rules -------------------------------------------------------------------
+#: the default policy's fidelity and utility rules, as (metric, field, test) on a CSV row
+RULES = {
+    "marginals-numeric": ("fidelity.ks", lambda r: r.value > 2 * r.baseline),
+    "marginals-categorical": ("fidelity.js", lambda r: r.value > 2 * r.baseline),
+    "dependence": ("fidelity.corr_diff", lambda r: r.value > 2 * r.baseline),
+    "detectability": ("fidelity.detection", lambda r: r.value > max(r.baseline + 0.1, 0.6)),
+    "ml-utility": ("utility.tstr_ratio", lambda r: r.ci_high < 0.9),
+    "same-features (ml-training)": ("utility.feature_importance_corr", lambda r: r.value < 0.5),
+}
+
+
+def report(paths: list[str]) -> None:
+    """Share of seeds each rule fails, per case and size; insufficient (min_rows, skipped) apart."""
+    frame = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    frame["size"] = np.where(frame["shape"].str.contains("small"), "synthetic = holdout / 10", frame["n_train"])
     rows = []
-    for (metric, case), group in frame.groupby(["metric", "case"]):
-        rule = candidates.get(metric)
-        if rule is None:
-            continue
-        ok = group[group.status == "ok"]
-        fails = [bool(rule(v, b)) for v, b in zip(ok.value, ok.baseline.fillna(np.inf))]
-        rows.append(
-            {
-                "metric": metric,
-                "case": case,
-                "runs": len(group),
-                "ok": len(ok),
-                "fail_rate": np.mean(fails) if fails else np.nan,
-            }
-        )
-    print(pd.DataFrame(rows).to_string(index=False))
+    for rule, (metric, fails) in RULES.items():
+        group = frame[frame.metric == metric]
+        need = 200 if metric.startswith("utility") else 50
+        for (case, size), cell in group.groupby(["case", "size"]):
+            judged = cell[(cell.status == "ok") & (cell.n_holdout >= need) & (cell.n_synthetic >= need)]
+            failed = sum(bool(fails(r)) for r in judged.itertuples())
+            rows.append(
+                {
+                    "rule": rule,
+                    "case": case,
+                    "size": size,
+                    "runs": len(cell),
+                    "insufficient": len(cell) - len(judged),
+                    "fail": f"{failed}/{len(judged)}",
+                }
+            )
+    table = pd.DataFrame(rows).pivot_table(index=["rule", "size"], columns="case", values="fail", aggfunc="first")
+    print(table.fillna("").to_string())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="calibration_fidelity.csv")
-    parser.add_argument("--report", default=None, help="judge candidate thresholds on a CSV written before")
+    parser.add_argument("--report", nargs="+", default=None, help="judge the bundled rules on CSVs written before")
     parser.add_argument("--pillar", choices=sorted(PILLARS), default="fidelity")
     parser.add_argument("--tables", nargs="+", default=["adult", "mixed", "wide", "discrete", "missing"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[300, 2000])

@@ -8,6 +8,8 @@ seeds and defects) is ``benchmarks/calibration_fidelity.py``; its figures are in
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -37,7 +39,7 @@ def adult():
 def split(frame: pd.DataFrame, sizes: tuple[int, ...], seed: int) -> list[pd.DataFrame]:
     order = np.random.default_rng(seed).permutation(len(frame))
     cuts = np.cumsum((0, *sizes))
-    return [frame.iloc[order[a:b]].reset_index(drop=True) for a, b in zip(cuts[:-1], cuts[1:])]
+    return [frame.iloc[order[a:b]].reset_index(drop=True) for a, b in itertools.pairwise(cuts)]
 
 
 @pytest.mark.slow

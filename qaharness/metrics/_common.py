@@ -99,15 +99,15 @@ class Codebook(NamedTuple):
     encoding: str
     real_codes: np.ndarray
     n_codes: int
-    index: pd.Index | None = None
+    known: pd.Index | None = None
     edges: np.ndarray | None = None
 
     def encode(self, series: pd.Series) -> np.ndarray:
         if self.edges is not None:
             return binned_codes(as_float(series), self.edges)
-        assert self.index is not None
+        assert self.known is not None
         values = as_float(series) if self.encoding == "values" else series.astype(object).to_numpy()
-        codes = self.index.get_indexer(values)
+        codes = self.known.get_indexer(values)
         codes[codes < 0] = self.n_codes - 1
         codes[pd.isna(values)] = self.n_codes - 2
         return codes
@@ -128,7 +128,7 @@ def codebook(
     index = pd.Index(uniques)
     codes = index.get_indexer(values)
     codes[missing] = len(index)
-    return Codebook("values" if numeric else "categories", codes, len(index) + 2, index=index)
+    return Codebook("values" if numeric else "categories", codes, len(index) + 2, known=index)
 
 
 def column_codes(

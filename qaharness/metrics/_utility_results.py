@@ -2,11 +2,11 @@
 
 * ``UtilityDetails`` — the details every utility result shares (task, score, models, rows);
   each metric's ``Details`` extends it.
-* ``real_skill(fit)`` — does the real model beat chance on the holdout? The skill ratio and
-  the importance agreement are meaningless when it barely does, so those metrics are then
-  ``skipped`` with ``details.insufficient_evidence`` (a policy rule reading them is
-  ``insufficient``, not a pass). The check resamples with ``model_seed``, so every metric of the
-  run reaches the same answer.
+* ``real_skill(fit)`` — does the real model beat chance on the holdout, measurably? The skill
+  ratio and the importance agreement are meaningless when it barely does (the interval of its
+  excess over chance reaching below 0.6 of it), so those metrics are then ``skipped`` with
+  ``details.insufficient_evidence`` (a policy rule reading them is ``insufficient``, not a pass).
+  The check resamples with ``model_seed``, so every metric of the run reaches the same answer.
 * ``dropped_notes(fit)`` — rows left out for a missing or unknown target, for the run's notes.
 """
 
@@ -21,10 +21,11 @@ from qaharness.errors import UtilityError
 
 from ..inputs import EvalInput
 from ..results import MetricResult
+from ..stats import Z95
 from ._base import Metric, MetricDetails, RunContext
 from ._utility import LINEAR_MAX_ROWS, SINGLE_THREAD_ROWS, UtilityFit, UtilityParams, get_fit
 from ._utility_importance import leakage
-from ._utility_scores import HEADLINE, SECONDARY, paired_bootstrap, percentile_interval, weighted_bootstrap_ci
+from ._utility_scores import HEADLINE, SECONDARY, paired_bootstrap, weighted_bootstrap_ci
 
 __all__ = [
     "UtilityDetails",
@@ -39,10 +40,21 @@ __all__ = [
     "barely_beats_chance",
     "evaluation_result",
     "CHANCE_BOOT",
+    "SKILL_PRECISION",
+    "MAX_RATIO_INTERVAL",
 ]
 
 #: resamples of the check that the real model beats chance
 CHANCE_BOOT = 200
+#: the real model's excess over chance e must be measured well enough (the lower end of its 95%
+#: interval above SKILL_PRECISION × e) for a skill ratio to separate "no skill kept" (0) from the
+#: usual bar (0.9): the ratio of a skill-less synthetic model has standard error ≈ SE(e) / e, and
+#: 0.9 / (2 × 1.96) ≥ SE(e) / e means e ≥ 4.4 SE(e), i.e. a lower end ≥ 0.55 e; 0.6 leaves a margin.
+#: On the calibration grid a real model at ROC-AUC 0.555 (lower end 0.53-0.55 × e) let a shuffled target
+#: pass the bar (benchmarks/calibration_fidelity.py, the weak table)
+SKILL_PRECISION = 0.6
+#: a skill ratio whose interval is wider than this cannot tell keeping all of the skill (1) from none (0)
+MAX_RATIO_INTERVAL = 1.0
 BARELY_BEATS_CHANCE = "the real model barely beats chance; utility cannot be judged"
 
 
@@ -176,8 +188,11 @@ class RealSkill:
 
     @property
     def barely_beats_chance(self) -> bool:
-        low = self.excess_ci[0] if self.excess_ci else self.trtr - self.chance
-        return not low > 0
+        """True when the excess over chance is not measured well enough for a ratio over it: its
+        interval reaches below ``SKILL_PRECISION`` × the excess (chance itself is the extreme case)."""
+        excess = self.trtr - self.chance
+        low = self.excess_ci[0] if self.excess_ci else excess
+        return not (excess > 0 and low > SKILL_PRECISION * excess)
 
     def details(self) -> dict[str, Any]:
         return {
@@ -195,7 +210,14 @@ def real_skill(fit: UtilityFit) -> RealSkill:
         real, chance = fit.headline_score("real", "holdout"), fit.chance_score("holdout")
         rng = np.random.default_rng([fit.model_seed, 4])
         draws = paired_bootstrap({"real": real, "chance": chance}, fit.y["holdout"].size, rng, n_boot=CHANCE_BOOT)
-        return RealSkill(float(real(None)), float(chance(None)), percentile_interval(draws["real"] - draws["chance"]))
+        excess = draws["real"] - draws["chance"]
+        excess = excess[np.isfinite(excess)]
+        trtr, floor = float(real(None)), float(chance(None))
+        if excess.size < 2:
+            return RealSkill(trtr, floor, None)
+        # normal interval from the bootstrap's spread: steadier than its 2.5% quantile of 200 draws
+        half = Z95 * float(np.std(excess, ddof=1))
+        return RealSkill(trtr, floor, (trtr - floor - half, trtr - floor + half))
 
     return fit._once(("real_skill",), make)
 

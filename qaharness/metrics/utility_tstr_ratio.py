@@ -10,6 +10,7 @@ from ..results import Family, Goal, MetricResult
 from ._base import Metric, RunContext, register_metric
 from ._utility import UtilityError, UtilityParams, get_fit
 from ._utility_results import (
+    MAX_RATIO_INTERVAL,
     UtilityDetails,
     barely_beats_chance,
     describe,
@@ -34,9 +35,12 @@ class TstrRatio(Metric):
     (``utility.trtr``). 1 means the synthetic data is as useful as the real data for this task (the
     usual bar is ≥ 0.9); above 1 is possible by chance; 0 is no skill at all, and below 0 worse than
     chance. Range: unbounded (typically [0, ~1.1]); higher is better. 95% CI from a paired bootstrap of
-    the holdout rows (both models and chance scored on the same resample). When the interval of the
-    real model's excess over chance reaches 0, the ratio cannot be judged: ``skipped`` with
-    ``details.insufficient_evidence``. Identical inputs give exactly 1.
+    the holdout rows (both models and chance scored on the same resample). The ratio cannot be
+    judged — ``skipped`` with ``details.insufficient_evidence`` — when the real model's excess over
+    chance is too uncertain to separate no skill from the bar (its interval reaches below 0.6 of it;
+    chance itself is the extreme case; ``_utility_results.SKILL_PRECISION``), or when the ratio's
+    interval is wider than 1 (it cannot tell keeping all of the skill from keeping none). Identical
+    inputs give exactly 1.
     """
 
     class Details(UtilityDetails):
@@ -87,6 +91,12 @@ class TstrRatio(Metric):
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratios = np.where(excess > 0, (draws["synthetic"] - draws["chance"]) / excess, np.nan)
             ci = percentile_interval(ratios)
+        if ci is not None and ci[1] - ci[0] > MAX_RATIO_INTERVAL:
+            return self.skipped(
+                f"the skill ratio's interval ({ci[0]:.3g} to {ci[1]:.3g}) cannot tell keeping all of the real "
+                "model's skill from keeping none; utility cannot be judged at this size",
+                details={**skill.details(), "tstr": tstr, "ratio_ci": list(ci)},
+            )
         return self.result(
             (tstr - floor) / (trtr - floor),
             ci=ci,

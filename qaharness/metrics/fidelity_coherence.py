@@ -65,6 +65,7 @@ class Coherence(Metric):
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
     bounds = (0.0, 1.0)
+    conformance_defect = "independent"
     has_baseline = True
     description = "Whether synthetic rows keep the rules the real data follows (a derived column matching its source)."
 

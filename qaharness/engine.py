@@ -102,14 +102,15 @@ def baseline_inputs(data: EvalInput, context: RunContext, draws: int, *, resampl
     replacement when the holdout is larger than synthetic; with replacement (a bootstrap) when it is
     not, which adds the holdout's own sampling noise and so errs towards a higher floor. With
     ``resample=False`` (a metric that duplicated rows would mislead) a holdout no larger than
-    synthetic gives one draw: the whole holdout. Rows are picked by position in the holdout's
+    synthetic gives one draw: the whole holdout; so does ``draws=0`` (a metric with
+    ``baseline_at_synthetic_size = False``). Rows are picked by position in the holdout's
     canonical order (``EvalInput.holdout_sample``), so every engine draws the same rows.
     """
     if data.holdout is None:
         return
     summaries = data.summaries()
     replace = summaries.n_rows("synthetic") >= summaries.n_rows("holdout")
-    if replace and not resample:
+    if (replace and not resample) or draws == 0:
         yield context.cached(data, "holdout-as-synthetic", data.baseline_input)
         return
     for i in range(draws):
@@ -136,7 +137,8 @@ def bootstrap_scale(n_real: int, n_synthetic: int, n_holdout: int) -> float:
 def _with_baseline(
     metric: Metric, result: MetricResult, data: EvalInput, context: RunContext, seed: int
 ) -> MetricResult:
-    inputs = baseline_inputs(data, context, metric.baseline_draws, resample=metric.baseline_resample)
+    draws_wanted = metric.baseline_draws if metric.baseline_at_synthetic_size else 0
+    inputs = baseline_inputs(data, context, draws_wanted, resample=metric.baseline_resample)
     draws = [
         _guarded(metric, baseline_input, context, metric_rng(seed, metric.id, f"baseline{i}" if i else "baseline"))
         for i, baseline_input in enumerate(inputs)
@@ -146,7 +148,7 @@ def _with_baseline(
         return result  # a baseline draw failed: report no baseline rather than a partial one
     summaries = data.summaries()
     n_real, n_synthetic, n_holdout = (summaries.n_rows(seat) for seat in ("real", "synthetic", "holdout"))
-    bootstrapped = metric.baseline_resample and n_synthetic >= n_holdout
+    bootstrapped = metric.baseline_resample and metric.baseline_at_synthetic_size and n_synthetic >= n_holdout
     scale = 1.0
     if bootstrapped and metric.baseline_scaling == "root_n":
         scale = bootstrap_scale(n_real, n_synthetic, n_holdout)
@@ -154,7 +156,9 @@ def _with_baseline(
     values = [scale * float(d.value) for d in ok if d.value is not None]
     details = {
         **result.details,
-        "baseline_rows": baseline_size(data, metric.baseline_resample),
+        "baseline_rows": baseline_size(data, metric.baseline_resample)
+        if metric.baseline_at_synthetic_size
+        else n_holdout,
         "baseline_draws": [round(v, 6) for v in values],
         "baseline_quantile": BASELINE_QUANTILE,
         "baseline_scale": round(scale, 6),

@@ -24,29 +24,24 @@ from qaharness.testing.calibration import gate_case
 
 #: what goes wrong on today's code, by cell (table/shape/case/seed/policy); see issue 11
 KNOWN = {
-    "adult/1:1-300/honest/0/default": "worst-column coverage of a 300-row sample (0.28) falls below 0.8 x a "
-    "baseline measured at the holdout's size: noise floors and maxima over columns are not size-corrected",
     "discrete/1:1-300/honest/0/default": "fidelity.ks is skipped on a table without numeric columns and the KS "
     "rule errors; macro-F1 TSTR/TRTR on 300 rows (0.86) is within noise of the 0.9 bar",
     "discrete/4:1-2k/honest/0/default": "exact match against 2,000 training rows vs a baseline against 500 "
     "holdout rows (0.51 vs 0.23 + 0.01): the baseline is not size-matched; and the KS rule errors",
     "missing/1:1-300/jitter-10/0/default": "10 % near-copies pass: no rule reads a memorisation tail",
-    "missing/1:1-300/weak-signal/0/default": "utility is a ratio of raw scores: a shuffled target on a weak task "
-    "keeps TSTR/TRTR near 1",
     "ids/1:1-300/replayed-ids/0/default": "no default rule reads privacy.pii: replayed patient ids pass",
     "missing/1:1-300/honest/0/ml-training": "feature_importance_corr is Spearman over all features, noise "
     "features included: honest data scores 0.46 < 0.6",
     "missing/1:1-300/honest/0/external-sharing": "upper interval ends on 300 rows fail honest data (DCR ci_high "
     "0.553, MIA 0.613) and attribute inference is biased up (0.11 > 0.1)",
     "adult/1:1-2k/jitter-10/0/default": "10 % near-copies of 2,000 rows pass: no memorisation tail test",
-    "adult/1:1-2k/weak-signal/0/default": "utility ratio of raw AUCs: a shuffled target on a weak task passes",
     "adult/8:1-2k/jitter/0/ml-training": "training subsampled to the holdout's size dilutes DCR at 8:1 (only a "
     "membership-inference warning fires): verdict warn, exit 0, for 100 % near-copies",
     "adult/tiny-holdout/honest/0/default": "every privacy rule passes on a 6-row holdout (the verdict fails only "
     "because utility cannot run): less evidence passes more easily",
     "adult/holdout=train/honest/0/default": "a holdout identical to training is not refused",
-    "adult/small-synthetic/honest/0/default": "noise floors are measured at the holdout's size, not the 150-row "
-    "synthetic table's: honest JS and dependence fail",
+    "adult/small-synthetic/honest/0/default": "noise floors are at the synthetic table's size now (JS and dependence "
+    "pass), but ml-utility needs 200 synthetic rows (min_rows): insufficient on a 150-row extract, which fails",
 }
 
 #: 300-row cells (a few seconds each)

@@ -164,6 +164,9 @@ class Metric:
     #: "root_n": the metric's noise scales with sqrt(1/n_real + 1/n_synthetic), so the engine takes a
     #: bootstrap draw's extra holdout noise out (``engine.bootstrap_scale``); None: draws used as they are
     baseline_scaling: ClassVar[Literal["root_n"] | None] = None
+    #: False: the baseline is the metric on the whole holdout (one draw), for metrics calibrated on that
+    #: (a share of rows, whose expectation does not depend on the table's size: validity, coherence)
+    baseline_at_synthetic_size: ClassVar[bool] = True
     Params: ClassVar[type[MetricParams]] = MetricParams
     Details: ClassVar[type[MetricDetails]] = MetricDetails
     #: tolerance of the conformance suite's ideal-value check

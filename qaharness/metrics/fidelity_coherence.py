@@ -67,6 +67,7 @@ class Coherence(Metric):
     bounds = (0.0, 1.0)
     conformance_defect = "independent"
     has_baseline = True
+    baseline_at_synthetic_size = False  # calibrated on the whole holdout (benchmarks/calibrate_validity.py)
     description = "Whether synthetic rows keep the rules the real data follows (a derived column matching its source)."
 
     class Params(MetricParams):

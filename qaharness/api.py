@@ -19,9 +19,9 @@ from .inputs import EvalInput, prepare_inputs
 from .io import ReadLimits
 from .profile import column_profiles
 from .provenance import run_provenance
-from .results import Family, Run
+from .results import Family, MetricResult, Run
 
-__all__ = ["evaluate", "evaluate_input", "environment", "open_inputs", "ENGINES"]
+__all__ = ["evaluate", "evaluate_input", "environment", "open_inputs", "run_notes", "ENGINES"]
 
 _PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "xgboost-cpu", "torch", "duckdb", "pydantic")
 #: pandas: every table in memory on this machine (the default); spark: Apache Spark (qaharness.spark)
@@ -66,6 +66,14 @@ def open_inputs(
             yield data
     else:
         raise BadInputError(f"unknown engine {engine!r}; use {' or '.join(ENGINES)}", source="--engine")
+
+
+def run_notes(data: EvalInput, results: Sequence[MetricResult]) -> list[str]:
+    """The input's notes, then each note a metric contributed (``MetricResult.notes``), once each."""
+    notes = list(data.notes)
+    for result in results:
+        notes += [note for note in result.notes if note not in notes]
+    return notes
 
 
 def evaluate(
@@ -146,6 +154,6 @@ def evaluate_input(
         metrics=results,
         environment={**environment(), **data.summaries().environment()},
         timings=timings,
-        notes=list(data.notes),
+        notes=run_notes(data, results),
         **run_fields,
     )

@@ -8,10 +8,11 @@ message. Each metric draws from its own ``np.random.Generator`` seeded from
 from __future__ import annotations
 
 import logging
+import math
 import time
 import traceback
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,18 @@ from .errors import BadInputError
 from .inputs import EvalInput
 from .metrics import metric_registry
 from .metrics._base import Metric, RunContext
-from .results import Family, MetricResult
+from .results import Family, Goal, MetricResult
 
-__all__ = ["select_metrics", "run_metric", "run_metrics", "metric_rng"]
+__all__ = [
+    "select_metrics",
+    "run_metric",
+    "run_metrics",
+    "metric_rng",
+    "baseline_inputs",
+    "baseline_size",
+    "bootstrap_scale",
+    "BASELINE_QUANTILE",
+]
 
 log = logging.getLogger("qaharness.engine")
 Progress = Callable[[str], None]
@@ -54,6 +64,10 @@ def select_metrics(selection: Iterable[str] | None = None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+#: the baseline is this quantile of the holdout draws, towards the metric's worse end: a noise ceiling
+BASELINE_QUANTILE = 0.9
+
+
 def run_metric(metric: Metric, data: EvalInput, *, seed: int, context: RunContext | None = None) -> MetricResult:
     """Compute one metric (and its holdout baseline), never raising for the metric's own faults.
 
@@ -66,18 +80,96 @@ def run_metric(metric: Metric, data: EvalInput, *, seed: int, context: RunContex
         return metric.skipped("needs a target column: pass --target")
     result = _guarded(metric, data, context, metric_rng(seed, metric.id))
     if result.ok and metric.has_baseline and data.holdout is not None:
-        baseline_input = context.cached(data, "holdout-as-synthetic", data.baseline_input)
-        baseline = _guarded(metric, baseline_input, context, metric_rng(seed, metric.id, "baseline"))
-        if baseline.ok:
-            details = (
-                {**result.details, "baseline_per_column": baseline.per_column}
-                if baseline.per_column
-                else result.details
-            )
-            result = result.model_copy(update={"baseline": baseline.value, "details": details})
+        result = _with_baseline(metric, result, data, context, seed)
     if data.sample is not None and not metric.summary_based:  # it read the frames: say they are a sample
         result = result.model_copy(update={"details": {**result.details, "sample": data.sample}})
     return result
+
+
+def baseline_size(data: EvalInput, resample: bool = True) -> int:
+    """Rows of each holdout sample in the synthetic seat (see ``baseline_inputs``)."""
+    summaries = data.summaries()
+    size, available = summaries.n_rows("synthetic"), summaries.n_rows("holdout")
+    return available if size >= available and not resample else size
+
+
+def baseline_inputs(data: EvalInput, context: RunContext, draws: int, *, resample: bool = True) -> Iterator[EvalInput]:
+    """Inputs with a holdout sample in the synthetic seat, each of the synthetic table's size.
+
+    The noise floor of a comparison depends on the size of the table compared, so the baseline
+    compares real with as many holdout rows as synthetic has, ``draws`` times (the same samples for
+    every metric of the run, drawn from the run seed and kept in the run's context): without
+    replacement when the holdout is larger than synthetic; with replacement (a bootstrap) when it is
+    not, which adds the holdout's own sampling noise and so errs towards a higher floor. With
+    ``resample=False`` (a metric that duplicated rows would mislead) a holdout no larger than
+    synthetic gives one draw: the whole holdout; so does ``draws=0`` (a metric with
+    ``baseline_at_synthetic_size = False``). Rows are picked by position in the holdout's
+    canonical order (``EvalInput.holdout_sample``), so every engine draws the same rows.
+    """
+    if data.holdout is None:
+        return
+    summaries = data.summaries()
+    replace = summaries.n_rows("synthetic") >= summaries.n_rows("holdout")
+    if (replace and not resample) or draws == 0:
+        yield context.cached(data, "holdout-as-synthetic", data.baseline_input)
+        return
+    for i in range(draws):
+
+        def draw(i: int = i) -> EvalInput:
+            rng = np.random.default_rng([int(context.seed), zlib.crc32(b"baseline-sample"), i])
+            return data.holdout_sample(rng, replace=replace)
+
+        yield context.cached(data, ("holdout-sample", i), draw)
+
+
+def bootstrap_scale(n_real: int, n_synthetic: int, n_holdout: int) -> float:
+    """Factor that takes a bootstrap draw's noise back to an honest synthetic table's.
+
+    Real vs a bootstrap sample of the holdout varies with 1/n_real + 1/n_holdout + 1/n_synthetic
+    (the sample re-draws the holdout, itself a draw); real vs honest synthetic with 1/n_real +
+    1/n_synthetic. A statistic whose noise scales with the square root of that variance (KS, JS,
+    W1, association and rate differences) is multiplied by the square root of the ratio.
+    """
+    honest = 1 / n_real + 1 / n_synthetic
+    return math.sqrt(honest / (honest + 1 / n_holdout))
+
+
+def _with_baseline(
+    metric: Metric, result: MetricResult, data: EvalInput, context: RunContext, seed: int
+) -> MetricResult:
+    draws_wanted = metric.baseline_draws if metric.baseline_at_synthetic_size else 0
+    inputs = baseline_inputs(data, context, draws_wanted, resample=metric.baseline_resample)
+    draws = [
+        _guarded(metric, baseline_input, context, metric_rng(seed, metric.id, f"baseline{i}" if i else "baseline"))
+        for i, baseline_input in enumerate(inputs)
+    ]
+    ok = [d for d in draws if d.ok and d.value is not None]
+    if len(ok) < len(draws) or not ok:
+        return result  # a baseline draw failed: report no baseline rather than a partial one
+    summaries = data.summaries()
+    n_real, n_synthetic, n_holdout = (summaries.n_rows(seat) for seat in ("real", "synthetic", "holdout"))
+    bootstrapped = metric.baseline_resample and metric.baseline_at_synthetic_size and n_synthetic >= n_holdout
+    scale = 1.0
+    if bootstrapped and metric.baseline_scaling == "root_n":
+        scale = bootstrap_scale(n_real, n_synthetic, n_holdout)
+    worse = BASELINE_QUANTILE if metric.goal is Goal.MINIMIZE else 1 - BASELINE_QUANTILE
+    values = [scale * float(d.value) for d in ok if d.value is not None]
+    details = {
+        **result.details,
+        "baseline_rows": baseline_size(data, metric.baseline_resample)
+        if metric.baseline_at_synthetic_size
+        else n_holdout,
+        "baseline_draws": [round(v, 6) for v in values],
+        "baseline_quantile": BASELINE_QUANTILE,
+        "baseline_scale": round(scale, 6),
+    }
+    columns = [set(d.per_column or {}) for d in ok]
+    if all(columns) and all(c == columns[0] for c in columns):
+        details["baseline_per_column"] = {
+            column: scale * float(np.quantile([(d.per_column or {})[column] for d in ok], worse))
+            for column in ok[0].per_column or {}
+        }
+    return result.model_copy(update={"baseline": float(np.quantile(values, worse)), "details": details})
 
 
 def _guarded(metric: Metric, data: EvalInput, context: RunContext, rng: np.random.Generator) -> MetricResult:

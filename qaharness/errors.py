@@ -20,6 +20,7 @@ __all__ = [
     "UtilityError",
     "VerificationError",
     "StoreBusyError",
+    "NumericalError",
 ]
 
 
@@ -96,6 +97,18 @@ class UtilityError(QAHarnessError):
 
     Raised inside the utility metrics; the engine records it as the metric's ``status: error``
     with this message, as it does for any failure inside a metric.
+    """
+
+    def __init__(self, message: str, *, column: str | None = None):
+        self.column = column
+        super().__init__(message)
+
+
+class NumericalError(QAHarnessError):
+    """A metric's arithmetic left the finite range on these values (e.g. |x| near 1e160 squared).
+
+    Raised inside a metric; the engine records the metric as ``status: error`` with this message,
+    which names the column, never a value.
     """
 
     def __init__(self, message: str, *, column: str | None = None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ._overlap import check_identity, overlap_notes
@@ -27,7 +28,7 @@ from .schema import (
     parse_schema,
     timezone_mix,
 )
-from .summaries import PandasSummaries, TableSummaries
+from .summaries import PandasSummaries, TableSummaries, canonical_order
 
 __all__ = ["EvalInput", "InputMarks", "prepare_inputs", "MIN_ROWS"]
 
@@ -131,6 +132,28 @@ class EvalInput:
         summaries = self.summaries().reseated(synthetic="holdout") if self.frames_are_samples else None
         return self.with_synthetic(self.holdout, summaries=summaries)
 
+    def holdout_sample(self, rng: np.random.Generator, *, replace: bool) -> EvalInput:
+        """As many holdout rows as synthetic has, drawn with ``rng``, in the synthetic seat.
+
+        Rows are picked by position in the holdout's canonical order (``summaries.canonical_order``:
+        by value, so the pick does not depend on the order the engine read the rows in), and the
+        summaries describe exactly those rows on every engine. Where the frames are samples, the
+        frame in the synthetic seat is a draw of the holdout frame at the synthetic frame's size.
+        """
+        if self.holdout is None:
+            raise ValueError("no holdout to draw a sample from")
+        summaries = self.summaries()
+        size, available = summaries.n_rows("synthetic"), summaries.n_rows("holdout")
+        rows = np.sort(rng.choice(available, size, replace=replace))
+        if not self.frames_are_samples:
+            order = summaries.canonical_order("holdout")
+            return self.with_synthetic(self.holdout.iloc[order[rows]].reset_index(drop=True))
+        sampled = summaries.row_sample("holdout", rows)
+        n_frame = len(self.synthetic)
+        frame_rows = np.sort(rng.choice(len(self.holdout), n_frame, replace=n_frame >= len(self.holdout)))
+        order = canonical_order(self.holdout, self.schema)
+        return self.with_synthetic(self.holdout.iloc[order[frame_rows]].reset_index(drop=True), summaries=sampled)
+
 
 def prepare_inputs(
     real: Source,
@@ -165,7 +188,9 @@ def prepare_inputs(
         if name in tables:
             _check_same_columns(reference, tables[name], name)
     overrides = _schema_overrides(schema, reference)
-    inferred = infer_schema(_aligned(tables["real"].frame, reference), overrides)
+    # kinds from every real row: training and holdout together (never from the synthetic table under test)
+    holdout_rows = [_aligned(tables["holdout"].frame, reference)] if "holdout" in tables else []
+    inferred = infer_schema(_aligned(tables["real"].frame, reference), overrides, others=holdout_rows)
     notes += _timezone_notes(tables, inferred)
     frames, fingerprints = {}, {}
     for name in list(tables):  # coerce one table at a time and let the raw frame go

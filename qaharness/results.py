@@ -80,6 +80,10 @@ class MetricResult(_Frozen):
     details: dict[str, Any] = Field(default_factory=dict)
     description: str = Field(default="", description="the metric's plain-language description, for readers")
     ideal: float | None = Field(default=None, description="the value a perfect generator reaches")
+    notes: list[str] = Field(
+        default_factory=list,
+        description="facts about the inputs the metric found (rows left out, …); the run's notes collect them",
+    )
 
     @field_validator("value", "baseline")
     @classmethod

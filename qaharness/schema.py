@@ -8,6 +8,7 @@ distribution metrics and listed as such.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -45,7 +46,9 @@ DISTRIBUTION_KINDS = (ColumnKind.NUMERIC, ColumnKind.CATEGORICAL, ColumnKind.BOO
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|uuid|guid|^key$|_key$|^ssn$)", re.IGNORECASE)
 _TRUE = TRUE_WORDS
 _FALSE = FALSE_WORDS
+_ROW_NAME = re.compile(r"(^rownames?$|^row_?(num|number|index|no|id)?$|^index$|^unnamed: ?0$|^$)", re.IGNORECASE)
 _MIN_ROWS_FOR_ID = 20
+_MIN_ROWS_FOR_KEY = 50
 
 
 class Schema(dict):
@@ -78,18 +81,39 @@ def infer_schema(
     overrides: dict[str, ColumnKind] | None = None,
     *,
     counts: dict[str, tuple[int, int]] | None = None,
+    others: Sequence[pd.DataFrame] = (),
 ) -> Schema:
     """Infer a kind per column of ``frame`` (the real table); ``overrides`` win.
 
-    ``counts`` (column → (non-missing values, distinct values) of the whole table) stands in for the
-    frame's own counts where the frame is a sample of a larger table (``--engine spark``).
+    ``others`` (the holdout) are real rows too: kinds are inferred from every real row, so a column
+    that happens to be constant in a small training table is judged by all of its values.
+    ``counts`` (column → (non-missing values, distinct values) of the whole real tables) stands in
+    for the frames' own counts where they are samples of larger tables (``--engine spark``).
     """
     overrides = overrides or {}
     counts = counts or {}
     schema = Schema()
     for column in frame.columns:
-        schema[column] = overrides.get(column) or _infer_kind(column, frame[column], counts.get(column))
+        schema[column] = overrides.get(column) or _infer_kind(
+            column, _real_values(frame, others, column), counts.get(column)
+        )
     return schema
+
+
+def _real_values(frame: pd.DataFrame, others: Sequence[pd.DataFrame], column: str) -> pd.Series:
+    """The column's values over ``frame`` and ``others``, when their dtypes combine; else ``frame``'s.
+
+    A numeric real column next to a holdout column read as text stays numeric here, so coercion
+    names the holdout's bad values instead of the column silently becoming categorical.
+    """
+    series = frame[column]
+    parts = [series] + [o[column] for o in others if column in o.columns]
+    if len(parts) == 1:
+        return series
+    combined = pd.concat(parts, ignore_index=True)
+    if pd.api.types.is_object_dtype(combined.dtype) and not pd.api.types.is_object_dtype(series.dtype):
+        return series
+    return combined
 
 
 def is_id_name(name: str) -> bool:
@@ -106,13 +130,32 @@ def _infer_kind(name: str, series: pd.Series, counts: tuple[int, int] | None = N
     if pd.api.types.is_numeric_dtype(series.dtype):
         uniques = values.unique()
         n, n_unique = counts or (len(values), len(uniques))
-        if n_unique <= 2 and set(np.asarray(uniques, dtype=float)) <= {0.0, 1.0} and n > 0:
+        # boolean only when both 0 and 1 occur: a count that is 0 in every row is still a count
+        if n > 0 and set(np.asarray(uniques, dtype=float)) == {0.0, 1.0}:
             return ColumnKind.BOOLEAN
-        is_integral = n > 0 and np.all(np.mod(values.to_numpy(dtype=float), 1) == 0)
-        if is_integral and n >= _MIN_ROWS_FOR_ID and n_unique == n and is_id_name(name):
+        if _is_integer_key(name, values, n, n_unique):
             return ColumnKind.IDENTIFIER
         return ColumnKind.NUMERIC
     return _infer_string_kind(name, values.astype(str), counts)
+
+
+def _is_integer_key(name: str, values: pd.Series, n: int, n_unique: int) -> bool:
+    """A unique integer per row that looks like a key: an id-like name, or (from
+    ``_MIN_ROWS_FOR_KEY`` rows) values in file order or packed into a range at most twice the row
+    count (row numbers, surrogate keys). A unique measurement (income, weight) spreads far wider.
+    ``n``/``n_unique``: present and distinct values (of the whole table where ``values`` is a sample)."""
+    if n < _MIN_ROWS_FOR_ID or n_unique != n or len(values) == 0:
+        return False
+    numbers = values.to_numpy(dtype=float)
+    if not np.all(np.mod(numbers, 1) == 0):
+        return False
+    if is_id_name(name) or _ROW_NAME.search(str(name)):
+        return True
+    if n < _MIN_ROWS_FOR_KEY or len(values) < n:  # order and packing say nothing on a sample
+        return False
+    ordered = bool(np.all(np.diff(numbers) > 0))
+    packed = float(numbers.max() - numbers.min()) + 1 <= 2 * n
+    return ordered or packed
 
 
 def _infer_string_kind(name: str, values: pd.Series, counts: tuple[int, int] | None = None) -> ColumnKind:

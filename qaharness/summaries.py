@@ -40,9 +40,15 @@ __all__ = [
     "as_float",
     "category_index",
     "standardise",
+    "canonical_order",
+    "contingency_tables",
+    "MAX_JOINT_CATEGORIES",
 ]
 
 SEATS = ("real", "synthetic", "holdout")
+#: categorical codes of all columns together up to this many: every pair's contingency table from one
+#: co-occurrence matrix (≤ 4,000² counts, 128 MB); beyond, pair by pair
+MAX_JOINT_CATEGORIES = 4_000
 
 
 @dataclass(frozen=True)
@@ -261,6 +267,15 @@ class TableSummaries:
         (missing equals missing): ``RowMatches``, the histogram of match profiles."""
         raise NotImplementedError
 
+    def canonical_order(self, seat: str) -> np.ndarray:
+        """Row positions of the table in ``seat`` in canonical order (``canonical_order``)."""
+        raise NotImplementedError
+
+    def row_sample(self, seat: str, rows: np.ndarray) -> TableSummaries:
+        """A view whose synthetic seat holds the rows of ``seat`` at the sorted positions ``rows`` of
+        its canonical order (a position may repeat: a bootstrap). The holdout baseline's draws."""
+        raise NotImplementedError
+
 
 # -- helpers shared by the engines' builders ---------------------------------------------------
 def as_float(series: pd.Series) -> np.ndarray:
@@ -282,6 +297,28 @@ def standardise(values: np.ndarray) -> np.ndarray:
 def category_index(labels: Sequence[str | None]) -> dict[str | None, int]:
     """Code of each label (its position); every other value gets the pooled code ``len(labels)``."""
     return {label: i for i, label in enumerate(labels)}
+
+
+def canonical_order(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """Row positions that sort ``frame`` canonically: by every numeric/datetime column's value, then
+    every categorical/boolean column's label (code point order), missing last, then where the other
+    columns are missing. Rows tied on all of it are interchangeable for every summary a baseline
+    reads, so a position in this order names the same row on every engine, whatever order it read
+    the table in."""
+    keys: dict[str, Any] = {}
+    for i, (column, kind) in enumerate(schema.items()):
+        series = frame[column]
+        if numeric_kind(kind):
+            keys[f"k{i}"] = as_float(series)
+        elif kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN):
+            keys[f"k{i}"] = [None if pd.isna(v) else str(v) for v in series.astype(object)]
+        else:
+            keys[f"k{i}"] = series.isna().to_numpy()
+    if not keys:
+        return np.arange(len(frame))
+    table = pd.DataFrame(keys, index=pd.RangeIndex(len(frame)))
+    ordered = table.sort_values(list(keys), na_position="last", kind="mergesort")
+    return ordered.index.to_numpy()
 
 
 def row_hashes(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -351,6 +388,12 @@ class PandasSummaries(TableSummaries):
     def associations(
         self, seat: str, numeric: Sequence[str], categories: Mapping[str, Sequence[str | None]]
     ) -> AssociationStats:
+        key = self._key(seat, "associations", tuple(numeric), tuple((c, tuple(v)) for c, v in categories.items()))
+        return self._cached(key, lambda: self._associations(seat, numeric, categories))
+
+    def _associations(
+        self, seat: str, numeric: Sequence[str], categories: Mapping[str, Sequence[str | None]]
+    ) -> AssociationStats:
         frame = self._frame(seat)
         block = (
             np.column_stack([standardise(as_float(frame[c])) for c in numeric])
@@ -369,11 +412,9 @@ class PandasSummaries(TableSummaries):
                 k = len(categories[c]) + 1
                 one_hot = sparse.csr_matrix((np.ones(code.size), (code, np.arange(code.size))), shape=(k, code.size))
                 groups[c] = (np.asarray(one_hot @ present), np.asarray(one_hot @ x))
-        tables = {}
-        for a, b in itertools.combinations(list(categories), 2):
-            kb = len(categories[b]) + 1
-            size = (len(categories[a]) + 1) * kb
-            tables[(a, b)] = np.bincount(codes[a] * kb + codes[b], minlength=size).reshape(-1, kb)
+        names = list(categories)
+        by_index = contingency_tables([codes[c] for c in names], [len(categories[c]) + 1 for c in names])
+        tables = {(names[i], names[j]): table for (i, j), table in by_index.items()}
         return AssociationStats(
             numeric=tuple(numeric),
             n=present.T @ present,
@@ -394,6 +435,46 @@ class PandasSummaries(TableSummaries):
         return self._cached(
             key, lambda: RowMatches.of(*(self._hashes(columns, s) for s in seats)), [self._frame(s) for s in seats]
         )
+
+    def canonical_order(self, seat: str) -> np.ndarray:
+        frame = self._frame(seat)
+        return self._cached(self._key(seat, "canonical_order"), lambda: canonical_order(frame, self._schema))
+
+    def row_sample(self, seat: str, rows: np.ndarray) -> TableSummaries:
+        frame = self._frame(seat)
+        sample = frame.iloc[self.canonical_order(seat)[rows]].reset_index(drop=True)
+        name = f"{self.table(seat)}~sample{len(self._frames)}"
+        frames = {**self._frames, name: sample}
+        return PandasSummaries(frames, self._schema, seats={**self._seats, "synthetic": name}, cache=self._cache)
+
+
+def contingency_tables(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> dict[tuple[int, int], np.ndarray]:
+    """The contingency table of every pair (i < j) of code arrays (codes of column i in 0..sizes[i]-1).
+
+    Vectorised: with the one-hot blocks O (rows × all codes), C = OᵀO holds every pair's table as a
+    block, from one sparse product; pair by pair (``np.bincount``) when the codes together exceed
+    ``MAX_JOINT_CATEGORIES``. Integer counts either way, so the tables are exact."""
+    pairs = list(itertools.combinations(range(len(codes)), 2))
+    if not pairs:
+        return {}
+    if sum(sizes) > MAX_JOINT_CATEGORIES:
+        return {
+            (i, j): np.bincount(codes[i] * sizes[j] + codes[j], minlength=sizes[i] * sizes[j]).reshape(-1, sizes[j])
+            for i, j in pairs
+        }
+    from scipy import sparse
+
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    n = codes[0].size
+    onehot = sparse.csr_matrix(
+        (
+            np.ones(n * len(codes), dtype=np.int64),
+            (np.tile(np.arange(n), len(codes)), np.concatenate([c + o for c, o in zip(codes, offsets[:-1])])),
+        ),
+        shape=(n, int(offsets[-1])),
+    )
+    joint = (onehot.T @ onehot).toarray()
+    return {(i, j): joint[offsets[i] : offsets[i + 1], offsets[j] : offsets[j + 1]].copy() for i, j in pairs}
 
 
 def _codes(series: pd.Series, labels: Sequence[str | None]) -> np.ndarray:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from qaharness.testing.generators import mixed_frame
+from qaharness.testing.metrics import mixed_frame as make_mixed_frame
+
+__all__ = ["make_mixed_frame"]
 
 
 @pytest.fixture(autouse=True)
@@ -13,11 +14,6 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("qaharness-home")
     monkeypatch.setenv("QAHARNESS_HOME", str(home))
     return home
-
-
-def make_mixed_frame(n_rows: int, seed: int) -> pd.DataFrame:
-    """A small mixed-type table with dependence between columns (numeric, categorical, boolean, datetime)."""
-    return mixed_frame(n_rows, seed)
 
 
 @pytest.fixture

@@ -25,19 +25,14 @@ from qaharness.testing.calibration import gate_case
 
 #: what goes wrong on today's code, by cell (table/shape/case/seed/policy); see issue 11
 KNOWN = {
-    "adult/1:1-300/honest/0/default": "worst-column coverage of a 300-row sample (0.28) falls below 0.8 x a "
-    "baseline measured at the holdout's size: noise floors and maxima over columns are not size-corrected",
     "discrete/1:1-300/honest/0/default": "fidelity.ks is skipped on a table without numeric columns and the KS "
     "rule errors; macro-F1 TSTR/TRTR on 300 rows (0.86) is within noise of the 0.9 bar",
     "discrete/4:1-2k/honest/0/default": "exact match against 2,000 training rows vs a baseline against 500 "
     "holdout rows (0.51 vs 0.23 + 0.01): the baseline is not size-matched; and the KS rule errors",
-    "missing/1:1-300/weak-signal/0/default": "utility is a ratio of raw scores: a shuffled target on a weak task "
-    "keeps TSTR/TRTR near 1",
     "missing/1:1-300/honest/0/ml-training": "feature_importance_corr is Spearman over all features, noise "
     "features included: honest data scores 0.46 < 0.6",
-    "adult/1:1-2k/weak-signal/0/default": "utility ratio of raw AUCs: a shuffled target on a weak task passes",
-    "adult/small-synthetic/honest/0/default": "noise floors are measured at the holdout's size, not the 150-row "
-    "synthetic table's: honest JS and dependence fail",
+    "adult/small-synthetic/honest/0/default": "noise floors are at the synthetic table's size now (JS and dependence "
+    "pass), but ml-utility needs 200 synthetic rows (min_rows): insufficient on a 150-row extract, which fails",
 }
 
 #: 300-row cells (a few seconds each)

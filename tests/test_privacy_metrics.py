@@ -221,7 +221,8 @@ def test_nndr_known_answer():
 def test_mia_known_answer_on_copies():
     real = pd.DataFrame({"a": np.arange(0.0, 40.0, 2.0)})  # even numbers: members
     holdout = pd.DataFrame({"a": np.arange(1.0, 81.0, 2.0)})  # odd numbers: non-members and reference
-    result = _run("privacy.mia", prepare_inputs(real, real.copy(), holdout))
+    # declared numeric: unique integers packed into a range of about the row count read as a row key
+    result = _run("privacy.mia", prepare_inputs(real, real.copy(), holdout, schema={"a": "numeric"}))
     assert result.value == 1.0 and result.details["attacks"]["distance"]["tpr_at_1pct_fpr"] == 1.0
     assert result.details["members"] == result.details["non_members"] == 20
 

@@ -54,8 +54,9 @@ def test_holdout_like_synthetic_keeps_the_utility(binary_frames):
     assert all(run.metric(i).ok for i in IDS), [run.metric(i).message for i in IDS]
     trtr, tstr, ratio = (run.metric(i) for i in ("utility.trtr", "utility.tstr", "utility.tstr_ratio"))
     assert trtr.details["task"] == "binary" and trtr.details["score"] == "roc_auc"
-    assert 0.75 < trtr.value < 1 and ratio.value == pytest.approx(1.0, abs=0.03)
-    assert ratio.value == pytest.approx(tstr.value / trtr.value)
+    assert 0.75 < trtr.value < 1 and ratio.value == pytest.approx(1.0, abs=0.06)
+    assert ratio.value == pytest.approx((tstr.value - 0.5) / (trtr.value - 0.5))  # skill above chance (AUC 0.5)
+    assert trtr.details["chance"] == 0.5 and trtr.details["train_rows"] == {"real": 1500, "synthetic": 1500}
     assert ratio.ci[0] < 1.0 < ratio.ci[1] or abs(ratio.value - 1) < 0.01
     for result in (trtr, tstr):
         low, high = result.ci
@@ -230,3 +231,86 @@ def test_mixed_frame_runs_fast_and_in_bounds(mixed_frames):
         low, high = result.bounds
         assert (low is None or result.value >= low) and (high is None or result.value <= high)
     assert sum(run.timings.values()) < 10
+
+
+def test_skill_ratio_is_excess_over_chance_and_chance_matches_sklearn():
+    real, synthetic, holdout = (make_task_frame(900, s, "multiclass") for s in (41, 42, 43))
+    run = run_utility(real, synthetic, holdout, metrics=["utility.tstr_ratio", "utility.trtr", "utility.tstr"])
+    ratio, trtr, tstr = (run.metric(i) for i in ("utility.tstr_ratio", "utility.trtr", "utility.tstr"))
+    majority = real["y"].value_counts().idxmax()
+    chance = f1_score(holdout["y"], [majority] * len(holdout), average="macro")
+    assert ratio.details["chance"] == pytest.approx(chance) == trtr.details["chance"]
+    assert ratio.value == pytest.approx((tstr.value - chance) / (trtr.value - chance))
+    assert ratio.ci[0] <= ratio.value <= ratio.ci[1]
+
+
+def test_a_target_the_real_model_cannot_predict_makes_utility_insufficient_evidence(tmp_path):
+    from qaharness.gate import run_gate
+
+    rng = np.random.default_rng(7)
+    real, synthetic, holdout = (make_task_frame(n, s) for n, s in ((600, 51), (600, 52), (300, 53)))
+    real, synthetic, holdout = (f.assign(y=rng.choice(["yes", "no"], len(f))) for f in (real, synthetic, holdout))
+    run = run_utility(real, synthetic, holdout, metrics=["utility.tstr_ratio", "utility.feature_importance_corr"])
+    for metric_id in ("utility.tstr_ratio", "utility.feature_importance_corr"):
+        result = run.metric(metric_id)
+        assert result.status is Status.SKIPPED and result.details["insufficient_evidence"] is True
+        assert "the real model barely beats chance; utility cannot be judged" in result.message
+    gate = run_gate(real, synthetic, holdout, out=tmp_path, policy="ml-training", target="y", seed=0, record=False)
+    rule = next(r for r in gate.run.rules if r.metric == "utility.tstr_ratio")
+    assert rule.status == "insufficient" and rule.severity == "error" and gate.exit_code == 1
+
+
+def test_rows_with_a_missing_target_are_named_in_the_run_notes(binary_frames):
+    real, synthetic, holdout = binary_frames
+    holdout = holdout.copy()
+    holdout.loc[holdout.index[:37], "y"] = None
+    run = run_utility(real, synthetic, holdout, metrics=["utility.trtr", "utility.tstr_ratio"])
+    assert run.metric("utility.trtr").details["rows_dropped"]["holdout"] == 37
+    notes = [n for n in run.notes if n.startswith("utility:")]
+    assert notes == [
+        "utility: 37 holdout row(s) of 'y' left out of model training and scoring (37 with a missing target)"
+    ]
+
+
+def test_the_real_model_learns_from_as_many_rows_as_synthetic_has(binary_frames):
+    from qaharness.metrics._utility import matched_rows
+
+    real, synthetic, holdout = binary_frames
+    small = synthetic.head(150)
+    run = run_utility(real, small, holdout, metrics=["utility.trtr", "utility.tstr_ratio"])
+    trtr = run.metric("utility.trtr")
+    assert trtr.details["train_rows"] == {"real": 150, "synthetic": 150}
+    data = prepare_inputs(real, small, holdout, target="y")
+    fit = get_fit(data, UtilityParams(), RunContext())
+    rows = matched_rows(fit.y["real"], 150, 0, True)
+    assert rows.size == 150 and np.bincount(fit.y["real"][rows]).tolist() == pytest.approx(
+        (np.bincount(fit.y["real"]) * 150 / 1500).round().tolist(), abs=1
+    )
+    full = run_utility(real, synthetic, holdout, metrics=["utility.trtr"]).metric("utility.trtr")
+    assert full.details["train_rows"]["real"] == 1500 and full.value > trtr.value  # more rows, more skill
+    assert run.metric("utility.tstr_ratio").value == pytest.approx(1.0, abs=0.25)  # judged like for like
+
+
+def test_importance_agreement_known_answers():
+    from qaharness.metrics.utility_feature_importance_corr import importance_agreement
+
+    assert importance_agreement(np.array([0.3, 0.1, -0.05]), np.array([0.2, 0.2, 0.0])) == pytest.approx(0.75)
+    assert importance_agreement(np.array([1.0, 0.0]), np.array([0.0, 1.0])) == 0.0
+    assert importance_agreement(np.array([1.0, 0.0]), np.array([-1.0, -2.0])) == 0.0  # relies on nothing
+    # noise features near 0 in both models weigh almost nothing, however many there are
+    noise = np.full(50, 1e-4)
+    assert importance_agreement(np.r_[0.2, 0.1, noise], np.r_[0.2, 0.1, noise[::-1]]) == pytest.approx(1.0)
+    # a synthetic model with half the real importances reproduces half of them
+    assert importance_agreement(np.array([0.4, 0.2, 0.0]), np.array([0.2, 0.1, 0.0])) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="relies on no feature"):
+        importance_agreement(np.zeros(3), np.ones(3))
+
+
+def test_shuffled_target_loses_the_importance_agreement(binary_frames):
+    real, synthetic, holdout = binary_frames
+    shuffled = synthetic.assign(y=np.random.default_rng(9).permutation(synthetic["y"].to_numpy()))
+    honest = run_utility(real, synthetic, holdout, metrics=["utility.feature_importance_corr"])
+    bad = run_utility(real, shuffled, holdout, metrics=["utility.feature_importance_corr"])
+    good, worse = honest.metric("utility.feature_importance_corr"), bad.metric("utility.feature_importance_corr")
+    assert good.value > 0.8 and worse.value < 0.5, (good.value, worse.value)
+    assert good.details["importance"] == "permutation" and good.details["spearman"] is not None

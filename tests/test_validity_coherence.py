@@ -136,7 +136,9 @@ def test_coherence_interval_dependency_threshold_flag():
 def test_coherence_interval_does_not_judge_the_gap_between_segments():
     real = pd.DataFrame({"x": np.r_[np.arange(100.0), np.arange(200.0, 300.0)], "band": ["low"] * 100 + ["high"] * 100})
     synthetic = pd.DataFrame({"x": [150.0, 50.0, 250.0, 350.0], "band": ["low", "high", "high", "low"]})
-    result = _run("fidelity.coherence", real, synthetic)
+    # x is declared numeric: unique integers in file order would otherwise be inferred as a row key
+    data = prepare_inputs(real, synthetic, schema={"x": "numeric"})
+    result = run_metric(get_metric("fidelity.coherence")(), data, seed=0)
     dependency = next(d for d in result.details["dependencies"] if d["determinant"] == ["x"])
     # 150 (between the segments) and 350 (beyond the real range) are not judged; 50 → high violates
     assert (dependency["checked"], dependency["violations"]) == (2, 1)

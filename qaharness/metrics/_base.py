@@ -10,13 +10,12 @@ and the run's ``RunContext``.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from qaharness.errors import ParameterError
+from qaharness.errors import NumericalError, ParameterError
 from qaharness.inputs import EvalInput
 from qaharness.registry import Registry
 from qaharness.results import Family, Goal, MetricResult, Status
@@ -61,6 +60,21 @@ class MetricDetails(BaseModel):
         description="set where the frames were a sample of larger tables (--engine spark) and the metric read "
         "them: rows per table, rows of the whole tables, seed and strata of the sample",
     )
+    baseline_rows: int | None = Field(
+        default=None, ge=1, description="rows of each holdout sample the baseline was computed on (set by the engine)"
+    )
+    baseline_draws: list[float] | None = Field(
+        default=None, description="the metric on each holdout sample; the baseline is their noise quantile"
+    )
+    baseline_quantile: float | None = Field(
+        default=None, ge=0, le=1, description="quantile of the draws taken as the baseline, towards worse values"
+    )
+    baseline_scale: float | None = Field(
+        default=None, gt=0, le=1, description="factor applied to bootstrap draws (1: none; engine.bootstrap_scale)"
+    )
+    insufficient_evidence: bool | None = Field(
+        default=None, description="true on a skipped result whose data are too thin to judge (rules: insufficient)"
+    )
 
 
 class RunContext:
@@ -69,8 +83,8 @@ class RunContext:
     ``cached(data, key, build)`` computes ``build()`` once per (input, key) for this run — the
     utility pillar's model fits, the nearest-neighbour encodings. ``data`` is usually the
     ``EvalInput``; work that depends on one table only may pass that table (``data.real``), so the
-    holdout baseline, which shares the real table, reuses it. The key must name every setting
-    the value depends on; the input is held, so its identity cannot be reused within the run.
+    holdout baseline's inputs, which hold the same real frame, reuse it. The key must name every
+    setting the value depends on; the object is held, so its identity cannot be reused within the run.
     """
 
     def __init__(self, *, seed: int = 0):
@@ -78,7 +92,7 @@ class RunContext:
         self._values: dict[tuple[int, Hashable], Any] = {}
         self._inputs: dict[int, object] = {}
 
-    def cached(self, data: EvalInput | pd.DataFrame, key: Hashable, build: Callable[[], T]) -> T:
+    def cached(self, data: EvalInput | object, key: Hashable, build: Callable[[], T]) -> T:
         slot = (id(data), key)
         if slot not in self._values:
             self._inputs[id(data)] = data
@@ -87,6 +101,17 @@ class RunContext:
 
     def __len__(self) -> int:
         return len(self._values)
+
+
+def require_finite(per_column: Mapping[str, float], what: str) -> None:
+    """Raise ``NumericalError`` naming the columns whose value is not a finite number."""
+    bad = [column for column, value in per_column.items() if not np.isfinite(value)]
+    if bad:
+        raise NumericalError(
+            f"{what} is not a finite number for column(s) {', '.join(repr(c) for c in bad)}: their values are "
+            "too large for the arithmetic (rescale them, e.g. to other units)",
+            column=bad[0],
+        )
 
 
 def parameter_error(
@@ -131,12 +156,34 @@ class Metric:
     #: True when ``compute`` reads only ``data.summaries()``, never the frames: the metric is then exact
     #: under every engine; the others read the frames, which the Spark engine fills with a sample
     summary_based: ClassVar[bool] = False
+    #: holdout samples (of the synthetic table's size) the engine's baseline draws; more = steadier, dearer
+    baseline_draws: ClassVar[int] = 10
+    #: may those samples repeat holdout rows when synthetic is larger than the holdout (a bootstrap)?
+    #: False where duplicated rows would mislead the metric (a classifier memorises them)
+    baseline_resample: ClassVar[bool] = True
+    #: "root_n": the metric's noise scales with sqrt(1/n_real + 1/n_synthetic), so the engine takes a
+    #: bootstrap draw's extra holdout noise out (``engine.bootstrap_scale``); None: draws used as they are
+    baseline_scaling: ClassVar[Literal["root_n"] | None] = None
+    #: False: the baseline is the metric on the whole holdout (one draw), for metrics calibrated on that
+    #: (a share of rows, whose expectation does not depend on the table's size: validity, coherence)
+    baseline_at_synthetic_size: ClassVar[bool] = True
     Params: ClassVar[type[MetricParams]] = MetricParams
     Details: ClassVar[type[MetricDetails]] = MetricDetails
-    #: tolerance of the "identical inputs give the ideal value" conformance check
+    #: tolerance of the conformance suite's ideal-value check
     ideal_tolerance: ClassVar[float] = 1e-9
-    #: False where synthetic = real does not give the ideal value; ``identical_inputs_note`` says why
-    #: (privacy: a full copy is the worst case; a baseline that doesn't read synthetic at all)
+    #: the conformance suite's ideal check (``qaharness.testing``) runs on this input: "identical"
+    #: (synthetic = a copy of real), "honest" (synthetic = a fresh draw of the same process: the honest
+    #: case of a privacy risk), "holdout" (synthetic = the holdout: unseen real rows) or "tagged"
+    #: (synthetic = real, every row tagged synthetic); there the value must be ``ideal_value()``
+    #: within ``ideal_tolerance`` ...
+    conformance_input: ClassVar[Literal["identical", "honest", "holdout", "tagged"]] = "identical"
+    #: ... or, when set, exactly the value of this other metric on the same input (a baseline
+    #: metric with no fixed ideal: tstr on synthetic = real equals trtr)
+    conformance_equals: ClassVar[str | None] = None
+    #: a planted defect (``qaharness.testing.DEFECTS``) that must move the value away from the ideal
+    conformance_defect: ClassVar[str | None] = None
+    #: legacy declaration: False skips the ideal check with ``identical_inputs_note`` as the reason;
+    #: declare ``conformance_input`` / ``conformance_equals`` instead
     conformance_identical_is_ideal: ClassVar[bool] = True
     identical_inputs_note: ClassVar[str] = "synthetic = real is a full copy: the worst case for a privacy risk"
 
@@ -184,6 +231,7 @@ class Metric:
 
     def per_column_result(self, per_column: Mapping[str, float], **details: Any) -> MetricResult:
         """Headline = the worst column; details carry the mean and the worst column's name."""
+        require_finite(per_column, self.id)
         worst, value = self.worst(per_column)
         return self.result(
             value,

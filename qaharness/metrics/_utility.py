@@ -1,7 +1,7 @@
 """Shared machinery of the utility pillar: the task, the encoding, the fitted models.
 
 The five ``utility.*`` metrics ask different questions of the same few models, so the
-models are fitted once per ``EvalInput`` and kept in a small module-level cache:
+models are fitted once per ``EvalInput`` and kept in the run's ``RunContext``:
 
 * **Task** — from ``data.task`` (binary | multiclass | regression | classification) or,
   when unset, from the target column: categorical/boolean → classification (binary for
@@ -9,17 +9,22 @@ models are fitted once per ``EvalInput`` and kept in a small module-level cache:
   integer and there are at most ``MAX_INTEGER_CLASSES`` distinct ones (→ classification);
   more than ``MAX_CLASSES`` classes is an error.
   Classes are those of the real target; rows whose target is missing, or a class real
-  never has, are left out of training and testing (counted in ``details.rows_dropped``).
+  never has, are left out of training and testing (counted in ``details.rows_dropped``
+  and named in the run's notes).
 * **Features** — every distribution column except the target (identifiers and free text
   are left out). Categories are fitted on the union of real, synthetic and holdout (the
   ``MAX_CATEGORIES - 1`` most frequent, the rest pooled), so a code means the same
   category in every table; datetimes become seconds; missing stays missing (NaN).
+* **Training rows** — the synthetic model learns from every synthetic row; the real model
+  from a real sample of the synthetic table's size (stratified by class; every real row
+  when synthetic is as large), so TRTR is the score a perfect generator of that many rows
+  reaches and a small honest extract is not judged against a model trained on more data.
 * **Models** — XGBoost (``xgb.train``, hist trees, fixed hyperparameters in ``XGB_PARAMS``,
   no row or column subsampling, so a fit does not depend on any seed) and a simple
   linear model (logistic regression / ridge regression on standardised numerics and
   one-hot categories, fitted on at most ``LINEAR_MAX_ROWS`` rows).
-* **Seeds** — everything that is random in the *shared* fits (the linear model's row
-  sample, the permutation-importance holdout sample and permutations) draws from
+* **Seeds** — everything that is random in the *shared* fits (the real sample, the linear
+  model's row sample, the permutation-importance holdout sample and permutations) draws from
   ``model_seed`` (metric parameter, default 0), not from the metric's own ``rng``: the
   engine gives every metric a different rng, and the five metrics must see the same
   models. The metric's rng drives only its own bootstrap interval. Same inputs and
@@ -41,15 +46,13 @@ from pydantic import Field
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from qaharness.errors import UtilityError
+from qaharness.errors import NumericalError, UtilityError
 
 from ..inputs import EvalInput
 from ..masking import mask_label, rare_values
-from ..results import MetricResult
 from ..schema import ColumnKind
 from ._base import MetricParams, RunContext
-from ._utility_importance import leakage
-from ._utility_scores import HEADLINE, SECONDARY, all_scores, prepared_scores, weighted_bootstrap_ci
+from ._utility_scores import HEADLINE, Score, all_scores, prepared_scores
 
 __all__ = [
     "UtilityError",
@@ -58,11 +61,7 @@ __all__ = [
     "UtilityParams",
     "TASKS",
     "XGB_PARAMS",
-    "preconditions",
-    "evaluation_result",
-    "describe",
-    "warnings_for",
-    "n_boot",
+    "matched_rows",
 ]
 
 TASKS = ("binary", "multiclass", "regression", "classification")
@@ -87,6 +86,7 @@ N_JOBS = 2
 #: OpenMP's thread barriers made a 300-row fit 100x slower with 2 threads than with 1
 SINGLE_THREAD_ROWS = 20_000
 TRAIN_SIDES = ("real", "synthetic")
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # -- task -------------------------------------------------------------------------------
@@ -163,10 +163,24 @@ class _Encoder:
         return codes
 
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
-        """Float32 matrix for XGBoost: numerics as is, categories as codes, NaN missing."""
+        """Float32 matrix for XGBoost: numerics as is, categories as codes, NaN missing.
+
+        A numeric value beyond float32's range (which XGBoost computes in) is a ``NumericalError``
+        naming the column, not an infinite feature.
+        """
         out = np.empty((len(frame), len(self.features)), dtype=np.float32)
         for j, column in enumerate(self.features):
-            out[:, j] = _as_float(frame[column]) if self._numeric(column) else self.codes(frame[column], column)
+            if self._numeric(column):
+                values = _as_float(frame[column])
+                if np.nanmax(np.abs(values), initial=0.0) > FLOAT32_MAX:
+                    raise NumericalError(
+                        f"column {column!r} has values beyond the float32 range the models compute in; "
+                        "rescale the column (e.g. to other units)",
+                        column=column,
+                    )
+                out[:, j] = values
+            else:
+                out[:, j] = self.codes(frame[column], column)
         return out
 
     def linear(self, matrix: np.ndarray) -> sparse.csr_matrix:
@@ -198,6 +212,30 @@ def _as_float(series: pd.Series) -> np.ndarray:
 
 
 # -- the fitted models ------------------------------------------------------------------
+def matched_rows(y: np.ndarray, size: int, seed: int, classification: bool) -> np.ndarray | None:
+    """Indices of a sample of ``size`` rows of ``y`` (None when ``size`` covers every row).
+
+    Classification samples each class in proportion, with at least one row of every class, so the
+    size-matched real model sees every class the real data has.
+    """
+    n = y.size
+    if size >= n:
+        return None
+    rng = np.random.default_rng([seed, 3])
+    size = max(size, 2)
+    if not classification:
+        return np.sort(rng.choice(n, size, replace=False))
+    classes, counts = np.unique(y, return_counts=True)
+    exact = size * counts / n
+    quota = np.minimum(np.maximum(np.floor(exact).astype(int), 1), counts)
+    for i in np.argsort(-(exact - np.floor(exact)), kind="stable"):  # largest remainders first
+        if quota.sum() >= size:
+            break
+        quota[i] += int(quota[i] < counts[i])
+    picks = [rng.choice(np.flatnonzero(y == c), q, replace=False) for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(picks))
+
+
 class UtilityFit:
     """Models and predictions for one ``EvalInput``; computed lazily, each at most once."""
 
@@ -215,21 +253,39 @@ class UtilityFit:
         self.y: dict[str, np.ndarray] = {}
         self.x: dict[str, np.ndarray] = {}
         self.rows_dropped: dict[str, int] = {}
+        self.dropped_why: dict[str, dict[str, int]] = {}
         for name, frame in frames.items():
-            y, keep = self._encode_target(frame[self.target])
+            y, keep, unknown = self._encode_target(frame[self.target])
             self.y[name] = y
             self.x[name] = self.encoder.matrix(frame.loc[keep] if not keep.all() else frame)
             self.rows_dropped[name] = int((~keep).sum())
+            self.dropped_why[name] = {"missing": int((~keep).sum()) - unknown, "unknown_class": unknown}
+        #: training rows of each side's models: the real model learns from as many real rows as
+        #: synthetic has (a real sample of that size, stratified by class), so the baseline it sets
+        #: is what a perfect generator of that many rows reaches; None = every row
+        self.train_rows: dict[str, np.ndarray | None] = {
+            "real": matched_rows(self.y["real"], self.y["synthetic"].size, self.model_seed, bool(self.classes)),
+            "synthetic": None,
+        }
         self._rare = rare_values(data.real[self.target]) if self.classes else set()
         self._cache: dict[tuple, Any] = {}
 
-    def _encode_target(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    def _encode_target(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+        """(codes or values of the usable rows, which rows are usable, rows with a class real lacks)."""
         if self.task == "regression":
             keep = series.notna().to_numpy()
-            return series.to_numpy(float)[keep], keep
+            return series.to_numpy(float)[keep], keep, 0
         codes = pd.Index(self.classes).get_indexer(series.astype(object).where(series.notna(), None))
         keep = codes >= 0
-        return codes[keep].astype(np.int64), keep
+        return codes[keep].astype(np.int64), keep, int((~keep & series.notna().to_numpy()).sum())
+
+    def training(self, side: str) -> tuple[np.ndarray, np.ndarray]:
+        """(features, target) the ``side`` model is fitted on."""
+        rows = self.train_rows.get(side)
+        return (self.x[side], self.y[side]) if rows is None else (self.x[side][rows], self.y[side][rows])
+
+    def n_train(self, side: str) -> int:
+        return int(self.training(side)[1].size)
 
     def _once(self, key: tuple, make):
         if key not in self._cache:
@@ -238,6 +294,7 @@ class UtilityFit:
 
     # labels, safe for outputs ------------------------------------------------------------
     def label(self, code: int) -> str:
+        assert self.classes is not None, "labels exist for classification only"
         value = self.classes[code]
         text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
         return mask_label(value) if str(value) in self._rare or text in self._rare else text
@@ -249,7 +306,7 @@ class UtilityFit:
         return [self.label(i) for i in range(self.k) if not present[i]]
 
     def check_trainable(self, side: str) -> None:
-        y = self.y[side]
+        y = self.training(side)[1]
         if y.size < 2:
             raise UtilityError(f"the {side} table has {y.size} row(s) with a usable target; can't train")
         if self.classes and np.unique(y).size < 2:
@@ -271,22 +328,24 @@ class UtilityFit:
 
     # models ------------------------------------------------------------------------------
     def threads(self, side: str = "real") -> int:
-        return self.n_jobs if self.y[side].size >= SINGLE_THREAD_ROWS else 1
+        return self.n_jobs if self.n_train(side) >= SINGLE_THREAD_ROWS else 1
 
     def xgb_params(self, side: str = "real") -> dict[str, Any]:
-        objective = {
+        objectives: dict[str, dict[str, Any]] = {
             "binary": {"objective": "binary:logistic"},
             "multiclass": {"objective": "multi:softprob", "num_class": self.k},
             "regression": {"objective": "reg:squarederror"},
-        }[self.task]
+        }
+        objective = objectives[self.task]
         return {**XGB_PARAMS, **objective, "nthread": self.threads(side), "seed": self.model_seed}
 
     def booster(self, side: str) -> xgb.Booster:
         def fit() -> xgb.Booster:
             self.check_trainable(side)
+            x, y = self.training(side)
             matrix = xgb.DMatrix(
-                self.x[side],
-                label=self.y[side],
+                x,
+                label=y,
                 feature_types=self.encoder.feature_types,
                 feature_names=[f"f{j}" for j in range(len(self.encoder.features))],
                 enable_categorical=True,
@@ -299,12 +358,12 @@ class UtilityFit:
     def linear_model(self, side: str):
         def fit():
             self.check_trainable(side)
-            rows = self.y[side].size
-            pick = np.arange(rows)
-            if rows > LINEAR_MAX_ROWS:
+            x, y = self.training(side)
+            pick = np.arange(y.size)
+            if y.size > LINEAR_MAX_ROWS:
                 rng = np.random.default_rng([self.model_seed, 1, TRAIN_SIDES.index(side)])
-                pick = np.sort(rng.choice(rows, LINEAR_MAX_ROWS, replace=False))
-            design, y = self.encoder.linear(self.x[side][pick]), self.y[side][pick]
+                pick = np.sort(rng.choice(y.size, LINEAR_MAX_ROWS, replace=False))
+            design, y = self.encoder.linear(x[pick]), y[pick]
             if self.task == "regression":
                 return Ridge(alpha=1.0).fit(design, y)
             with warnings.catch_warnings():
@@ -340,10 +399,21 @@ class UtilityFit:
     def scores(self, train: str, test: str, model: str = "xgboost") -> dict[str, float]:
         return all_scores(self.task, self.y[test], self.predict(train, test, model), self.k)
 
-    def headline_score(self, train: str, test: str):
+    def headline_score(self, train: str, test: str) -> Score:
         """The prepared headline score (a callable of bootstrap weights)."""
         fns = prepared_scores(self.task, self.y[test], self.predict(train, test), self.k)
         return fns[HEADLINE[self.task]]
+
+    def chance_score(self, test: str) -> Score:
+        """The headline score of a model with no skill on the ``test`` rows (a callable of weights):
+        ROC-AUC 0.5; macro-F1 of always predicting the real majority class; R² 0."""
+        if self.task == "binary":
+            return lambda weights: 0.5
+        if self.task == "regression":
+            return lambda weights: 0.0
+        majority = int(np.argmax(np.bincount(self.y["real"], minlength=self.k)))
+        constant = np.eye(self.k)[np.full(self.y[test].size, majority)]
+        return prepared_scores(self.task, self.y[test], constant, self.k)[HEADLINE[self.task]]
 
 
 # -- parameters and the shared fit --------------------------------------------------------
@@ -366,119 +436,3 @@ def get_fit(data: EvalInput, params: UtilityParams, ctx: RunContext) -> UtilityF
         raise UtilityError("utility needs a holdout and a target column")
     settings = params.fit_settings()
     return ctx.cached(data, ("utility.fit", *sorted(settings.items())), lambda: UtilityFit(data, settings))
-
-
-# -- building results -------------------------------------------------------------------
-def preconditions(metric, data: EvalInput) -> MetricResult | None:
-    """``skipped`` when there is no holdout or no target (the engine checks this too)."""
-    if data.holdout is None:
-        return metric.skipped("needs a holdout (real rows the generator never saw): pass --holdout")
-    if data.target is None:
-        return metric.skipped("needs a target column: pass --target")
-    return None
-
-
-def n_boot(metric, default: int = 200) -> int:
-    value = metric.params.n_boot
-    return default if value is None else int(value)
-
-
-def linear_name(task: str) -> str:
-    return "ridge_regression" if task == "regression" else "logistic_regression"
-
-
-def per_model(fit: UtilityFit, train: str, test: str) -> dict[str, dict[str, Any]]:
-    """Every score of every model, so a verdict doesn't hinge on one learner."""
-    out: dict[str, dict[str, Any]] = {"xgboost": fit.scores(train, test)}
-    try:
-        out[linear_name(fit.task)] = fit.scores(train, test, "linear")
-    except (UtilityError, ValueError) as exc:
-        out[linear_name(fit.task)] = {"error": str(exc).splitlines()[0]}
-    return out
-
-
-def describe(fit: UtilityFit) -> dict[str, Any]:
-    """Details every utility result shares: the task, the score, the models, the rows."""
-    details: dict[str, Any] = {
-        "task": fit.task,
-        "score": HEADLINE[fit.task],
-        "secondary_scores": list(SECONDARY[fit.task]),
-        "target": fit.target,
-        "features": list(fit.encoder.features),
-        "model": {
-            "name": "xgboost",
-            "num_boost_round": fit.rounds,
-            **fit.xgb_params(),
-            "nthread": fit.n_jobs,
-            "single_thread_below_rows": SINGLE_THREAD_ROWS,
-        },
-        "linear_model": {"name": linear_name(fit.task), "max_train_rows": LINEAR_MAX_ROWS},
-        "model_seed": fit.model_seed,
-        "rows": {k: int(v.size) for k, v in fit.y.items()},
-        "rows_dropped": fit.rows_dropped,
-        "leakage": leakage(fit),
-    }
-    if fit.classes:
-        details["n_classes"] = fit.k
-        if fit.task == "binary":
-            details["positive_class"] = fit.label(1)
-    return details
-
-
-def warnings_for(fit: UtilityFit, *, synthetic: bool) -> list[str]:
-    """Plain-language warnings: suspected leakage; classes the synthetic target lacks."""
-    out = []
-    for item in leakage(fit):
-        score = next(v for k, v in item.items() if k != "column")
-        out.append(
-            f"leakage suspected: feature {item['column']!r} alone predicts the target almost perfectly "
-            f"(score {score} real → holdout); keep post-outcome columns out of the features"
-        )
-    missing = fit.missing_classes("synthetic") if synthetic else []
-    if missing:
-        out.append(f"class(es) missing from the synthetic target: {', '.join(repr(m) for m in missing)}")
-    return out
-
-
-def evaluation_result(
-    metric,
-    data: EvalInput,
-    ctx: RunContext,
-    rng: np.random.Generator,
-    train: str,
-    test: str,
-    default_boot: int = 200,
-) -> MetricResult:
-    """Headline score of the ``train``-side XGBoost model on the ``test`` table, with a
-    bootstrap interval over the test rows and every score of both models in details."""
-    skip = preconditions(metric, data)
-    if skip is not None:
-        return skip
-    try:
-        fit = get_fit(data, metric.params, ctx)
-        fit.check_testable(test)
-        score = fit.headline_score(train, test)
-        boots = n_boot(metric, default_boot)
-    except UtilityError as exc:
-        return metric.error(str(exc))
-    value = score(None)
-    if not np.isfinite(value):
-        return metric.error(f"{HEADLINE[fit.task]} is undefined on the {test} rows")
-    ci = weighted_bootstrap_ci(score, fit.y[test].size, rng, n_boot=boots) if boots else None
-    models = per_model(fit, train, test)
-    details = {
-        **describe(fit),
-        "train": train,
-        "test": test,
-        "scores": models["xgboost"],
-        "per_model": models,
-        "n_boot": boots,
-    }
-    involved = "synthetic" in (train, test)
-    return metric.result(
-        value,
-        ci=ci,
-        ci_level=0.95 if ci else None,
-        details=details,
-        message="; ".join(warnings_for(fit, synthetic=involved)),
-    )

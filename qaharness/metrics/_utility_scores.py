@@ -15,7 +15,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["HEADLINE", "SECONDARY", "prepared_scores", "all_scores", "weighted_bootstrap_ci", "Score"]
+__all__ = [
+    "HEADLINE",
+    "SECONDARY",
+    "prepared_scores",
+    "all_scores",
+    "weighted_bootstrap_ci",
+    "paired_bootstrap",
+    "percentile_interval",
+    "Score",
+]
 
 #: the headline score per task (fixed, named in every result's details)
 HEADLINE = {"binary": "roc_auc", "multiclass": "macro_f1", "regression": "r2"}
@@ -116,6 +125,23 @@ def weighted_bootstrap_ci(
     values = np.empty(n_boot)
     for b in range(n_boot):
         values[b] = score(np.bincount(rng.integers(0, n, size=n), minlength=n))
+    return percentile_interval(values, confidence)
+
+
+def paired_bootstrap(
+    scores: dict[str, Score], n: int, rng: np.random.Generator, *, n_boot: int = 200
+) -> dict[str, np.ndarray]:
+    """Every score on the same ``n_boot`` resamples of ``n`` rows: {name: values per resample}."""
+    out = {name: np.empty(n_boot) for name in scores}
+    for b in range(n_boot):
+        weights = np.bincount(rng.integers(0, n, size=n), minlength=n)
+        for name, score in scores.items():
+            out[name][b] = score(weights)
+    return out
+
+
+def percentile_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float] | None:
+    """Percentile interval of the finite resample values; None when none is finite."""
     values = values[np.isfinite(values)]
     if values.size == 0:
         return None

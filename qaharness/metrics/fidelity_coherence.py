@@ -65,7 +65,9 @@ class Coherence(Metric):
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
     bounds = (0.0, 1.0)
+    conformance_defect = "independent"
     has_baseline = True
+    baseline_at_synthetic_size = False  # calibrated on the whole holdout (benchmarks/calibrate_validity.py)
     description = "Whether synthetic rows keep the rules the real data follows (a derived column matching its source)."
 
     class Params(MetricParams):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import NumericalError
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
-from ..summaries import AssociationStats
-from ._base import Metric, RunContext, register_metric
+from ..stats import std_from_counts
+from ..summaries import AssociationStats, contingency_tables
+from ._base import Metric, MetricDetails, RunContext, register_metric
 
 MAX_CATEGORIES = 100  # beyond this, the rarest categories are pooled (documented in details)
 _NUMERIC = (ColumnKind.NUMERIC, ColumnKind.DATETIME)
@@ -42,6 +46,18 @@ def cramers_v_table(table: np.ndarray) -> float:
     expected = np.outer(table.sum(1), table.sum(0)) / n
     chi2 = float(((table - expected) ** 2 / expected).sum())
     return float(np.sqrt(min(chi2 / n / (min(r, c) - 1), 1.0)))
+
+
+def cramers_v_matrix(codes: list[np.ndarray]) -> np.ndarray:
+    """``cramers_v`` of every pair of categorical columns at once: every pair's contingency table
+    from one co-occurrence matrix (``summaries.contingency_tables``, the way the pandas engine
+    builds ``AssociationStats.tables``), then ``cramers_v_table``."""
+    sizes = [int(c.max()) + 1 for c in codes]
+    tables = contingency_tables(codes, sizes)
+    v = np.eye(len(codes))
+    for (i, j), table in tables.items():
+        v[i, j] = v[j, i] = cramers_v_table(table)
+    return v
 
 
 def correlation_ratio(codes: np.ndarray, values: np.ndarray) -> float:
@@ -105,6 +121,67 @@ def association_matrix(columns: list[str], kinds: dict[str, ColumnKind], stats: 
     return matrix
 
 
+def require_finite_spread(data: EvalInput, columns: list[str]) -> None:
+    """Raise ``NumericalError`` naming the first numeric column whose spread is not finite on either
+    side (|x| near 1e160 squares past the float range): an association computed from it would be
+    meaningless. Reads the value counts only, so every engine raises alike."""
+    summaries = data.summaries()
+    for column in columns:
+        for seat in ("real", "synthetic"):
+            counts = summaries.value_counts(column, seat)
+            if counts.n == 0:
+                continue
+            with np.errstate(over="ignore", invalid="ignore"):
+                spread = std_from_counts(counts.values, counts.counts)
+            if not np.isfinite(spread):
+                raise NumericalError(
+                    f"the association of column {column!r} cannot be computed: its values are too large for "
+                    "finite arithmetic (rescale the column, e.g. to other units)",
+                    column=column,
+                )
+
+
+class Pair(BaseModel):
+    """One column pair of the association matrices."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    columns: list[str] = Field(min_length=2, max_length=2)
+    difference: float = Field(ge=0, le=2)
+    real: float = Field(ge=-1, le=1)
+    synthetic: float = Field(ge=-1, le=1)
+
+
+def pair_summary(columns: list[str], real_m: np.ndarray, synthetic_m: np.ndarray) -> dict[str, Any]:
+    """Headline (largest difference), tail and RMS of the pairwise differences, worst pairs first,
+    from the two association matrices alone."""
+    diff = np.abs(real_m - synthetic_m)
+    iu = np.triu_indices(len(columns), 1)
+    flat = diff[iu]
+    order = np.argsort(-flat, kind="stable")[:10]
+    worst = [
+        {
+            "columns": [columns[iu[0][k]], columns[iu[1][k]]],
+            "difference": float(flat[k]),
+            "real": float(real_m[iu[0][k], iu[1][k]]),
+            "synthetic": float(synthetic_m[iu[0][k], iu[1][k]]),
+        }
+        for k in order
+    ]
+    return {
+        "value": float(flat.max()),
+        "per_column": {c: float(np.delete(diff[i], i).max()) for i, c in enumerate(columns)},
+        "details": {
+            "frobenius": float(np.sqrt(np.mean(flat**2))),
+            "p95": float(np.quantile(flat, 0.95)),
+            "n_pairs": int(flat.size),
+            "worst_pairs": worst,
+            "columns": columns,
+            "real_matrix": real_m.round(6).tolist(),
+            "synthetic_matrix": synthetic_m.round(6).tolist(),
+        },
+    }
+
+
 @register_metric
 class CorrelationDifference(Metric):
     """Largest absolute difference between the real and synthetic association matrices.
@@ -112,14 +189,31 @@ class CorrelationDifference(Metric):
     Associations: Pearson r for numeric pairs, Cramér's V for categorical pairs (categories beyond
     the 100 most frequent real ones pooled), the correlation ratio η for mixed pairs. Columns
     constant in real are left out. Range [0, 2] (Pearson pairs can flip sign); lower is better.
-    ``details.frobenius`` is the root-mean-square difference over all pairs.
+    ``details.frobenius`` is the root-mean-square difference over all pairs, ``details.p95`` the
+    95th percentile of the pairwise differences. The holdout baseline is a maximum over the same
+    pairs at the synthetic table's size, so a wide table's many pairs raise both alike. Computed from
+    each table's association sufficient statistics (``data.summaries()``), exact under every engine.
+    Values too large for finite arithmetic make the metric an error naming the column.
     """
+
+    class Details(MetricDetails):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+        frobenius: float = Field(ge=0, description="root-mean-square difference over all pairs")
+        p95: float = Field(ge=0, description="95th percentile of the pairwise absolute differences")
+        n_pairs: int = Field(ge=1, description="column pairs compared")
+        worst_pairs: list[Pair] = Field(description="the ten largest differences, worst first")
+        columns: list[str] = Field(description="the columns of the matrices, in order")
+        real_matrix: list[list[float]] = Field(description="association matrix of real (rounded to 6 places)")
+        synthetic_matrix: list[list[float]] = Field(description="association matrix of synthetic (rounded)")
 
     id = "fidelity.corr_diff"
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
     bounds = (0.0, 2.0)
+    conformance_defect = "collapse"
     has_baseline = True
+    baseline_scaling = "root_n"
+    baseline_draws = 5
     description = "Whether pairs of columns relate to each other in the synthetic data as they do in the real data."
     summary_based = True
 
@@ -130,33 +224,12 @@ class CorrelationDifference(Metric):
         kinds = {c: data.schema[c] for c in columns}
         summaries = data.summaries()
         numeric = [c for c in columns if kinds[c] in _NUMERIC]
+        require_finite_spread(data, numeric)
         # categories beyond the most frequent real ones are pooled, on both sides alike
         categories = {
             c: summaries.category_counts(c, "real").top(MAX_CATEGORIES - 1) for c in columns if kinds[c] not in _NUMERIC
         }
         real_m = association_matrix(columns, kinds, summaries.associations("real", numeric, categories))
         synthetic_m = association_matrix(columns, kinds, summaries.associations("synthetic", numeric, categories))
-        diff = np.abs(real_m - synthetic_m)
-        iu = np.triu_indices(len(columns), 1)
-        pairs = sorted(zip(diff[iu], iu[0], iu[1]), key=lambda t: -t[0])
-        worst = [
-            {
-                "columns": [columns[i], columns[j]],
-                "difference": float(d),
-                "real": float(real_m[i, j]),
-                "synthetic": float(synthetic_m[i, j]),
-            }
-            for d, i, j in pairs[:10]
-        ]
-        per_column = {c: float(diff[i].max()) for i, c in enumerate(columns)}
-        return self.result(
-            float(diff[iu].max()),
-            per_column=per_column,
-            details={
-                "frobenius": float(np.sqrt(np.mean(diff[iu] ** 2))),
-                "worst_pairs": worst,
-                "columns": columns,
-                "real_matrix": real_m.round(6).tolist(),
-                "synthetic_matrix": synthetic_m.round(6).tolist(),
-            },
-        )
+        summary = pair_summary(columns, real_m, synthetic_m)
+        return self.result(summary["value"], per_column=summary["per_column"], details=summary["details"])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..schema import ColumnKind
 from ..summaries import ValueCounts
 from ._base import Metric, RunContext, register_metric
+from ._common import PerColumnDetails
 
 
 def _range_coverage(real: ValueCounts, synthetic: ValueCounts) -> float:
@@ -29,10 +31,16 @@ class Coverage(Metric):
     Range [0, 1]; higher is better; ``value`` is the worst column. Missing values are ignored.
     """
 
+    class Details(PerColumnDetails):
+        categories_missing: dict[str, int] = Field(
+            description="per categorical column: how many real categories synthetic never shows"
+        )
+
     id = "fidelity.coverage"
     family = Family.FIDELITY
     goal = Goal.MAXIMIZE
     bounds = (0.0, 1.0)
+    conformance_defect = "collapse"
     has_baseline = True
     description = "Whether the synthetic data reaches every real category and the whole real value range."
     summary_based = True

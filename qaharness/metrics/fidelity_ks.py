@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import ks_from_counts
 from ._base import Metric, RunContext, register_metric
-from ._common import numeric_count_pairs
+from ._common import PerColumnDetails, numeric_count_pairs
 
 
 @register_metric
@@ -20,11 +21,16 @@ class KolmogorovSmirnov(Metric):
     distinct values and counts (``data.summaries()``), so it is exact under every engine.
     """
 
+    class Details(PerColumnDetails):
+        skipped_columns: dict[str, str] = Field(description="numeric columns left out, with the reason")
+
     id = "fidelity.ks"
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
     bounds = (0.0, 1.0)
+    conformance_defect = "collapse"
     has_baseline = True
+    baseline_scaling = "root_n"
     description = "Largest gap between the real and synthetic cumulative distributions of a numeric column."
     summary_based = True
 

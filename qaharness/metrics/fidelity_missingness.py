@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ._base import Metric, RunContext, register_metric
+from ._common import PerColumnDetails
 
 
 @register_metric
@@ -16,11 +18,17 @@ class Missingness(Metric):
     Range [0, 1]; lower is better; ``value`` is the worst column.
     """
 
+    class Details(PerColumnDetails):
+        real_rate: dict[str, float] = Field(description="share of missing values per column in real")
+        synthetic_rate: dict[str, float] = Field(description="share of missing values per column in synthetic")
+
     id = "fidelity.missingness"
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
     bounds = (0.0, 1.0)
+    conformance_defect = "missing"
     has_baseline = True
+    baseline_scaling = "root_n"
     description = "Whether values are missing as often in the synthetic data as in the real data."
     summary_based = True
 

@@ -123,7 +123,9 @@ class Validity(Metric):
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
     bounds = (0.0, 1.0)
+    conformance_defect = "out_of_domain"
     has_baseline = True
+    baseline_at_synthetic_size = False  # calibrated on the whole holdout (benchmarks/calibrate_validity.py)
     description = "Share of synthetic rows with a value the real data never has: unseen category, out of range."
     Details = ValidityDetails
 

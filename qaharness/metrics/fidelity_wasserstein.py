@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ..stats import quantiles_from_counts, std_from_counts, wasserstein_from_counts
 from ..summaries import ValueCounts
-from ._base import Metric, RunContext, register_metric
-from ._common import numeric_count_pairs
+from ._base import Metric, RunContext, register_metric, require_finite
+from ._common import PerColumnDetails, numeric_count_pairs
 
 
 def _scale(real: ValueCounts) -> tuple[float, str]:
@@ -28,13 +29,21 @@ class Wasserstein(Metric):
 
     Where the IQR is 0 (spiky columns) the standard deviation scales instead. Range [0, ∞);
     lower is better; ``value`` is the worst column. Reference: ``scipy.stats.wasserstein_distance``.
+    Computed from the summaries (exact under every engine). Values too large for finite arithmetic
+    make the metric an error naming the column.
     """
+
+    class Details(PerColumnDetails):
+        scaled_by: dict[str, str] = Field(description="per column: iqr, std, or none (constant column)")
+        skipped_columns: dict[str, str] = Field(description="numeric columns left out, with the reason")
 
     id = "fidelity.wasserstein"
     family = Family.FIDELITY
     goal = Goal.MINIMIZE
     bounds = (0.0, None)
+    conformance_defect = "collapse"
     has_baseline = True
+    baseline_scaling = "root_n"
     description = "How far values must move to turn the synthetic distribution into the real one, in IQRs."
     summary_based = True
 
@@ -46,6 +55,9 @@ class Wasserstein(Metric):
             )
         per_column, scales = {}, {}
         for column, (real, synthetic) in pairs.items():
-            scale, scales[column] = _scale(real)
-            per_column[column] = wasserstein_from_counts(*real.pair, *synthetic.pair) / scale
+            with np.errstate(over="ignore", invalid="ignore"):
+                scale, scales[column] = _scale(real)
+                distance = wasserstein_from_counts(*real.pair, *synthetic.pair)
+            require_finite({column: scale * distance}, "the scaled earth mover's distance")
+            per_column[column] = distance / scale
         return self.per_column_result(per_column, scaled_by=scales, skipped_columns=skipped)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import ConfigDict, Field
 
 from ..inputs import EvalInput
 from ..provenance import TAG_COLUMN, assess_input
 from ..results import Family, Goal, MetricResult
-from ._base import Metric, RunContext, register_metric
+from ._base import Metric, MetricDetails, RunContext, register_metric
 
 
 @register_metric
@@ -23,15 +24,30 @@ class ProvenanceTagged(Metric):
     the real table's), the generator and the DP budget. Reference: ``qaharness provenance verify``.
     """
 
+    class Details(MetricDetails):
+        model_config = ConfigDict(frozen=True, extra="forbid")
+        manifest_present: bool = Field(description="a manifest is attached to the synthetic file")
+        tag_column: bool = Field(description="the synthetic table has a _qaharness_provenance column")
+        checks: dict[str, bool] = Field(description="each provenance check (seal, rows, tags, source) and its outcome")
+        consistent: bool = Field(description="every check passed")
+        messages: list[str] = Field(description="why each failed check failed")
+        manifest_id: str | None = None
+        generator: str | None = None
+        generator_version: str | None = None
+        dp: dict[str, Any] | None = Field(default=None, description="the DP budget (epsilon, delta, accountant)")
+        source_match: bool | None = Field(
+            default=None, description="the manifest's source fingerprint equals the real table's"
+        )
+
     id = "provenance.tagged"
     family = Family.PROVENANCE
     goal = Goal.MAXIMIZE
     bounds = (0.0, 1.0)
     description = "Whether the synthetic rows are tagged as synthetic, with a manifest consistent with the real data."
     summary_based = True  # reads the tag counts and manifest kept at the boundary, never the frames
-    #: identical real = synthetic frames carry no tag, so they score 0, not the ideal 1
-    conformance_identical_is_ideal: ClassVar[bool] = False
-    identical_inputs_note: ClassVar[str] = "identical real = synthetic frames carry no provenance tag"
+    #: untagged frames score 0; the ideal 1 is checked on a copy of real whose rows are all tagged
+    conformance_input: ClassVar[Literal["identical", "honest", "holdout", "tagged"]] = "tagged"
+    conformance_defect: ClassVar[str | None] = "untagged"
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         assessment = assess_input(data)

@@ -7,32 +7,36 @@ import numpy as np
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ._base import Metric, RunContext, register_metric
-from ._utility import UtilityParams, evaluation_result
+from ._utility import UtilityParams
+from ._utility_results import EvaluationDetails, evaluation_result
 
 
 @register_metric
 class TrainRealTestReal(Metric):
     """Score of an XGBoost model trained on real and scored on the holdout (TRTR).
 
-    The headline is fixed per task and named in ``details.score``: ROC-AUC (binary),
-    macro-F1 (multiclass; accuracy beside it), R² (regression; MAE beside it). Range
-    (−∞, 1] (AUC and F1 stay in [0, 1]); higher is better. 95% percentile bootstrap CI
-    over the holdout rows. ``details.per_model`` adds a linear model (logistic / ridge
-    regression). Reference: Esteban et al. 2017 (TSTR/TRTR); SDMetrics' ML-efficacy.
+    The real model learns from a real sample of the synthetic table's size (stratified by
+    class; all real rows when synthetic is as large, ``details.train_rows``), so TRTR is what a
+    perfect generator of that many rows reaches. The headline is fixed per task and named in
+    ``details.score``: ROC-AUC (binary), macro-F1 (multiclass; accuracy beside it), R²
+    (regression; MAE beside it); ``details.chance`` is the score of a model with no skill. Range
+    (−∞, 1] (AUC and F1 stay in [0, 1]); higher is better. 95% percentile bootstrap CI over the
+    holdout rows. ``details.per_model`` adds a linear model (logistic / ridge regression).
+    Reference: Esteban et al. 2017 (TSTR/TRTR); SDMetrics' ML-efficacy.
 
-    It is a baseline, not a target: no input makes it 1, and identical inputs (synthetic =
-    real) don't change it, so the conformance suite's ideal-value check does not apply.
+    It is a baseline, not a target: no input makes it 1. Conformance: on identical inputs
+    (synthetic = real) it equals ``utility.tstr``, both models learning from the same rows.
     """
 
     Params = UtilityParams
+    Details = EvaluationDetails
     params: UtilityParams
 
     id = "utility.trtr"
     family = Family.UTILITY
     goal = Goal.MAXIMIZE
     bounds = (None, 1.0)
-    conformance_identical_is_ideal = False
-    identical_inputs_note = "trtr never reads the synthetic table: it is the baseline, with no ideal value"
+    conformance_equals = "utility.tstr"
     requires_holdout = True
     requires_target = True
     description = "How well a model trained on the real data predicts the holdout (the baseline)."

@@ -7,7 +7,8 @@ import numpy as np
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
 from ._base import Metric, RunContext, register_metric
-from ._utility import UtilityParams, evaluation_result
+from ._utility import UtilityParams
+from ._utility_results import EvaluationDetails, evaluation_result
 
 
 @register_metric
@@ -19,19 +20,19 @@ class TrainSyntheticTestReal(Metric):
     A class missing from the synthetic target is named in ``message``; a synthetic target
     with a single class is ``status: error``. Reference: Esteban et al. 2017.
 
-    Identical inputs give tstr = trtr, not 1, so the conformance suite's ideal-value check
-    does not apply.
+    Conformance: identical inputs (synthetic = real) give exactly ``utility.trtr``'s value.
     """
 
     Params = UtilityParams
+    Details = EvaluationDetails
     params: UtilityParams
 
     id = "utility.tstr"
     family = Family.UTILITY
     goal = Goal.MAXIMIZE
     bounds = (None, 1.0)
-    conformance_identical_is_ideal = False
-    identical_inputs_note = "with synthetic = real, tstr equals trtr (the real model's score), not a fixed ideal"
+    conformance_equals = "utility.trtr"
+    conformance_defect = "shuffled_target"
     requires_holdout = True
     requires_target = True
     description = "How well a model trained on the synthetic data predicts real holdout rows."

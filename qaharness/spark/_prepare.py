@@ -73,7 +73,7 @@ def prepare(
     _check_target(target, reference, raws["real"].source)
     for column in sensitive:
         _check_target(column, reference, raws["real"].source, option="--sensitive")
-    inferred = _infer(raws["real"], _row_count(raws["real"]), overrides, seed)
+    inferred = _infer(raws["real"], _row_count(raws["real"]), overrides, seed, holdout=raws.get("holdout"))
     tables: dict[str, SparkTable] = {}
     real_facts: dict[str, int] = {}
     for name, raw in raws.items():
@@ -128,12 +128,18 @@ def _row_count(raw: RawTable, rows: int | None = None) -> int:
     return rows
 
 
-def _infer(raw: RawTable, n_rows: int, overrides: dict, seed: int) -> Schema:
-    """``infer_schema`` on a sample of the real table, with whole-table counts where they decide."""
+def _infer(raw: RawTable, n_rows: int, overrides: dict, seed: int, holdout: RawTable | None = None) -> Schema:
+    """``infer_schema`` on a sample of the real rows, with whole-table counts where they decide.
+
+    Real rows are the real table and, where its Spark types are the real table's, the holdout
+    (as the pandas engine infers from both)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     frame = raw.frame
+    if holdout is not None and holdout.frame.schema == frame.schema:
+        frame = frame.unionByName(holdout.frame)
+        n_rows += _row_count(holdout)
     dtypes = {f.name: f.dataType for f in frame.schema.fields}
     readable = [
         _col(c).cast("double").alias(c)

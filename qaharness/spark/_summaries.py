@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..schema import ColumnKind, Schema
 from ..summaries import AssociationStats, CategoryCounts, RowMatches, TableSummaries, ValueCounts
@@ -132,6 +134,42 @@ class SparkSummaries(TableSummaries):
         key = (table.name, "associations", tuple(numeric), tuple((c, tuple(v)) for c, v in categories.items()))
         return self._cached(key, lambda: _associations(table.frame, self._schema, list(numeric), categories))
 
+    # -- the holdout baseline's row samples ------------------------------------------------------
+    def _positioned(self, seat: str) -> Any:
+        """The table with ``__qaharness_pos``: each row's position in the canonical order
+        (``qaharness.summaries.canonical_order``), persisted so every draw reads one arrangement."""
+        table = self.spark_table(seat)
+        return self._cached((table.name, "positioned"), lambda: _positioned(table.frame, self._schema))
+
+    def row_sample(self, seat: str, rows: np.ndarray) -> TableSummaries:
+        from pyspark.sql import functions as F
+
+        positioned = self.spark_table(seat)
+        positions, repeats = np.unique(np.asarray(rows, dtype=np.int64), return_counts=True)
+        session = positioned.frame.sparkSession
+        picks = session.createDataFrame(pd.DataFrame({_POS: positions, "__qaharness_n": repeats.astype(np.int64)}))
+        sampled = (
+            self._positioned(seat)
+            .join(F.broadcast(picks) if positions.size <= 1_000_000 else picks, _POS)
+            .withColumn("__qaharness_k", F.explode(F.array_repeat(F.lit(1), F.col("__qaharness_n").cast("int"))))
+            .select(*[_col(c) for c in self._schema])
+        )
+        missing_row = sampled.agg(
+            *[F.count(F.when(_col(c).isNull(), 1)).alias(f"m{i}") for i, c in enumerate(self._schema)]
+        )
+        missing = missing_row.collect()[0]
+        # the name names the draw: a second metric asking for the same rows reads the same summaries
+        digest = zlib.crc32(np.asarray(rows, dtype=np.int64).tobytes())
+        name = f"{positioned.name}~sample{int(np.asarray(rows).size)}:{digest:08x}"
+        table = SparkTable(
+            name, positioned.source, sampled, int(np.asarray(rows).size),
+            {c: int(missing[f"m{i}"]) for i, c in enumerate(self._schema)},
+        )  # fmt: skip
+        clone = self.reseated(synthetic=name)
+        assert isinstance(clone, SparkSummaries)
+        clone._tables = {**self._tables, name: table}
+        return clone
+
     # -- row matches ----------------------------------------------------------------------------
     def _hashed(self, columns: Sequence[str], seat: str) -> Any:
         from pyspark.sql import functions as F
@@ -161,6 +199,39 @@ class SparkSummaries(TableSummaries):
         histogram = profiles.select("m", *counts).groupBy("m", *names).agg(F.count(F.lit(1)).alias("rows")).toPandas()
         matrix = histogram[names].to_numpy(dtype=np.int64).T.reshape(len(names), len(histogram))
         return RowMatches.of_profiles(histogram["m"].to_numpy(dtype=np.int64), matrix, histogram["rows"].to_numpy())
+
+
+_POS = "__qaharness_pos"
+
+
+def _positioned(frame: Any, schema: Schema) -> Any:
+    """``frame`` with each row's position in the canonical order, 0-based and contiguous.
+
+    Sorted by the keys of ``qaharness.summaries.canonical_order`` (numeric values — Spark orders
+    −0.0 with 0.0, as numpy does —, category labels as strings, missing last, then null flags);
+    ``monotonically_increasing_id`` after the sort grows in sort order, and the per-partition row
+    counts turn it into positions. Persisted: the arrangement of tied rows must not change between
+    the count and the draws."""
+    from pyspark.sql import functions as F
+
+    keys = []
+    for column, kind in schema.items():
+        if kind in _NUMERIC:
+            keys.append(numeric_view(column, kind).asc_nulls_last())
+        elif kind in _CATEGORICAL:
+            keys.append(_col(column).cast("string").asc_nulls_last())
+        else:
+            keys.append(_col(column).isNull().asc())
+    ordered = frame.orderBy(*keys) if keys else frame
+    with_id = ordered.withColumn("__qaharness_id", F.monotonically_increasing_id()).persist()
+    part = F.shiftright(F.col("__qaharness_id"), 33)
+    sizes = with_id.groupBy(part.alias("p")).agg(F.count(F.lit(1)).alias("n")).toPandas().sort_values("p")
+    offsets = np.concatenate([[0], np.cumsum(sizes["n"].to_numpy(dtype=np.int64))[:-1]])
+    start: Any = F.lit(0)
+    for p, offset in zip(sizes["p"].to_numpy(dtype=np.int64).tolist(), offsets.tolist()):
+        start = F.when(part == F.lit(p), F.lit(int(offset))).otherwise(start)
+    inner = F.col("__qaharness_id") - F.shiftleft(part, 33)
+    return with_id.withColumn(_POS, (start + inner).cast("long")).drop("__qaharness_id")
 
 
 def _value_counts(table: SparkTable, schema: Schema, columns: list[str]) -> dict[str, ValueCounts]:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from qaharness.errors import GeneratorError
+from qaharness.testing.metrics import mixed_frame
 
 __all__ = ["CHECKS", "GeneratorChecks", "mixed_frame", "fast_params", "DECLARED_DOMAINS"]
 
@@ -45,18 +46,6 @@ DECLARED_DOMAINS: dict[str, dict[str, Any]] = {
     "label": {"categories": ["<=50K", ">50K"]},
 }
 _FIT_SEED = 3
-
-
-def mixed_frame(n_rows: int, seed: int) -> pd.DataFrame:
-    """A small mixed-type table with dependence between columns (numeric, categorical, yes/no, dates, label)."""
-    rng = np.random.default_rng(seed)
-    age = rng.integers(18, 80, n_rows).astype(float)
-    group = rng.choice(["a", "b", "c"], n_rows, p=[0.5, 0.3, 0.2])
-    income = 1000 * age + rng.normal(0, 5000, n_rows) + np.where(group == "a", 10000, 0)
-    flag = np.where(income > np.median(income), "yes", "no")
-    day = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n_rows), unit="D")
-    label = np.where(income + rng.normal(0, 8000, n_rows) > np.median(income), ">50K", "<=50K")
-    return pd.DataFrame({"age": age, "group": group, "income": income, "flag": flag, "day": day, "label": label})
 
 
 def fast_params(generator_id: str) -> dict[str, Any]:

@@ -25,12 +25,9 @@ from qaharness.testing.calibration import gate_case
 
 #: what goes wrong on today's code, by cell (table/shape/case/seed/policy); see issue 11
 KNOWN = {
-    "discrete/1:1-300/honest/0/default": "fidelity.ks is skipped on a table without numeric columns and the KS "
-    "rule errors; macro-F1 TSTR/TRTR on 300 rows (0.86) is within noise of the 0.9 bar",
-    "discrete/4:1-2k/honest/0/default": "exact match against 2,000 training rows vs a baseline against 500 "
-    "holdout rows (0.51 vs 0.23 + 0.01): the baseline is not size-matched; and the KS rule errors",
-    "missing/1:1-300/honest/0/ml-training": "feature_importance_corr is Spearman over all features, noise "
-    "features included: honest data scores 0.46 < 0.6",
+    "missing/1:1-300/honest/0/ml-training": "same-features needs 1,000 holdout and synthetic rows (min_rows, "
+    "calibrated: at 300 rows honest and broken tables overlap); a warning rule that cannot decide makes the "
+    "verdict warn, and the judge counts a warning against honest data",
     "adult/small-synthetic/honest/0/default": "noise floors are at the synthetic table's size now (JS and dependence "
     "pass), but ml-utility needs 200 synthetic rows (min_rows): insufficient on a 150-row extract, which fails",
 }

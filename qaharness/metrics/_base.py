@@ -226,6 +226,11 @@ class Metric:
     def skipped(self, reason: str, **fields: Any) -> MetricResult:
         return MetricResult(**self._identity(), value=None, status=Status.SKIPPED, message=reason, **fields)
 
+    def not_applicable(self, reason: str) -> MetricResult:
+        """Skipped because the tables hold nothing this metric measures (a KS on a table without numeric
+        columns): a rule reading it passes and says so, where any other skip makes the rule an error."""
+        return self.skipped(reason, details={"not_applicable": True})
+
     def error(self, message: str, **fields: Any) -> MetricResult:
         return MetricResult(**self._identity(), value=None, status=Status.ERROR, message=message, **fields)
 

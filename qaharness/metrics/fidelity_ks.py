@@ -36,6 +36,8 @@ class KolmogorovSmirnov(Metric):
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         pairs, skipped = numeric_count_pairs(data)
+        if not pairs and not skipped:  # the table has no numeric or datetime column: nothing to judge
+            return self.not_applicable("the tables have no numeric or datetime column")
         if not pairs:
             return self.skipped(
                 "no numeric or datetime column with values on both sides", details={"skipped_columns": skipped}

@@ -53,7 +53,9 @@ class MetricRule(RuleBase):
     The metric must have been computed with status ok. With ``min_rows``, inputs smaller than the
     minimum make the rule ``insufficient`` (a failure that says how many rows are needed) instead
     of judging an interval too wide to decide; a metric that reports
-    ``details.insufficient_evidence`` (skipped because the data cannot answer) does the same.
+    ``details.insufficient_evidence`` (skipped because the data cannot answer) does the same. A
+    metric skipped as ``details.not_applicable`` (the tables hold nothing it measures) passes the rule
+    with that sentence; any other skip or error of the metric makes the rule an error.
     """
 
     KIND: ClassVar[str] = "metric"
@@ -122,6 +124,8 @@ class MetricRule(RuleBase):
         short = self._too_few_rows(ctx)
         if short:
             return Outcome("insufficient", short[0], details={"rows_needed": short[1]}, **base)
+        if result.status is MetricStatus.SKIPPED and result.details.get("not_applicable"):
+            return Outcome("pass", f"{self.metric} does not apply: {result.message}; nothing to judge", **base)
         if result.status is not MetricStatus.OK:
             why = result.message or "no reason given"
             status: Status = "insufficient" if result.details.get("insufficient_evidence") else "error"

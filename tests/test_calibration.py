@@ -25,9 +25,6 @@ from qaharness.testing.calibration import gate_case
 
 #: what goes wrong on today's code, by cell (table/shape/case/seed/policy); see issue 11
 KNOWN = {
-    "missing/1:1-300/honest/0/ml-training": "same-features needs 1,000 holdout and synthetic rows (min_rows, "
-    "calibrated: at 300 rows honest and broken tables overlap); a warning rule that cannot decide makes the "
-    "verdict warn, and the judge counts a warning against honest data",
     "adult/small-synthetic/honest/0/default": "noise floors are at the synthetic table's size now (JS and dependence "
     "pass), but ml-utility needs 200 synthetic rows (min_rows): insufficient on a 150-row extract, which fails",
 }

@@ -142,7 +142,9 @@ def test_shapes_with_special_holdouts():
 def test_expectations_follow_power():
     assert cases.build("adult", "1:1-300", "jitter-5", seed=0).expected.outcome == "clean-only"
     strong = cases.build("adult", "1:1-2k", "jitter-5", seed=0).expected
-    assert strong.outcome == "caught" and strong.catch == {"privacy"} and strong.clean == {"fidelity", "utility"}
+    assert strong.outcome == "caught" and strong.catch == {"privacy"} and strong.clean == {"utility"}
+    copies = cases.build("adult", "1:1-2k", "copies-5", seed=0).expected
+    assert copies.clean == {"fidelity", "utility"}  # exact copies leave the marginals as they are
     ids = cases.build("ids", "1:1-300", "replayed-ids", seed=0).expected
     assert ids.metrics == {"privacy.pii"}
 
@@ -182,6 +184,9 @@ def test_judge_known_answers():
     honest = cases.Expected("pass", "", clean=frozenset(cases.PILLARS))
     assert judge(honest, "pass", [_rule("ks", Family.FIDELITY, "pass")]).ok
     assert not judge(honest, "warn", [_rule("cov", Family.FIDELITY, "fail", severity="warn")]).ok
+    # a warning that cannot decide (too few rows for that check) is no false alarm; an error rule that cannot is
+    assert judge(honest, "warn", [_rule("feat", Family.UTILITY, "insufficient", severity="warn")]).ok
+    assert not judge(honest, "fail", [_rule("util", Family.UTILITY, "insufficient")]).ok
     refused = cases.Expected("refused", "")
     assert judge(refused, "refused", []).ok and not judge(refused, "pass", []).ok
     assert not judge(honest, "refused", []).ok and not judge(honest, "error", []).ok

@@ -63,8 +63,13 @@ def pillar_of(rule: RuleResult) -> str:
 
 
 def failing_rules(rules: Iterable[RuleResult]) -> list[RuleResult]:
-    """Rules that failed, errored or could not decide, either severity (waived ones excluded)."""
-    return [r for r in rules if r.status in FAILING_STATUSES]
+    """Rules that failed, errored or could not decide, either severity (waived ones excluded) — except
+    a *warning* that could not decide (``insufficient``): it says the data are too few for that check
+    (ml-training's feature agreement below 1,000 rows), not that anything is wrong with them, so it is
+    no false alarm on honest data; an error-severity rule that cannot decide still counts (the gate fails)."""
+    return [
+        r for r in rules if r.status in FAILING_STATUSES and not (r.status == "insufficient" and r.severity == "warn")
+    ]
 
 
 def judge(expected: Expected, verdict: str, rules: Iterable[RuleResult]) -> Judgement:

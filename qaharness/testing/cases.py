@@ -300,6 +300,10 @@ _PRIVACY = frozenset({"privacy"})
 _FIDELITY = frozenset({"fidelity"})
 _UTILITY = frozenset({"utility"})
 _NOT_PRIVACY = frozenset({"fidelity", "utility"})
+#: near-copies must leave utility alone, not fidelity: 1 % noise on an integral column, rounded, moves mass
+#: off its spikes (Adult's hours_per_week = 40 holds 47 % of rows; a tenth of them become 39 or 41), a real
+#: change of the marginal that KS is right to see (0.059 against a noise floor of 0.025 at 8:1-2k)
+_JITTER_CLEAN = _UTILITY
 
 CASES: dict[str, CaseSpec] = {
     c.name: c
@@ -311,14 +315,14 @@ CASES: dict[str, CaseSpec] = {
         CaseSpec("copies-5", "5 % verbatim training rows", _copies(0.05), _PRIVACY, _NOT_PRIVACY),
         CaseSpec(
             "jitter", "every row a training row with 1 % numeric noise, no exact match left", _jitter(1.0),
-            _PRIVACY, _NOT_PRIVACY, needs_numeric=True,
+            _PRIVACY, _JITTER_CLEAN, needs_numeric=True,
         ),
         CaseSpec(
-            "jitter-10", "10 % near-copies (1 % noise), the rest unseen", _jitter(0.1), _PRIVACY, _NOT_PRIVACY,
+            "jitter-10", "10 % near-copies (1 % noise), the rest unseen", _jitter(0.1), _PRIVACY, _JITTER_CLEAN,
             min_synthetic=300, needs_numeric=True,
         ),
         CaseSpec(
-            "jitter-5", "5 % near-copies (1 % noise), the rest unseen", _jitter(0.05), _PRIVACY, _NOT_PRIVACY,
+            "jitter-5", "5 % near-copies (1 % noise), the rest unseen", _jitter(0.05), _PRIVACY, _JITTER_CLEAN,
             min_synthetic=2_000, needs_numeric=True,
         ),
         CaseSpec(

@@ -44,8 +44,9 @@ from threadpoolctl import threadpool_limits
 from qaharness import __version__
 from qaharness.errors import BadInputError
 from qaharness.policy import LoadedPolicy, load_policy
+from qaharness.results import Family, RuleResult
 from qaharness.testing import cases
-from qaharness.testing.calibration import POLICIES, GateOutcome, gate_case, pillar_of
+from qaharness.testing.calibration import POLICIES, GateOutcome, gate_case, judge, pillar_of
 
 RUN_FIELDS = [
     "table", "shape", "case", "seed", "policy", "policy_version", "policy_sha256", "n_train", "n_holdout",
@@ -76,6 +77,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-rows", type=int, default=None, help="skip shapes drawing more rows than this")
     parser.add_argument("--workers", type=int, default=1, help="processes (default 1; the box has 2 shared cores)")
     parser.add_argument("--fresh", action="store_true", help="discard earlier results in --out")
+    parser.add_argument(
+        "--rejudge",
+        action="store_true",
+        help="judge the gates in --out again with today's expectations and judge (no gate runs), then report",
+    )
     parser.add_argument("--report-only", action="store_true", help="only write verdicts.md from the CSVs in --out")
     return parser.parse_args(argv)
 
@@ -358,6 +364,29 @@ def machine_line() -> str:
     )
 
 
+def rejudge(results: Results) -> None:
+    """Judge every recorded gate again from its rules (``rules.csv``) with today's ``cases`` expectations and
+    ``calibration.judge``, and rewrite ``runs.csv``: the verdicts stay what the gates said, only whether each
+    met its case's expectation is recomputed (after a change of the judge, not of the product)."""
+    by_key: dict[tuple, list[RuleResult]] = {}
+    for row in _read(results.rules_path):
+        family = Family(row["pillar"]) if row["pillar"] in {f.value for f in Family} else None
+        rule = RuleResult(
+            id=row["rule"], kind=row["kind"] or "metric", metric=row["metric"] or None, family=family,
+            status=row["status"], severity=row["severity"],
+        )  # fmt: skip
+        by_key.setdefault(tuple(row[k] for k in KEY), []).append(rule)
+    for run in results.runs:
+        expected = cases.expected_for(run["case"], run["shape"])
+        judgement = judge(expected, run["verdict"], by_key.get(tuple(run[k] for k in KEY), []))
+        run.update(
+            ok=str(judgement.ok),
+            caught="" if judgement.caught is None else str(judgement.caught),
+            wrongly_failed=" ".join(judgement.wrongly_failed),
+        )
+    _rewrite(results.runs_path, RUN_FIELDS, results.runs)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     bundled = args.policies if args.policies is not None else ([] if args.policy else list(POLICIES))
@@ -370,13 +399,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     md = args.out / "verdicts.md"
     md.unlink(missing_ok=True)  # never leave a table that looks complete while the grid runs
     load_start, start = os.getloadavg(), time.perf_counter()
-    n = 0 if args.report_only else run_grid(args, policies, results)
+    if args.rejudge:
+        rejudge(results)
+    n = 0 if args.report_only or args.rejudge else run_grid(args, policies, results)
     elapsed = time.perf_counter() - start
     load_end = os.getloadavg()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = " ".join(["benchmarks/calibration.py", *(argv if argv is not None else sys.argv[1:])])
     header = f"Calibration grid, {when}: {len(results.runs)} gates in runs.csv. Machine: {machine_line()}. "
-    if args.report_only:
+    if args.report_only or args.rejudge:
         header += f"Report written from earlier runs: `{command}`"
     else:
         header += (

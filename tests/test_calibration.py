@@ -122,3 +122,11 @@ def test_grid_script_writes_resumes_and_reports(tmp_path, capsys):
     assert grid.main(argv) == 0
     assert "1 gates" in capsys.readouterr().out
     assert len(grid._read(tmp_path / "runs.csv")) == 1 and len(grid._read(tmp_path / "rules.csv")) == n_rules
+    # judged again from rules.csv alone (no gate runs): the same judgement as when the gate ran
+    before = grid._read(tmp_path / "runs.csv")
+    assert grid.main([*argv, "--rejudge"]) == 0
+    assert "0 gates" in capsys.readouterr().out
+    after = grid._read(tmp_path / "runs.csv")
+    assert [(r["ok"], r["caught"], r["wrongly_failed"]) for r in after] == [
+        (r["ok"], r["caught"], r["wrongly_failed"]) for r in before
+    ]

@@ -32,6 +32,7 @@ import pandas as pd
 from .tables import TABLES, ShapeUnavailable, TableSpec, stable_key
 
 __all__ = [
+    "expected_for",
     "Case",
     "CaseSpec",
     "Expected",
@@ -402,6 +403,11 @@ def _lookup(table: str, shape: str, case: str) -> tuple[TableSpec, Shape, CaseSp
         if value not in known:
             raise KeyError(f"unknown {name} {value!r}; known: {', '.join(known)}")
     return TABLES[table], SHAPES[shape], CASES[case]
+
+
+def expected_for(case: str, shape: str) -> Expected:
+    """What the gate must say about ``case`` at ``shape`` (what ``build`` puts in ``Case.expected``)."""
+    return _expected(CASES[case], SHAPES[shape])
 
 
 def _expected(defect: CaseSpec, shape: Shape) -> Expected:

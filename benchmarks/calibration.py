@@ -400,6 +400,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     md.unlink(missing_ok=True)  # never leave a table that looks complete while the grid runs
     load_start, start = os.getloadavg(), time.perf_counter()
     if args.rejudge:
+        if not results.runs:
+            print(f"error: {args.out / 'runs.csv'}: no recorded gates to judge again", file=sys.stderr)
+            return 2
+        unknown = sorted({f"{r['case']} at {r['shape']}" for r in results.runs if r["case"] not in cases.CASES
+                          or r["shape"] not in cases.SHAPES})  # fmt: skip
+        if unknown:
+            print(
+                f"error: {args.out / 'runs.csv'}: cases this version does not know: {', '.join(unknown)}",
+                file=sys.stderr,
+            )
+            return 2
         rejudge(results)
     n = 0 if args.report_only or args.rejudge else run_grid(args, policies, results)
     elapsed = time.perf_counter() - start

@@ -122,6 +122,9 @@ def test_grid_script_writes_resumes_and_reports(tmp_path, capsys):
     assert grid.main(argv) == 0
     assert "1 gates" in capsys.readouterr().out
     assert len(grid._read(tmp_path / "runs.csv")) == 1 and len(grid._read(tmp_path / "rules.csv")) == n_rules
+    # nothing recorded to judge again: bad usage, one line naming the file
+    assert grid.main(["--out", str(tmp_path / "empty"), "--rejudge"]) == 2
+    assert "runs.csv: no recorded gates" in capsys.readouterr().err
     # judged again from rules.csv alone (no gate runs): the same judgement as when the gate ran
     before = grid._read(tmp_path / "runs.csv")
     assert grid.main([*argv, "--rejudge"]) == 0

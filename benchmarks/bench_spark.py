@@ -101,7 +101,7 @@ def run_one(engine: str, paths: dict[str, Path], out: Path, cap_kib: int, driver
         options = SparkOptions(master="local[2]", conf=conf)
     result = run_gate(
         str(paths["real"]), str(paths["synthetic"]), str(paths["holdout"]), out=out, policy="default",
-        target=TARGET, record=False, progress=progress, engine=engine, spark=options,
+        target=TARGET, record=False, progress=progress, engine=engine, spark=options, overwrite=True,
     )  # fmt: skip
     wall = time.perf_counter() - started
     record = {

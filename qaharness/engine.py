@@ -13,10 +13,12 @@ import time
 import traceback
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
+from ._draws import ROW_DRAW_MAX, draw_scale
 from .errors import BadInputError
 from .inputs import EvalInput
 from .metrics import metric_registry
@@ -29,6 +31,8 @@ __all__ = [
     "run_metrics",
     "metric_rng",
     "baseline_inputs",
+    "baseline_plan",
+    "BaselinePlan",
     "baseline_size",
     "bootstrap_scale",
     "BASELINE_QUANTILE",
@@ -93,8 +97,56 @@ def baseline_size(data: EvalInput, resample: bool = True) -> int:
     return available if size >= available and not resample else size
 
 
-def baseline_inputs(data: EvalInput, context: RunContext, draws: int, *, resample: bool = True) -> Iterator[EvalInput]:
-    """Inputs with a holdout sample in the synthetic seat, each of the synthetic table's size.
+BaselineMethod = Literal["holdout", "rows", "marginals", "rows_capped"]
+
+
+@dataclass(frozen=True)
+class BaselinePlan:
+    """How a metric's holdout baseline is drawn (``details.baseline_method`` …).
+
+    ``method``: "holdout" (one draw, the whole holdout), "rows" (holdout rows at the synthetic
+    size), "marginals" (per-column counts drawn from the holdout's: ``_draws.MarginalDraw``),
+    "rows_capped" (``rows`` holdout rows, the value rescaled root-n to the synthetic size).
+    ``scale`` multiplies every draw's value."""
+
+    method: BaselineMethod
+    draws: int
+    rows: int
+    replace: bool
+    scale: float
+
+
+def baseline_plan(metric: Metric, data: EvalInput) -> BaselinePlan:
+    """The draws for ``metric``'s baseline. Up to ``ROW_DRAW_MAX`` synthetic rows (every size the
+    calibration grid measured) always rows; above, a summary-based metric reads per-column marginal
+    draws, or with ``baseline_joint`` (associations need rows together) draws of ``ROW_DRAW_MAX`` rows
+    rescaled root-n (``_draws.draw_scale``; a metric without ``root_n`` scaling uses them unscaled,
+    a floor that errs high). Frame-based metrics read a row draw of the frame at any size."""
+    summaries = data.summaries()
+    n_real, n_synthetic, n_holdout = (summaries.n_rows(seat) for seat in ("real", "synthetic", "holdout"))
+    replace = n_synthetic >= n_holdout
+    if not metric.baseline_at_synthetic_size or (replace and not metric.baseline_resample):
+        return BaselinePlan("holdout", 1, n_holdout, False, 1.0)
+    root_n = metric.baseline_scaling == "root_n"
+    if metric.summary_based and metric.baseline_joint and n_synthetic > ROW_DRAW_MAX:
+        rows, replace = ROW_DRAW_MAX, n_holdout <= ROW_DRAW_MAX
+        scale = draw_scale(n_real, n_synthetic, n_holdout, rows, replace) if root_n else 1.0
+        return BaselinePlan("rows_capped", metric.baseline_draws, rows, replace, scale)
+    scale = bootstrap_scale(n_real, n_synthetic, n_holdout) if replace and root_n else 1.0
+    marginals = metric.summary_based and n_synthetic > ROW_DRAW_MAX
+    return BaselinePlan("marginals" if marginals else "rows", metric.baseline_draws, n_synthetic, replace, scale)
+
+
+def baseline_inputs(
+    data: EvalInput,
+    context: RunContext,
+    draws: int,
+    *,
+    resample: bool = True,
+    rows: int | None = None,
+    frames: bool = True,
+) -> Iterator[EvalInput]:
+    """Inputs with a holdout sample in the synthetic seat, each of the synthetic table's size (or ``rows``).
 
     The noise floor of a comparison depends on the size of the table compared, so the baseline
     compares real with as many holdout rows as synthetic has, ``draws`` times (the same samples for
@@ -104,22 +156,38 @@ def baseline_inputs(data: EvalInput, context: RunContext, draws: int, *, resampl
     ``resample=False`` (a metric that duplicated rows would mislead) a holdout no larger than
     synthetic gives one draw: the whole holdout; so does ``draws=0`` (a metric with
     ``baseline_at_synthetic_size = False``). Rows are picked by position in the holdout's
-    canonical order (``EvalInput.holdout_sample``), so every engine draws the same rows.
+    canonical order (``EvalInput.holdout_sample``), so every engine draws the same rows. Above
+    ``ROW_DRAW_MAX`` synthetic rows the draws' summaries are per-column marginal draws
+    (``EvalInput.holdout_marginals``, frames still row draws); ``rows`` asks for row draws of that
+    many rows instead (``baseline_plan``: "rows_capped"), without replacement when the holdout has more.
     """
     if data.holdout is None:
         return
     summaries = data.summaries()
-    replace = summaries.n_rows("synthetic") >= summaries.n_rows("holdout")
+    n_synthetic, n_holdout = summaries.n_rows("synthetic"), summaries.n_rows("holdout")
+    replace = (n_synthetic if rows is None else rows) >= n_holdout
     if (replace and not resample) or draws == 0:
         yield context.cached(data, "holdout-as-synthetic", data.baseline_input)
         return
     for i in range(draws):
+        yield context.cached(data, *_draw(data, context, i, replace, rows, frames))
 
-        def draw(i: int = i) -> EvalInput:
-            rng = np.random.default_rng([int(context.seed), zlib.crc32(b"baseline-sample"), i])
-            return data.holdout_sample(rng, replace=replace)
 
-        yield context.cached(data, ("holdout-sample", i), draw)
+def _draw(
+    data: EvalInput, context: RunContext, i: int, replace: bool, rows: int | None, frames: bool
+) -> tuple[Any, Callable[[], EvalInput]]:
+    """The cache key and the builder of baseline draw ``i`` (``baseline_inputs``)."""
+    seed = int(context.seed)
+    if rows is not None:
+        rng = np.random.default_rng([seed, zlib.crc32(b"baseline-rows"), rows, i])
+        return ("holdout-rows", rows, i), lambda: data.holdout_sample(rng, replace=replace, rows=rows)
+    rng = np.random.default_rng([seed, zlib.crc32(b"baseline-sample"), i])
+    large = data.summaries().n_rows("synthetic") > ROW_DRAW_MAX
+    if frames and (large or data.frames_are_samples):
+        return ("holdout-frames", i), lambda: data.holdout_frames(rng, replace=replace)
+    if large:
+        return ("holdout-sample", i), lambda: data.holdout_marginals(rng, replace=replace)
+    return ("holdout-sample", i), lambda: data.holdout_sample(rng, replace=replace)
 
 
 def bootstrap_scale(n_real: int, n_synthetic: int, n_holdout: int) -> float:
@@ -137,8 +205,12 @@ def bootstrap_scale(n_real: int, n_synthetic: int, n_holdout: int) -> float:
 def _with_baseline(
     metric: Metric, result: MetricResult, data: EvalInput, context: RunContext, seed: int
 ) -> MetricResult:
-    draws_wanted = metric.baseline_draws if metric.baseline_at_synthetic_size else 0
-    inputs = baseline_inputs(data, context, draws_wanted, resample=metric.baseline_resample)
+    plan = baseline_plan(metric, data)
+    draws_wanted = 0 if plan.method == "holdout" else plan.draws
+    capped = plan.rows if plan.method == "rows_capped" else None
+    inputs = baseline_inputs(
+        data, context, draws_wanted, resample=metric.baseline_resample, rows=capped, frames=not metric.summary_based
+    )
     draws = [
         _guarded(metric, baseline_input, context, metric_rng(seed, metric.id, f"baseline{i}" if i else "baseline"))
         for i, baseline_input in enumerate(inputs)
@@ -146,19 +218,13 @@ def _with_baseline(
     ok = [d for d in draws if d.ok and d.value is not None]
     if len(ok) < len(draws) or not ok:
         return result  # a baseline draw failed: report no baseline rather than a partial one
-    summaries = data.summaries()
-    n_real, n_synthetic, n_holdout = (summaries.n_rows(seat) for seat in ("real", "synthetic", "holdout"))
-    bootstrapped = metric.baseline_resample and metric.baseline_at_synthetic_size and n_synthetic >= n_holdout
-    scale = 1.0
-    if bootstrapped and metric.baseline_scaling == "root_n":
-        scale = bootstrap_scale(n_real, n_synthetic, n_holdout)
+    scale = plan.scale
     worse = BASELINE_QUANTILE if metric.goal is Goal.MINIMIZE else 1 - BASELINE_QUANTILE
     values = [scale * float(d.value) for d in ok if d.value is not None]
     details = {
         **result.details,
-        "baseline_rows": baseline_size(data, metric.baseline_resample)
-        if metric.baseline_at_synthetic_size
-        else n_holdout,
+        "baseline_method": plan.method,
+        "baseline_rows": plan.rows,
         "baseline_draws": [round(v, 6) for v in values],
         "baseline_quantile": BASELINE_QUANTILE,
         "baseline_scale": round(scale, 6),

@@ -132,27 +132,55 @@ class EvalInput:
         summaries = self.summaries().reseated(synthetic="holdout") if self.frames_are_samples else None
         return self.with_synthetic(self.holdout, summaries=summaries)
 
-    def holdout_sample(self, rng: np.random.Generator, *, replace: bool) -> EvalInput:
-        """As many holdout rows as synthetic has, drawn with ``rng``, in the synthetic seat.
+    def holdout_sample(self, rng: np.random.Generator, *, replace: bool, rows: int | None = None) -> EvalInput:
+        """Holdout rows drawn with ``rng`` (as many as synthetic has, or ``rows``), in the synthetic seat.
 
         Rows are picked by position in the holdout's canonical order (``summaries.canonical_order``:
         by value, so the pick does not depend on the order the engine read the rows in), and the
-        summaries describe exactly those rows on every engine. Where the frames are samples, the
-        frame in the synthetic seat is a draw of the holdout frame at the synthetic frame's size.
+        summaries describe exactly those rows on every engine (``TableSummaries.row_sample``). Where
+        the frames are samples, the frame in the synthetic seat is empty: only summary-based metrics
+        read this draw (``holdout_frames`` is the frame-based metrics' draw).
         """
         if self.holdout is None:
             raise ValueError("no holdout to draw a sample from")
         summaries = self.summaries()
-        size, available = summaries.n_rows("synthetic"), summaries.n_rows("holdout")
-        rows = np.sort(rng.choice(available, size, replace=replace))
+        size = summaries.n_rows("synthetic") if rows is None else rows
+        positions = np.sort(rng.choice(summaries.n_rows("holdout"), size, replace=replace))
         if not self.frames_are_samples:
             order = summaries.canonical_order("holdout")
-            return self.with_synthetic(self.holdout.iloc[order[rows]].reset_index(drop=True))
-        sampled = summaries.row_sample("holdout", rows)
+            return self.with_synthetic(self.holdout.iloc[order[positions]].reset_index(drop=True))
+        return self.with_synthetic(self.holdout.iloc[:0], summaries=summaries.row_sample("holdout", positions))
+
+    def holdout_marginals(self, rng: np.random.Generator, *, replace: bool) -> EvalInput:
+        """A draw of as many holdout rows as synthetic has, as per-column summaries (``_draws.MarginalDraw``):
+        each column's counts drawn from the holdout's, no pass over its rows. The frame in the synthetic seat
+        is empty: only summary-based metrics without ``baseline_joint`` read this draw."""
+        from ._draws import DrawnSeat, MarginalDraw
+
+        if self.holdout is None:
+            raise ValueError("no holdout to draw a sample from")
+        summaries = self.summaries()
+        entropy = rng.integers(2**32, size=4).tolist()
+        drawn = MarginalDraw(summaries, "holdout", self.schema, summaries.n_rows("synthetic"), replace, entropy)
+        return self.with_synthetic(self.holdout.iloc[:0], summaries=DrawnSeat(summaries, drawn))
+
+    def holdout_frames(self, rng: np.random.Generator, *, replace: bool) -> EvalInput:
+        """The frame-based metrics' draw: holdout rows at the synthetic size in the synthetic seat
+        (``holdout_sample``); where the frames are samples, rows of the holdout frame at the synthetic
+        frame's size, with the summaries of a marginal draw at the synthetic size beside them."""
+        from ._draws import DrawnSeat, MarginalDraw
+
+        if self.holdout is None:
+            raise ValueError("no holdout to draw a sample from")
+        if not self.frames_are_samples:
+            return self.holdout_sample(rng, replace=replace)
+        summaries = self.summaries()
+        entropy = rng.integers(2**32, size=4).tolist()
+        drawn = MarginalDraw(summaries, "holdout", self.schema, summaries.n_rows("synthetic"), replace, entropy)
         n_frame = len(self.synthetic)
         frame_rows = np.sort(rng.choice(len(self.holdout), n_frame, replace=n_frame >= len(self.holdout)))
-        order = canonical_order(self.holdout, self.schema)
-        return self.with_synthetic(self.holdout.iloc[order[frame_rows]].reset_index(drop=True), summaries=sampled)
+        frame = self.holdout.iloc[canonical_order(self.holdout, self.schema)[frame_rows]].reset_index(drop=True)
+        return self.with_synthetic(frame, summaries=DrawnSeat(summaries, drawn))
 
 
 def prepare_inputs(
@@ -208,8 +236,10 @@ def prepare_inputs(
         )
         for name, t in tables.items()
     }
-    check_identity(frames, infos)
-    notes += _tag_notes(tags) + overlap_notes(frames, inferred)
+    cache: dict = {}  # the row matches the checks compute are the privacy metrics': keep them for the run
+    summaries = PandasSummaries(frames, inferred, cache=cache)
+    check_identity(summaries, infos, list(frames["real"].columns))
+    notes += _tag_notes(tags) + overlap_notes(summaries, inferred)
     n_unique = {c: int(frames["real"][c].nunique(dropna=True)) for c in reference}
     return EvalInput(
         frames["real"],
@@ -225,6 +255,7 @@ def prepare_inputs(
         synthetic_tags=tags.get("synthetic"),
         input_marks={name: InputMarks(tables[name].n_rows, tags.get(name), *marks[name]) for name in marks},
         _real_n_unique=n_unique,
+        _summary_cache=cache,
     )
 
 

@@ -241,6 +241,46 @@ def test_sources_and_input_errors(spark, tmp_path):
     assert str(spark_error.value) == str(local_error.value)
 
 
+@pytest.mark.spark
+def test_the_same_file_twice_or_the_training_rows_as_holdout_are_refused_as_on_pandas(spark, tmp_path):
+    """Exit 2 with the pandas engine's one line: the same file for two inputs (sha256), or a holdout
+    holding exactly the training rows in another order (a hash join: every row as often in both)."""
+    real = _write(make_mixed_frame(120, 1), tmp_path / "real.parquet")
+    other = _write(make_mixed_frame(120, 2), tmp_path / "other.parquet")
+    shuffled = _write(make_mixed_frame(120, 1).sample(frac=1.0, random_state=0), tmp_path / "shuffled.parquet")
+    almost = make_mixed_frame(120, 1)
+    almost.iloc[7] = almost.iloc[8].to_numpy()  # one row twice, another missing: not the same rows
+    near = _write(almost, tmp_path / "near.parquet")
+    for synthetic, holdout in ((real, other), (other, real), (other, shuffled)):
+        outputs = []
+        for engine in ("pandas", "spark"):
+            common = ["gate", "--real", real, "--synthetic", synthetic, "--holdout", holdout, "--no-store"]
+            result = cli(*common, "--out", tmp_path / f"out-{engine}", "--engine", engine)
+            assert result.exit_code == 2, result.output
+            outputs.append(" ".join(result.output.split()))
+        assert outputs[0] == outputs[1]
+        assert "are the same file" in outputs[1] or "holdout holds exactly the rows of real" in outputs[1]
+    from qaharness.spark import prepare_spark_inputs
+
+    assert prepare_spark_inputs(spark, real, other, near).summaries().n_rows("holdout") == 120
+
+
+@pytest.mark.spark
+def test_overlap_notes_are_the_pandas_engines(spark, tmp_path):
+    """A leaky split and a generator that saw the holdout are named in the notes, as pandas names them."""
+    from qaharness.inputs import prepare_inputs
+    from qaharness.spark import prepare_spark_inputs
+
+    train, held, unseen = make_mixed_frame(300, 1), make_mixed_frame(300, 2), make_mixed_frame(300, 3)
+    leaky = pd.concat([held.iloc[:250], train.iloc[:50]], ignore_index=True)
+    seen = pd.concat([unseen.iloc[:200], held.iloc[:100]], ignore_index=True)
+    for synthetic, holdout, wanted in ((unseen, leaky, "holdout: 16.7%"), (seen, held, "may have seen the holdout")):
+        paths = [_write(f, tmp_path / f"{n}.parquet") for f, n in ((train, "r"), (synthetic, "s"), (holdout, "h"))]
+        local = [n for n in prepare_inputs(*paths).notes if "identical to" in n]
+        remote = [n for n in prepare_spark_inputs(spark, *paths).notes if "identical to" in n]
+        assert remote == local and any(wanted in n for n in remote), remote
+
+
 EXACT = {
     "fidelity.ks",
     "fidelity.js",
@@ -252,6 +292,31 @@ EXACT = {
     "privacy.holdout_overlap",
     "provenance.tagged",
 }
+
+
+BASELINE_METRICS = sorted(m for m in EXACT if get_metric(m).has_baseline)
+
+
+@pytest.mark.spark
+def test_baselines_above_the_row_draw_cap_are_the_pandas_engines(spark, tmp_path, monkeypatch):
+    """Past ``ROW_DRAW_MAX`` (here lowered to 1,000 rows) the per-column metrics' draws are marginal
+    draws from the holdout's counts and corr_diff's are capped row draws: the same numbers on both."""
+    import qaharness.engine as engine
+    from qaharness.inputs import prepare_inputs
+    from qaharness.spark import prepare_spark_inputs
+
+    monkeypatch.setattr(engine, "ROW_DRAW_MAX", 1000)
+    paths = [_write(f, tmp_path / f"{n}.parquet") for f, n in zip(_parity_frames(), ("r", "s", "h"))]
+    local, _ = engine.run_metrics(prepare_inputs(*paths, target="label"), BASELINE_METRICS, seed=3)
+    data = prepare_spark_inputs(spark, *paths, target="label")
+    remote, _ = engine.run_metrics(data, BASELINE_METRICS, seed=3)
+    for a, b in zip(local, remote):
+        assert a.baseline is not None and _close(a.baseline, b.baseline), a.id
+        for key in ("baseline_method", "baseline_rows", "baseline_draws", "baseline_scale", "baseline_per_column"):
+            assert _close(a.details.get(key), b.details.get(key)), (a.id, key)
+    methods = {r.id: r.details["baseline_method"] for r in remote}
+    assert methods == {**{m: "marginals" for m in BASELINE_METRICS}, "fidelity.corr_diff": "rows_capped"}
+    assert {r.id: r for r in remote}["fidelity.corr_diff"].details["baseline_rows"] == 1000
 
 
 def _parity_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -60,6 +60,12 @@ class MetricDetails(BaseModel):
         description="set where the frames were a sample of larger tables (--engine spark) and the metric read "
         "them: rows per table, rows of the whole tables, seed and strata of the sample",
     )
+    baseline_method: Literal["holdout", "rows", "marginals", "rows_capped"] | None = Field(
+        default=None,
+        description="how the baseline's draws were made (set by the engine; engine.baseline_plan): the whole "
+        "holdout, holdout rows at the synthetic size, per-column counts drawn from the holdout's (above 200,000 "
+        "synthetic rows), or 200,000-row draws rescaled root-n to the synthetic size (associations)",
+    )
     baseline_rows: int | None = Field(
         default=None, ge=1, description="rows of each holdout sample the baseline was computed on (set by the engine)"
     )
@@ -70,7 +76,11 @@ class MetricDetails(BaseModel):
         default=None, ge=0, le=1, description="quantile of the draws taken as the baseline, towards worse values"
     )
     baseline_scale: float | None = Field(
-        default=None, gt=0, le=1, description="factor applied to bootstrap draws (1: none; engine.bootstrap_scale)"
+        default=None,
+        gt=0,
+        le=1,
+        description="factor applied to the draws (1: none): a bootstrap's extra holdout noise taken out, "
+        "a capped draw rescaled to the synthetic size (engine.bootstrap_scale, _draws.draw_scale)",
     )
     insufficient_evidence: bool | None = Field(
         default=None, description="true on a skipped result whose data are too thin to judge (rules: insufficient)"
@@ -167,6 +177,10 @@ class Metric:
     #: False: the baseline is the metric on the whole holdout (one draw), for metrics calibrated on that
     #: (a share of rows, whose expectation does not depend on the table's size: validity, coherence)
     baseline_at_synthetic_size: ClassVar[bool] = True
+    #: True when the metric's summaries need the drawn rows together (associations): above
+    #: ``_draws.ROW_DRAW_MAX`` synthetic rows its draws are that many rows, rescaled root-n; the other
+    #: summary-based metrics read per-column marginal draws there (``engine.baseline_plan``)
+    baseline_joint: ClassVar[bool] = False
     Params: ClassVar[type[MetricParams]] = MetricParams
     Details: ClassVar[type[MetricDetails]] = MetricDetails
     #: tolerance of the conformance suite's ideal-value check

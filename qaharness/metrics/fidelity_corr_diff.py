@@ -214,6 +214,7 @@ class CorrelationDifference(Metric):
     has_baseline = True
     baseline_scaling = "root_n"
     baseline_draws = 5
+    baseline_joint = True  # above 200,000 synthetic rows: 200,000-row draws, rescaled root-n (engine.baseline_plan)
     description = "Whether pairs of columns relate to each other in the synthetic data as they do in the real data."
     summary_based = True
 

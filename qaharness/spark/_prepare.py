@@ -1,7 +1,8 @@
 """``prepare_inputs`` for Spark: read, validate, infer the schema and coerce, then summarise and sample.
 
 The checks and messages are the pandas engine's (``qaharness.inputs``): row minimum, same columns
-as real, schema overrides, target and sensitive columns, coercion errors naming the column. Schema
+as real, schema overrides, target and sensitive columns, coercion errors naming the column, the same
+file twice or a holdout holding the training rows, and the overlap notes (``qaharness._overlap``). Schema
 inference reads a sample of the real table with the whole table's counts for the decisions that
 depend on them (identifier and free-text columns: distinct values per row).
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._overlap import check_identity, overlap_notes
 from ..errors import BadInputError
 from ..inputs import (
     MIN_ROWS,
@@ -82,13 +84,15 @@ def prepare(
     counts = {name: table.n_rows for name, table in tables.items()}
     environment = {"engine": "spark", "spark": session.version, "spark_master": str(session.sparkContext.master)}
     summaries = SparkSummaries(tables, inferred, environment)
-    frames, sample = draw_samples(summaries, inferred, size=sample_rows, seed=seed, target=target)
     infos = {
         name: InputInfo(source=raw.source, sha256=raw.sha256, rows=counts[name], columns=len(raw.frame.columns))
         for name, raw in raws.items()
     }
+    check_identity(summaries, infos, list(inferred))  # row matches by hash joins, kept for exact_match
+    frames, sample = draw_samples(summaries, inferred, size=sample_rows, seed=seed, target=target)
     tags = {name: raw.tags for name, raw in raws.items() if raw.tags is not None}
     notes = _notes(real_facts, inferred) + [n for n in [raws["synthetic"].manifest_note] if n] + _tag_notes(tags)
+    notes += overlap_notes(summaries, inferred)
     notes.append(
         f"engine spark ({environment['spark_master']}): exact metrics on the whole tables; sample-based metrics "
         f"on stratified samples of at most {sample_rows:,} rows per table (seed {seed}; details.sample)"

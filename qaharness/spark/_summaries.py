@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import ColumnKind, Schema
-from ..summaries import AssociationStats, CategoryCounts, RowMatches, TableSummaries, ValueCounts
+from ..summaries import AssociationStats, CategoryCounts, PandasSummaries, RowMatches, TableSummaries, ValueCounts
 from ._coerce import numeric_view
 
 __all__ = ["SparkTable", "SparkSummaries", "code_expression"]
@@ -142,33 +142,26 @@ class SparkSummaries(TableSummaries):
         return self._cached((table.name, "positioned"), lambda: _positioned(table.frame, self._schema))
 
     def row_sample(self, seat: str, rows: np.ndarray) -> TableSummaries:
+        """The drawn rows, joined in by position and brought to the driver (a baseline draw holds at
+        most ``_draws.ROW_DRAW_MAX`` rows), summarised there by ``PandasSummaries``: one pass per
+        draw, and the same arithmetic as the pandas engine's on the same rows."""
         from pyspark.sql import functions as F
 
-        positioned = self.spark_table(seat)
-        positions, repeats = np.unique(np.asarray(rows, dtype=np.int64), return_counts=True)
-        session = positioned.frame.sparkSession
-        picks = session.createDataFrame(pd.DataFrame({_POS: positions, "__qaharness_n": repeats.astype(np.int64)}))
-        sampled = (
-            self._positioned(seat)
-            .join(F.broadcast(picks) if positions.size <= 1_000_000 else picks, _POS)
-            .withColumn("__qaharness_k", F.explode(F.array_repeat(F.lit(1), F.col("__qaharness_n").cast("int"))))
-            .select(*[_col(c) for c in self._schema])
-        )
-        missing_row = sampled.agg(
-            *[F.count(F.when(_col(c).isNull(), 1)).alias(f"m{i}") for i, c in enumerate(self._schema)]
-        )
-        missing = missing_row.collect()[0]
+        from .._draws import DrawnSeat
+
+        rows = np.asarray(rows, dtype=np.int64)
+        positions, repeats = np.unique(rows, return_counts=True)
+        session = self.spark_table(seat).frame.sparkSession
+        picks = session.createDataFrame(pd.DataFrame({_POS: positions}))
+        columns = [_summary_view(c, kind).alias(f"c{i}") for i, (c, kind) in enumerate(self._schema.items())]
+        picked = self._positioned(seat).join(F.broadcast(picks), _POS).select(_POS, *columns).toPandas()
+        picked = picked.sort_values(_POS, kind="stable")
+        assert np.array_equal(picked[_POS].to_numpy(dtype=np.int64), positions), "positions missing from the holdout"
+        frame = picked.drop(columns=_POS).set_axis(list(self._schema), axis=1)
+        frame = frame.iloc[np.repeat(np.arange(len(frame)), repeats)].reset_index(drop=True)
         # the name names the draw: a second metric asking for the same rows reads the same summaries
-        digest = zlib.crc32(np.asarray(rows, dtype=np.int64).tobytes())
-        name = f"{positioned.name}~sample{int(np.asarray(rows).size)}:{digest:08x}"
-        table = SparkTable(
-            name, positioned.source, sampled, int(np.asarray(rows).size),
-            {c: int(missing[f"m{i}"]) for i, c in enumerate(self._schema)},
-        )  # fmt: skip
-        clone = self.reseated(synthetic=name)
-        assert isinstance(clone, SparkSummaries)
-        clone._tables = {**self._tables, name: table}
-        return clone
+        name = f"{self.table(seat)}~sample{rows.size}:{zlib.crc32(rows.tobytes()):08x}"
+        return DrawnSeat(self, PandasSummaries({name: frame}, self._schema, seats={"synthetic": name}))
 
     # -- row matches ----------------------------------------------------------------------------
     def _hashed(self, columns: Sequence[str], seat: str) -> Any:
@@ -202,6 +195,19 @@ class SparkSummaries(TableSummaries):
 
 
 _POS = "__qaharness_pos"
+
+
+def _summary_view(column: str, kind: ColumnKind) -> Any:
+    """What the summaries read of a column, as the driver receives a baseline draw: numeric and
+    datetime columns as ``numeric_view``, categorical and boolean ones as their string labels (the
+    category counts' labels), other kinds only as present ("") or missing."""
+    from pyspark.sql import functions as F
+
+    if kind in _NUMERIC:
+        return numeric_view(column, kind)
+    if kind in _CATEGORICAL:
+        return _col(column).cast("string")
+    return F.when(_col(column).isNotNull(), F.lit(""))
 
 
 def _positioned(frame: Any, schema: Schema) -> Any:

@@ -74,13 +74,14 @@ def run_one(engine: str, paths: dict[str, Path], out: Path, cap_kib: int, driver
     """One gate in this process (called in a fresh child); returns the measurements."""
     from qaharness.gate import run_gate
 
-    state = {"phase": "reading inputs", "peak": 0}
+    state: dict = {"phase": "reading inputs", "peak": 0, "peak_phase": "reading inputs"}
     started = time.perf_counter()
 
     def watch() -> None:  # resident-memory cap for the pandas engine, and the peak for both
         while True:
             rss = _rss_kib()
-            state["peak"] = max(state["peak"], rss)
+            if rss > state["peak"]:
+                state["peak"], state["peak_phase"] = rss, state["phase"]
             if cap_kib and rss > cap_kib:
                 record = {"status": "out of memory", "cap_gib": round(cap_kib / 2**20, 1), "phase": state["phase"]}
                 record["seconds"] = round(time.perf_counter() - started, 1)
@@ -111,6 +112,7 @@ def run_one(engine: str, paths: dict[str, Path], out: Path, cap_kib: int, driver
         "metrics_seconds": round(sum(result.run.timings.values()), 1),
         "per_metric": result.run.timings,
         "python_peak_gib": round(max(state["peak"], _rss_kib(field="VmHWM")) / 2**20, 2),
+        "python_peak_phase": state["peak_phase"],
     }
     if engine == "spark":
         from pyspark import SparkContext

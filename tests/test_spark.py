@@ -193,9 +193,13 @@ def test_samples_are_stratified_seeded_and_sized(spark, tmp_path):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"v": rng.normal(size=1000), "label": np.where(np.arange(1000) < 800, "low", "high")})
     path = _write(frame, tmp_path / "t.parquet")
-    first = prepare_spark_inputs(spark, path, path, path, target="label", sample_rows=100, seed=4)
-    again = prepare_spark_inputs(spark, path, path, path, target="label", sample_rows=100, seed=4)
-    other = prepare_spark_inputs(spark, path, path, path, target="label", sample_rows=100, seed=5)
+    # synthetic: the same rows but one (another file); holdout: other rows (the same file twice is refused)
+    copy = _write(frame.assign(v=frame.v.where(frame.index > 0, 99.0)), tmp_path / "s.parquet")
+    held = _write(frame.assign(v=rng.normal(size=1000)), tmp_path / "h.parquet")
+    paths = (path, copy, held)
+    first = prepare_spark_inputs(spark, *paths, target="label", sample_rows=100, seed=4)
+    again = prepare_spark_inputs(spark, *paths, target="label", sample_rows=100, seed=4)
+    other = prepare_spark_inputs(spark, *paths, target="label", sample_rows=100, seed=5)
     assert first.real["label"].value_counts().to_dict() == {"low": 80, "high": 20}
     assert first.sample["rows"] == {"real": 100, "synthetic": 100, "holdout": 100}
     assert first.sample["population_rows"]["real"] == 1000 and first.sample["stratified_by"] == "label"
@@ -238,6 +242,13 @@ def test_sources_and_input_errors(spark, tmp_path):
         prepare_inputs(bad, path, schema={"age": "numeric"})
     with pytest.raises(BadInputError) as spark_error:
         prepare_spark_inputs(spark, bad, path, schema={"age": "numeric"})
+    assert str(spark_error.value) == str(local_error.value)
+    odd = frame.assign(flag=frame.flag.where(frame.index % 7 > 0, "maybe").where(frame.index != 3, "perhaps"))
+    odd_path = _write(odd, tmp_path / "odd.parquet")  # 8 bad values, 2 distinct: the message counts distinct ones
+    with pytest.raises(BadInputError) as local_error:
+        prepare_inputs(odd_path, path, schema={"flag": "boolean"})
+    with pytest.raises(BadInputError, match="has 2 distinct value") as spark_error:
+        prepare_spark_inputs(spark, odd_path, path, schema={"flag": "boolean"})
     assert str(spark_error.value) == str(local_error.value)
 
 
@@ -317,6 +328,12 @@ def test_baselines_above_the_row_draw_cap_are_the_pandas_engines(spark, tmp_path
     methods = {r.id: r.details["baseline_method"] for r in remote}
     assert methods == {**{m: "marginals" for m in BASELINE_METRICS}, "fidelity.corr_diff": "rows_capped"}
     assert {r.id: r for r in remote}["fidelity.corr_diff"].details["baseline_rows"] == 1000
+    from pyspark import StorageLevel
+
+    persisted = list(data.summaries()._persisted)  # the sorted holdout the row draws read, on disk
+    assert persisted and all(f.storageLevel == StorageLevel.DISK_ONLY for f in persisted)
+    data.summaries().release()
+    assert not any(f.is_cached for f in persisted)
 
 
 def _parity_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -114,4 +114,8 @@ def spark_inputs(
     from ._prepare import prepare
 
     with spark_session(options) as session:  # the run's settings hold inside, restored after
-        yield prepare(session, real, synthetic, holdout, seed=seed, sample_rows=options.sample_rows, **kwargs)
+        data = prepare(session, real, synthetic, holdout, seed=seed, sample_rows=options.sample_rows, **kwargs)
+        try:
+            yield data
+        finally:
+            getattr(data.summaries(), "release", lambda: None)()

@@ -128,17 +128,22 @@ def numeric_view(column: str, kind: ColumnKind) -> Any:
     return col
 
 
-def bad_aggregates(coercions: list[Coercion], raw_of: dict[str, Any]) -> list[Any]:
-    """Aggregates counting, per coercion, bad values (and infinities) — aliased ``bad:COL`` / ``inf:COL``."""
+def bad_aggregates(coercions: list[Coercion], raw_of: dict[str, Any], *, distinct: bool = False) -> list[Any]:
+    """Aggregates counting, per coercion, bad values (and infinities) — aliased ``bad:COL`` / ``inf:COL``.
+
+    ``distinct``: the distinct bad values where the message counts those (booleans), and nothing else.
+    A distinct count in the validation pass would make Spark expand every row once per such column,
+    so the pass counts bad values plainly and a second pass, only over columns that have some, counts
+    them distinct (``_prepare._coerced``)."""
     from pyspark.sql import functions as F
 
     out = []
     for c in coercions:
-        if c.bad is not None:
+        if c.bad is not None and (c.distinct_bad or not distinct):
             counted = F.when(c.bad, raw_of[c.column].cast("string"))
-            agg = F.count_distinct(counted) if c.distinct_bad else F.count(counted)
+            agg = F.count_distinct(counted) if distinct else F.count(counted)
             out.append(agg.alias(f"bad:{c.column}"))
-        if c.infinite is not None:
+        if c.infinite is not None and not distinct:
             out.append(F.count(F.when(c.infinite, 1)).alias(f"inf:{c.column}"))
     return out
 

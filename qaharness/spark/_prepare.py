@@ -201,6 +201,9 @@ def _coerced(raw: RawTable, schema: Schema, *, with_range: bool) -> tuple[SparkT
         aggs += [F.min(c.value).alias(f"lo:{c.column}") for c in coercions]
         aggs += [F.max(c.value).alias(f"hi:{c.column}") for c in coercions]
     row = raw.frame.agg(*aggs).collect()[0].asDict()  # one pass: rows, bad values, missing counts, ranges
+    recount = [c for c in coercions if c.distinct_bad and row.get(f"bad:{c.column}")]
+    if recount:  # a boolean's message counts its distinct bad values: a second pass, only where there are some
+        row.update(raw.frame.agg(*bad_aggregates(recount, raw_of, distinct=True)).collect()[0].asDict())
     n_rows = _row_count(raw, int(row["rows"]))
     check_counts(coercions, {k: int(v or 0) for k, v in row.items() if k.startswith(("bad:", "inf:"))}, raw.source)
     coerced = raw.frame.select(*[c.expr for c in coercions])

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import ColumnKind, Schema
-from ..summaries import AssociationStats, CategoryCounts, PandasSummaries, RowMatches, TableSummaries, ValueCounts
+from ..summaries import AssociationStats, CategoryCounts, RowMatches, TableSummaries, ValueCounts
 from ._coerce import numeric_view
 
 __all__ = ["SparkTable", "SparkSummaries", "code_expression"]
@@ -76,12 +76,18 @@ class SparkSummaries(TableSummaries):
 
     def __init__(self, tables: Mapping[str, SparkTable], schema: Schema, environment: Mapping[str, str]):
         super().__init__({name: name for name in tables})
+        self._persisted: list[Any] = []  # shared by every view: what ``release`` unpersists
         self._tables = dict(tables)
         self._schema = schema
         self._environment = dict(environment)
 
     def environment(self) -> dict[str, str]:
         return dict(self._environment)
+
+    def release(self) -> None:
+        """Unpersist what the run persisted (a borrowed session outlives the run)."""
+        while self._persisted:
+            self._persisted.pop().unpersist()
 
     def spark_table(self, seat: str) -> SparkTable:
         return self._tables[self.table(seat)]
@@ -139,7 +145,7 @@ class SparkSummaries(TableSummaries):
         """The table with ``__qaharness_pos``: each row's position in the canonical order
         (``qaharness.summaries.canonical_order``), persisted so every draw reads one arrangement."""
         table = self.spark_table(seat)
-        return self._cached((table.name, "positioned"), lambda: _positioned(table.frame, self._schema))
+        return self._cached((table.name, "positioned"), lambda: _positioned(table.frame, self._schema, self._persisted))
 
     def row_sample(self, seat: str, rows: np.ndarray) -> TableSummaries:
         """The drawn rows, joined in by position and brought to the driver (a baseline draw holds at
@@ -148,6 +154,7 @@ class SparkSummaries(TableSummaries):
         from pyspark.sql import functions as F
 
         from .._draws import DrawnSeat
+        from ..summaries import PandasSummaries
 
         rows = np.asarray(rows, dtype=np.int64)
         positions, repeats = np.unique(rows, return_counts=True)
@@ -210,14 +217,16 @@ def _summary_view(column: str, kind: ColumnKind) -> Any:
     return F.when(_col(column).isNotNull(), F.lit(""))
 
 
-def _positioned(frame: Any, schema: Schema) -> Any:
+def _positioned(frame: Any, schema: Schema, persisted: list[Any]) -> Any:
     """``frame`` with each row's position in the canonical order, 0-based and contiguous.
 
     Sorted by the keys of ``qaharness.summaries.canonical_order`` (numeric values — Spark orders
     −0.0 with 0.0, as numpy does —, category labels as strings, missing last, then null flags);
     ``monotonically_increasing_id`` after the sort grows in sort order, and the per-partition row
-    counts turn it into positions. Persisted: the arrangement of tied rows must not change between
-    the count and the draws."""
+    counts turn it into positions. Persisted (on disk: not in the driver's heap, which local mode
+    shares with the executors; appended to ``persisted``): the arrangement of tied rows must not
+    change between the count and the draws."""
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     keys = []
@@ -229,7 +238,8 @@ def _positioned(frame: Any, schema: Schema) -> Any:
         else:
             keys.append(_col(column).isNull().asc())
     ordered = frame.orderBy(*keys) if keys else frame
-    with_id = ordered.withColumn("__qaharness_id", F.monotonically_increasing_id()).persist()
+    with_id = ordered.withColumn("__qaharness_id", F.monotonically_increasing_id()).persist(StorageLevel.DISK_ONLY)
+    persisted.append(with_id)
     part = F.shiftright(F.col("__qaharness_id"), 33)
     sizes = with_id.groupBy(part.alias("p")).agg(F.count(F.lit(1)).alias("n")).toPandas().sort_values("p")
     offsets = np.concatenate([[0], np.cumsum(sizes["n"].to_numpy(dtype=np.int64))[:-1]])

@@ -125,6 +125,12 @@ def test_grid_script_writes_resumes_and_reports(tmp_path, capsys):
     # nothing recorded to judge again: bad usage, one line naming the file
     assert grid.main(["--out", str(tmp_path / "empty"), "--rejudge"]) == 2
     assert "runs.csv: no recorded gates" in capsys.readouterr().err
+    # runs recorded but their rules missing (rules.csv.gz left compressed): bad usage, naming rules.csv
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    (lonely / "runs.csv").write_bytes((tmp_path / "runs.csv").read_bytes())
+    assert grid.main(["--out", str(lonely), "--rejudge"]) == 2
+    assert "rules.csv: no recorded rules" in capsys.readouterr().err
     # judged again from rules.csv alone (no gate runs): the same judgement as when the gate ran
     before = grid._read(tmp_path / "runs.csv")
     assert grid.main([*argv, "--rejudge"]) == 0

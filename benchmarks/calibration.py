@@ -416,7 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         if not any(True for _ in _read(results.rules_path)):
-            print(f"error: {results.rules_path}: no recorded rules to judge (decompress rules.csv.gz?)", file=sys.stderr)
+            print(
+                f"error: {results.rules_path}: no recorded rules to judge (decompress rules.csv.gz?)", file=sys.stderr
+            )
             return 2
         rejudge(results)
     n = 0 if args.report_only or args.rejudge else run_grid(args, policies, results)

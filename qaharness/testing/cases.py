@@ -315,10 +315,20 @@ CASES: dict[str, CaseSpec] = {
     c.name: c
     for c in (
         CaseSpec("honest", "unseen real rows of the same population: the best a generator can do", _honest),
-        CaseSpec("copies", "every synthetic row a verbatim training row", _copies(1.0), _PRIVACY, _NOT_PRIVACY, copied_share=1.0),
-        CaseSpec("copies-30", "30 % verbatim training rows, the rest unseen", _copies(0.3), _PRIVACY, _NOT_PRIVACY, copied_share=0.3),
-        CaseSpec("copies-10", "10 % verbatim training rows", _copies(0.1), _PRIVACY, _NOT_PRIVACY, copied_share=0.1),
-        CaseSpec("copies-5", "5 % verbatim training rows", _copies(0.05), _PRIVACY, _NOT_PRIVACY, copied_share=0.05),
+        CaseSpec(
+            "copies", "every synthetic row a verbatim training row", _copies(1.0), _PRIVACY, _NOT_PRIVACY,
+            copied_share=1.0,
+        ),
+        CaseSpec(
+            "copies-30", "30 % verbatim training rows, the rest unseen", _copies(0.3), _PRIVACY, _NOT_PRIVACY,
+            copied_share=0.3,
+        ),
+        CaseSpec(
+            "copies-10", "10 % verbatim training rows", _copies(0.1), _PRIVACY, _NOT_PRIVACY, copied_share=0.1,
+        ),
+        CaseSpec(
+            "copies-5", "5 % verbatim training rows", _copies(0.05), _PRIVACY, _NOT_PRIVACY, copied_share=0.05,
+        ),
         CaseSpec(
             "jitter", "every row a training row with 1 % numeric noise, no exact match left", _jitter(1.0),
             _PRIVACY, _JITTER_CLEAN, needs_numeric=True,

@@ -72,6 +72,16 @@ class MetricDetails(BaseModel):
     baseline_scale: float | None = Field(
         default=None, gt=0, le=1, description="factor applied to bootstrap draws (1: none; engine.bootstrap_scale)"
     )
+    worst_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        description="largest ratio of a column's value to its own baseline quantile (set by the engine; "
+        "engine.worst_ratio)",
+    )
+    worst_ratio_column: str | None = Field(default=None, description="the column of worst_ratio (set by the engine)")
+    ratio_columns: int | None = Field(
+        default=None, ge=1, description="columns judged against their own baseline in worst_ratio (set by the engine)"
+    )
     insufficient_evidence: bool | None = Field(
         default=None, description="true on a skipped result whose data are too thin to judge (rules: insufficient)"
     )

@@ -12,11 +12,11 @@ n (so every atom heavier than n/K is a knot: ties keep their exact mid-rank); a 
 knots a < b is interpolated linearly from the top of a's rows (C_a / n) to the bottom of b's
 (C_{b−1} / n). Fewer than n/K rows lie strictly between two knots, so the rank error is below 1/K of
 the rank range. The Spark engine applies the same knots and the same arithmetic (a ``Bucketizer``
-over the knots and ``element_at`` over literal arrays), so both engines agree to rounding.
+over the knots, then a broadcast join with the map's rows), so both engines agree to rounding.
 
 Why K = 4,096: an error below 1/K per rank moves a rank correlation by less than 2·√12/K ≈ 0.0017 in
-the worst case (every error aligned), in practice far less (below 1e-5 on a million-row lognormal
-column); the knot arrays stay 4 × 32 KB per column in a Spark plan.
+the worst case (every error aligned), in practice far less (1.4e-7 on a million-row zero-inflated lognormal
+column); a map is at most 4,097 rows of five doubles, broadcast to Spark's executors.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Each summary is one small aggregation whose result comes back to the driver thro
 distinct values with counts per numeric column (the driver holds one column's at a time: 16 bytes
 per distinct value), category counts of every categorical column in one grouping-sets pass, the
 association sufficient statistics of the ranks in three passes (each numeric value's rank by a
-``Bucketizer`` lookup of its table's rank knots, from the value counts; pairwise sums; per-category
+``Bucketizer`` lookup of its table's rank knots and a broadcast join with the map; pairwise sums; per-category
 sums; every contingency table in one grouping-sets pass), and row matches as joins on a 128-bit row
 hash (two seeded xxhash64 over every column and its null flag): rows per distinct hash of the query
 table, left-joined to rows per distinct hash of each reference table, counted per match profile, so
@@ -278,18 +278,11 @@ def _category_counts(frame: Any, columns: list[str]) -> dict[str, CategoryCounts
 _RANKED = "__qaharness_rank_"  # prefix of the helper columns of ``_ranked``
 
 
-def _literal_array(values: np.ndarray) -> Any:
-    """A literal array of doubles in one expression (``repr`` round-trips a float64 exactly)."""
-    from pyspark.sql import functions as F
-
-    return F.expr(f"array({', '.join(f'{float(v)!r}D' for v in values)})")
-
-
 def _ranked(frame: Any, schema: Schema, numeric: list[str], maps: Sequence[RankMap]) -> tuple[Any, list[Any]]:
-    """``frame`` with each numeric column's rank ``r{j}`` (``ranks.RankMap.apply`` as Spark SQL): a
-    ``Bucketizer`` finds each value's knot (a binary search over [−∞, knots…, +∞], bucket b = knot
-    b − 1, 0-based), ``element_at`` reads that knot's arrays; null stays null. Returns the frame and
-    the rank columns."""
+    """``frame`` with each numeric column's rank (``ranks.RankMap.apply`` as Spark SQL): a ``Bucketizer``
+    finds each value's knot (a binary search over [−∞, knots…, +∞]: bucket b = knot b − 1, 0-based), a
+    broadcast join on b reads that knot's row of the map; null stays null. Returns the frame and the rank
+    columns. (Literal arrays instead of the join cost the optimiser seconds per array and query.)"""
     from pyspark.ml.feature import Bucketizer
     from pyspark.sql import functions as F
 
@@ -308,11 +301,12 @@ def _ranked(frame: Any, schema: Schema, numeric: list[str], maps: Sequence[RankM
         if j not in usable:
             ranks.append(F.lit(None).cast("double").alias(f"{_RANKED}r{j}"))
             continue
-        x, b = F.col(f"{_RANKED}v{j}"), F.col(f"{_RANKED}b{j}").cast("int")
-        knot, start, end, following, at = (
-            F.element_at(_literal_array(a), b)
-            for a in (rank_map.knots, rank_map.start, rank_map.end, rank_map.following, rank_map.at)
-        )
+        names = [f"{_RANKED}{part}{j}" for part in ("k", "a", "s", "e", "f")]
+        table = pd.DataFrame(
+            dict(zip(names, (rank_map.knots, rank_map.at, rank_map.start, rank_map.end, rank_map.following)))
+        ).assign(**{f"{_RANKED}b{j}": np.arange(1, rank_map.knots.size + 1, dtype=float)})
+        values = values.join(F.broadcast(frame.sparkSession.createDataFrame(table)), f"{_RANKED}b{j}", "left")
+        x, knot, at, start, end, following = (F.col(f"{_RANKED}v{j}"), *(F.col(n) for n in names))
         between = start + (end - start) * (x - knot) / (following - knot)
         rank = F.when(x.isNull(), F.lit(None).cast("double")).when(x == knot, at).otherwise(between)
         ranks.append(rank.alias(f"{_RANKED}r{j}"))

@@ -24,12 +24,7 @@ from qaharness.testing import cases
 from qaharness.testing.calibration import gate_case
 
 #: what goes wrong on today's code, by cell (table/shape/case/seed/policy); see issue 11
-KNOWN = {
-    "adult/small-synthetic/honest/0/default": "noise floors are at the synthetic table's size now (JS and dependence "
-    "pass), but a 150-row extract cannot be judged honestly on utility: by power (benchmarks/calibrate_utility.py) "
-    "honest 150-row tables pass ml-utility in 43-44 of 50 seeds (intervals ending at 0.84), so it needs 300 "
-    "synthetic rows (min_rows) and is insufficient, which fails",
-}
+KNOWN: dict[str, str] = {}
 
 #: 300-row cells (a few seconds each)
 FAST = [

@@ -227,3 +227,14 @@ def test_copy_signal_known_answer():
     # planted excess: share 0.5 × 4 rows × gain (1 − 1/2) = 1; null variance per matched row
     # (k = 1, pool 20): 0.25 × 19 / 19 = 0.25, two matched rows: se = sqrt(0.5)
     assert cases.copy_signal(train, holdout, synthetic, 0.5, ()) == pytest.approx(1 / np.sqrt(0.5))
+
+
+def test_insufficient_evidence_is_the_right_answer_below_a_pillars_minimum_size():
+    small = cases.build("adult", "small-synthetic", "honest", 0).expected
+    assert small.outcome == "pass" and small.undecidable == {"utility"}
+    undecided = _rule("ml-utility", Family.UTILITY, "insufficient")
+    assert judge(small, "fail", [undecided, _rule("ks", Family.FIDELITY, "pass")]).ok
+    # only "cannot decide": a utility rule that fails outright, or another pillar's insufficiency, is wrong
+    assert not judge(small, "fail", [_rule("ml-utility", Family.UTILITY, "fail")]).ok
+    assert not judge(small, "fail", [_rule("exact-copies", Family.PRIVACY, "insufficient")]).ok
+    assert cases.build("adult", "4:1-2k", "honest", 0).expected.undecidable == frozenset()

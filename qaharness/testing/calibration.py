@@ -85,7 +85,10 @@ def judge(expected: Expected, verdict: str, rules: Iterable[RuleResult]) -> Judg
     on a target the real model barely predicts).
     """
     rules = list(rules)
-    bad = failing_rules(rules)
+    # below a pillar's calibrated minimum size, "insufficient evidence" there is the right answer
+    bad = [
+        r for r in failing_rules(rules) if not (r.status == "insufficient" and pillar_of(r) in expected.undecidable)
+    ]
     wrong = tuple(sorted({pillar_of(r) for r in bad} & expected.clean))
     failed = ", ".join(f"{r.id} ({pillar_of(r)}, {r.status})" for r in bad) or "none"
     if verdict == "error" or (verdict == "refused") != (expected.outcome == "refused"):

@@ -23,7 +23,7 @@ on 300 rows is a KS statistic of about 0.09 against a 5 % critical value of 0.11
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -63,6 +63,9 @@ class Shape:
     n_synthetic: int
     description: str
     holdout_is_train: bool = False
+    #: pillars whose rules cannot decide at this size by their calibrated ``min_rows``: there an
+    #: ``insufficient evidence`` result is the right answer, not a false alarm (the gate still fails)
+    undecidable: frozenset[str] = frozenset()
 
     @property
     def n_rows(self) -> int:
@@ -79,7 +82,11 @@ SHAPES: dict[str, Shape] = {
         Shape("8:1-2k", 4_000, 500, 2_000, "training 8x the holdout"),
         Shape("4:1-40k", 32_000, 8_000, 8_000, "an 80/20 split of 40,000 rows (the largest Adult allows)"),
         Shape("1:1-50k", 50_000, 50_000, 50_000, "50,000 rows each (seeded tables only)"),
-        Shape("small-synthetic", 2_000, 2_000, 150, "a 150-row synthetic extract against a 2,000-row holdout"),
+        Shape(
+            "small-synthetic", 2_000, 2_000, 150, "a 150-row synthetic extract against a 2,000-row holdout",
+            # the skill ratio needs 300 synthetic rows (benchmarks/calibrate_utility.py: honest 43-46/50 at 100-200)
+            undecidable=frozenset({"utility"}),
+        ),
         Shape("tiny-holdout", 2_000, 6, 2_000, "a holdout of 6 rows: too little evidence to pass"),
         Shape("holdout=train", 2_000, 2_000, 2_000, "the holdout is a copy of training", holdout_is_train=True),
     )
@@ -95,7 +102,8 @@ class Expected:
     ``calibration.judge`` for severities), ``not-pass`` (any verdict but pass, and a ``catch`` pillar
     among the failures), ``refused`` (bad input, exit 2), ``clean-only`` (the defect is below the
     size the suite requires it to be caught at; only ``clean`` is judged). No rule of a ``clean``
-    pillar may fail, whatever the outcome.
+    pillar may fail, whatever the outcome — except that on an ``undecidable`` pillar (the shape is
+    below its rules' calibrated minimum size) a rule saying *insufficient evidence* is what it should say.
     """
 
     outcome: Outcome
@@ -103,6 +111,8 @@ class Expected:
     catch: frozenset[str] = frozenset()
     clean: frozenset[str] = frozenset()
     metrics: frozenset[str] = frozenset()
+    #: pillars where ``insufficient evidence`` is expected at this size (``Shape.undecidable``)
+    undecidable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, eq=False)
@@ -406,7 +416,7 @@ def build(table: str, shape: str, case: str, seed: int) -> Case:
                 f"{defect.name}: the copied rows are common rows of this table (planted excess {z:.1f} standard "
                 f"errors of the exact-match test, under {MIN_COPY_SIGNAL}): not distinguishable from chance matches"
             )
-            expected = Expected("clean-only", reason, clean=defect.clean)
+            expected = Expected("clean-only", reason, clean=defect.clean, undecidable=size.undecidable)
     return Case(table, shape, case, seed, parts.train, synthetic, parts.holdout, spec.target, expected)
 
 
@@ -474,6 +484,10 @@ def expected_for(case: str, shape: str) -> Expected:
 
 
 def _expected(defect: CaseSpec, shape: Shape) -> Expected:
+    return replace(_expected_outcome(defect, shape), undecidable=shape.undecidable)
+
+
+def _expected_outcome(defect: CaseSpec, shape: Shape) -> Expected:
     if shape.holdout_is_train:
         return Expected("refused", "the holdout is identical to training: bad input, not a verdict")
     if shape.n_holdout < 20:

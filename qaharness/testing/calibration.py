@@ -86,9 +86,7 @@ def judge(expected: Expected, verdict: str, rules: Iterable[RuleResult]) -> Judg
     """
     rules = list(rules)
     # below a pillar's calibrated minimum size, "insufficient evidence" there is the right answer
-    bad = [
-        r for r in failing_rules(rules) if not (r.status == "insufficient" and pillar_of(r) in expected.undecidable)
-    ]
+    bad = [r for r in failing_rules(rules) if not (r.status == "insufficient" and pillar_of(r) in expected.undecidable)]
     wrong = tuple(sorted({pillar_of(r) for r in bad} & expected.clean))
     failed = ", ".join(f"{r.id} ({pillar_of(r)}, {r.status})" for r in bad) or "none"
     if verdict == "error" or (verdict == "refused") != (expected.outcome == "refused"):

@@ -83,7 +83,11 @@ SHAPES: dict[str, Shape] = {
         Shape("4:1-40k", 32_000, 8_000, 8_000, "an 80/20 split of 40,000 rows (the largest Adult allows)"),
         Shape("1:1-50k", 50_000, 50_000, 50_000, "50,000 rows each (seeded tables only)"),
         Shape(
-            "small-synthetic", 2_000, 2_000, 150, "a 150-row synthetic extract against a 2,000-row holdout",
+            "small-synthetic",
+            2_000,
+            2_000,
+            150,
+            "a 150-row synthetic extract against a 2,000-row holdout",
             # the skill ratio needs 300 synthetic rows (benchmarks/calibrate_utility.py: honest 43-46/50 at 100-200)
             undecidable=frozenset({"utility"}),
         ),

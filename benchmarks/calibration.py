@@ -378,8 +378,12 @@ def rejudge(results: Results) -> None:
         by_key.setdefault(tuple(row[k] for k in KEY), []).append(rule)
     for run in results.runs:
         expected = cases.expected_for(run["case"], run["shape"])
+        if cases.CASES[run["case"]].copied_share and expected.outcome == "caught":
+            # whether copies are distinguishable from chance matches depends on the frames: build them
+            expected = cases.build(run["table"], run["shape"], run["case"], int(run["seed"])).expected
         judgement = judge(expected, run["verdict"], by_key.get(tuple(run[k] for k in KEY), []))
         run.update(
+            expected=expected.outcome,
             ok=str(judgement.ok),
             caught="" if judgement.caught is None else str(judgement.caught),
             wrongly_failed=" ".join(judgement.wrongly_failed),
@@ -409,6 +413,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"error: {args.out / 'runs.csv'}: cases this version does not know: {', '.join(unknown)}",
                 file=sys.stderr,
+            )
+            return 2
+        if not any(True for _ in _read(results.rules_path)):
+            print(
+                f"error: {results.rules_path}: no recorded rules to judge (decompress rules.csv.gz?)", file=sys.stderr
             )
             return 2
         rejudge(results)

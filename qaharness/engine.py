@@ -36,6 +36,7 @@ __all__ = [
     "baseline_size",
     "bootstrap_scale",
     "BASELINE_QUANTILE",
+    "worst_ratio",
 ]
 
 log = logging.getLogger("qaharness.engine")
@@ -235,7 +236,34 @@ def _with_baseline(
             column: scale * float(np.quantile([(d.per_column or {})[column] for d in ok], worse))
             for column in ok[0].per_column or {}
         }
+        if metric.goal is Goal.MINIMIZE:
+            details.update(worst_ratio(result.per_column or {}, details["baseline_per_column"]))
     return result.model_copy(update={"baseline": float(np.quantile(values, worse)), "details": details})
+
+
+#: no column's noise floor is taken below this share of the table's largest column floor (a constant
+#: column has a floor of 0), nor below ``RATIO_FLOOR_MIN``, so every ratio is a finite number
+RATIO_FLOOR_SHARE = 0.1
+RATIO_FLOOR_MIN = 1e-9
+
+
+def worst_ratio(per_column: Mapping[str, float], floors: Mapping[str, float]) -> dict[str, Any]:
+    """Each column against its own noise floor: the largest value_c / floor_c and its column.
+
+    ``floors`` are the per-column baseline quantiles (``details.baseline_per_column``); a floor is
+    guarded below at ``RATIO_FLOOR_SHARE`` × the largest floor and at ``RATIO_FLOOR_MIN``, so a
+    column whose holdout draws never differ from real (a constant column: floor 0) scores 0 when
+    synthetic matches it too and a large finite ratio when it does not. Columns without a floor are
+    left out; ``ratio_columns`` counts those judged (the policy's bar grows with it). Empty when no
+    column has both a value and a floor.
+    """
+    shared = [c for c in per_column if c in floors]
+    if not shared:
+        return {}
+    guard = max(RATIO_FLOOR_SHARE * max(floors[c] for c in shared), RATIO_FLOOR_MIN)
+    ratios = {c: float(per_column[c]) / max(floors[c], guard) for c in shared}
+    column = max(ratios, key=lambda c: ratios[c])
+    return {"worst_ratio": ratios[column], "worst_ratio_column": column, "ratio_columns": len(shared)}
 
 
 def _guarded(metric: Metric, data: EvalInput, context: RunContext, rng: np.random.Generator) -> MetricResult:

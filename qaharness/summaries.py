@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from .ranks import RankMap
 from .schema import ColumnKind, Schema
 from .stats import distinct_counts
 
@@ -39,7 +40,6 @@ __all__ = [
     "row_hashes",
     "as_float",
     "category_index",
-    "standardise",
     "canonical_order",
     "contingency_tables",
     "MAX_JOINT_CATEGORIES",
@@ -112,13 +112,14 @@ class CategoryCounts:
 class AssociationStats:
     """Sufficient statistics of one table's pairwise associations (``fidelity.corr_diff``).
 
-    Numeric/datetime values are standardised per column by the table's own mean and population
-    standard deviation (Pearson and η are invariant to it; it keeps the sums well conditioned).
+    Numeric/datetime values are replaced by their ranks within the table (``ranks.RankMap`` from the
+    table's own value counts: mid-ranks scaled to (0, 1), missing stays missing), so the Pearson r
+    of these sums is Spearman's ρ and the η is that of the ranks.
     For numeric columns i, j (``numeric`` order), over the rows where both are present:
     ``n[i, j]`` rows, ``sx[i, j]`` the sum of column i, ``sxx[i, j]`` the sum of its squares,
     ``sxy[i, j]`` the sum of the products. Categorical columns are coded by a fixed label list
     (code = position, anything else = one pooled code at the end): ``groups[c] = (count, total)``,
-    per code (rows) and numeric column, the present values and their sum; ``tables[(a, b)]`` the
+    per code (rows) and numeric column, the present values and the sum of their ranks; ``tables[(a, b)]`` the
     contingency table of the codes of a and b.
     """
 
@@ -262,6 +263,11 @@ class TableSummaries:
     ) -> AssociationStats:
         raise NotImplementedError
 
+    def rank_map(self, column: str, seat: str) -> RankMap:
+        """The ranks of a numeric/datetime column within the table in ``seat``, from its value counts
+        (``ranks.RankMap``): the one map both engines apply for the association statistics."""
+        return RankMap.of(*self.value_counts(column, seat).pair)
+
     def row_matches(self, columns: Sequence[str], query: str, references: Sequence[str] = ()) -> RowMatches:
         """The ``query`` table's rows against each ``references`` table, identical over ``columns``
         (missing equals missing): ``RowMatches``, the histogram of match profiles."""
@@ -285,13 +291,6 @@ def as_float(series: pd.Series) -> np.ndarray:
         out[series.isna().to_numpy()] = np.nan
         return out
     return series.to_numpy(dtype=float)
-
-
-def standardise(values: np.ndarray) -> np.ndarray:
-    """(x − mean) / std over the present values; NaN stays NaN. Pearson and η are invariant to this."""
-    out = values - np.nanmean(values) if np.isfinite(values).any() else values.copy()
-    std = np.nanstd(out) if np.isfinite(out).any() else 0.0
-    return out / std if std > 0 else out
 
 
 def category_index(labels: Sequence[str | None]) -> dict[str | None, int]:
@@ -396,7 +395,7 @@ class PandasSummaries(TableSummaries):
     ) -> AssociationStats:
         frame = self._frame(seat)
         block = (
-            np.column_stack([standardise(as_float(frame[c])) for c in numeric])
+            np.column_stack([self.rank_map(c, seat).apply(as_float(frame[c])) for c in numeric])
             if numeric
             else np.empty((len(frame), 0))
         )

@@ -72,8 +72,9 @@ def _heatmap(run: Run) -> tuple[list[dict], list[str]]:
 
     uri = _charts.heatmap(names, pick(real), pick(synthetic))
     caption = (
-        f"fidelity.corr_diff (largest difference {fmt(corr.value)}): pairwise associations (Pearson r, "
-        "Cramér's V, correlation ratio) in the real and the synthetic data, and their absolute difference; "
+        f"fidelity.corr_diff (largest difference {fmt(corr.value)}): pairwise associations (on ranks: "
+        "Spearman ρ, the correlation ratio of the ranks; Cramér's V) in the real and the synthetic data, "
+        "and their absolute difference; "
         "dark cells on the right are relationships the generator did not reproduce."
     )
     return [chart("Associations between columns", uri, caption, size="wide")], notes

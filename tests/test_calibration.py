@@ -24,10 +24,7 @@ from qaharness.testing import cases
 from qaharness.testing.calibration import gate_case
 
 #: what goes wrong on today's code, by cell (table/shape/case/seed/policy); see issue 11
-KNOWN = {
-    "adult/small-synthetic/honest/0/default": "noise floors are at the synthetic table's size now (JS and dependence "
-    "pass), but ml-utility needs 200 synthetic rows (min_rows): insufficient on a 150-row extract, which fails",
-}
+KNOWN: dict[str, str] = {}
 
 #: 300-row cells (a few seconds each)
 FAST = [
@@ -125,6 +122,12 @@ def test_grid_script_writes_resumes_and_reports(tmp_path, capsys):
     # nothing recorded to judge again: bad usage, one line naming the file
     assert grid.main(["--out", str(tmp_path / "empty"), "--rejudge"]) == 2
     assert "runs.csv: no recorded gates" in capsys.readouterr().err
+    # runs recorded but their rules missing (rules.csv.gz left compressed): bad usage, naming rules.csv
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    (lonely / "runs.csv").write_bytes((tmp_path / "runs.csv").read_bytes())
+    assert grid.main(["--out", str(lonely), "--rejudge"]) == 2
+    assert "rules.csv: no recorded rules" in capsys.readouterr().err
     # judged again from rules.csv alone (no gate runs): the same judgement as when the gate ran
     before = grid._read(tmp_path / "runs.csv")
     assert grid.main([*argv, "--rejudge"]) == 0

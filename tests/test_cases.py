@@ -195,3 +195,46 @@ def test_judge_known_answers():
     assert not judge(not_pass, "pass", []).ok
     # failing for another reason (utility cannot run on 6 rows) does not excuse a privacy pass
     assert not judge(not_pass, "fail", [_rule("u", Family.UTILITY, "error"), _rule("x", Family.PRIVACY, "pass")]).ok
+
+
+def test_judge_counts_an_undecided_warning_as_caught_on_a_warn_only_pillar():
+    weak = cases.Expected("caught", "", frozenset({"utility"}), frozenset({"privacy"}))
+    undecided = _rule("ml-utility", Family.UTILITY, "insufficient", severity="warn")
+    assert judge(weak, "warn", [undecided, _rule("dcr", Family.PRIVACY, "pass")]).caught is True
+    # where the policy has an error rule on the pillar, a warning (decided or not) lets the defect through
+    blocking = _rule("ml-utility-error", Family.UTILITY, "pass")
+    assert judge(weak, "warn", [undecided, blocking]).caught is False
+
+
+def test_copies_of_common_rows_are_not_required_to_be_caught():
+    # Adult rows are unique: 5 % copies at 4:1-2k are far out of the exact-match test's noise
+    adult = cases.build("adult", "4:1-2k", "copies-5", 0)
+    assert adult.expected.outcome == "caught"
+    # 7 categoricals of 2-5 levels: a copied row is mostly a combination many rows share
+    common = cases.build("discrete", "4:1-2k", "copies-5", 0)
+    assert common.expected.outcome == "clean-only" and "common rows" in common.expected.reason
+    assert cases.build("discrete", "4:1-2k", "copies-30", 0).expected.outcome == "caught"
+    z_adult = cases.copy_signal(adult.real, adult.holdout, adult.synthetic, 0.05, ())
+    z_common = cases.copy_signal(common.real, common.holdout, common.synthetic, 0.05, ())
+    assert z_adult > cases.MIN_COPY_SIGNAL > z_common > 0
+
+
+def test_copy_signal_known_answer():
+    # training rows unique and absent from the holdout: each copy scores 1 against chance 1/2
+    train = pd.DataFrame({"x": range(10)})
+    holdout = pd.DataFrame({"x": range(100, 110)})
+    synthetic = pd.DataFrame({"x": [0, 1, 200, 201]})  # two copies among four rows
+    # planted excess: share 0.5 × 4 rows × gain (1 − 1/2) = 1; null variance per matched row
+    # (k = 1, pool 20): 0.25 × 19 / 19 = 0.25, two matched rows: se = sqrt(0.5)
+    assert cases.copy_signal(train, holdout, synthetic, 0.5, ()) == pytest.approx(1 / np.sqrt(0.5))
+
+
+def test_insufficient_evidence_is_the_right_answer_below_a_pillars_minimum_size():
+    small = cases.build("adult", "small-synthetic", "honest", 0).expected
+    assert small.outcome == "pass" and small.undecidable == {"utility"}
+    undecided = _rule("ml-utility", Family.UTILITY, "insufficient")
+    assert judge(small, "fail", [undecided, _rule("ks", Family.FIDELITY, "pass")]).ok
+    # only "cannot decide": a utility rule that fails outright, or another pillar's insufficiency, is wrong
+    assert not judge(small, "fail", [_rule("ml-utility", Family.UTILITY, "fail")]).ok
+    assert not judge(small, "fail", [_rule("exact-copies", Family.PRIVACY, "insufficient")]).ok
+    assert cases.build("adult", "4:1-2k", "honest", 0).expected.undecidable == frozenset()

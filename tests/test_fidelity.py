@@ -286,7 +286,8 @@ def test_evaluate_is_deterministic(mixed_frames):
 
 
 def test_vectorised_associations_match_pairwise_definitions():
-    """The matrix-product Pearson and η equal the one-pair formulas, with missing values."""
+    """The matrix-product ρ and η of the ranks equal the one-pair formulas on each column's ranks
+    (ranked over its present values), with missing values."""
     from qaharness.metrics.fidelity_corr_diff import association_matrix, pearson
     from qaharness.schema import ColumnKind, Schema
     from qaharness.summaries import PandasSummaries
@@ -304,11 +305,20 @@ def test_vectorised_associations_match_pairwise_definitions():
     summaries = PandasSummaries({"real": frame}, Schema(kinds))
     stats = summaries.associations("real", ["x", "y", "z"], {"c": ["0", "1", "2", "3"]})
     matrix = association_matrix(["x", "y", "z", "c"], kinds, stats)
-    assert matrix[0, 1] == pytest.approx(pearson(x, y), abs=1e-9)
+    rx, ry, rz = (_ranks(v) for v in (x, y, z))
+    assert matrix[0, 1] == pytest.approx(pearson(rx, ry), abs=1e-9)
     mask = ~np.isnan(x) & ~np.isnan(y)
-    assert matrix[0, 1] == pytest.approx(sps.pearsonr(x[mask], y[mask])[0], abs=1e-9)
-    assert matrix[3, 2] == pytest.approx(correlation_ratio(codes, z), abs=1e-9)
-    assert matrix[3, 1] == pytest.approx(correlation_ratio(codes, y), abs=1e-9)
+    assert matrix[0, 1] == pytest.approx(sps.pearsonr(rx[mask], ry[mask])[0], abs=1e-9)
+    assert matrix[3, 2] == pytest.approx(correlation_ratio(codes, rz), abs=1e-9)
+    assert matrix[3, 1] == pytest.approx(correlation_ratio(codes, ry), abs=1e-9)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Mid-ranks over the present values; NaN stays NaN."""
+    out = np.full(values.shape, np.nan)
+    present = ~np.isnan(values)
+    out[present] = sps.rankdata(values[present])
+    return out
 
 
 def test_cramers_v_matrix_equals_the_pairwise_definition():

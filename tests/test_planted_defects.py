@@ -59,6 +59,7 @@ def inconsistent_derived(frame: pd.DataFrame, column: str, share: float, rng: np
 
 FIDELITY = {
     "marginals-numeric",
+    "marginals-numeric-columns",
     "marginals-categorical",
     "dependence",
     "detectability",
@@ -67,7 +68,7 @@ FIDELITY = {
     "validity",
     "coherence",
 }
-MARGINALS_AND_DEPENDENCE = {"marginals-numeric", "marginals-categorical", "dependence"}
+MARGINALS_AND_DEPENDENCE = {"marginals-numeric", "marginals-numeric-columns", "marginals-categorical", "dependence"}
 UTILITY = {"ml-utility"}
 PRIVACY = {
     "exact-copies",

@@ -170,6 +170,35 @@ def test_spark_summaries_equal_the_pandas_summaries(spark, tmp_path):
 
 
 @pytest.mark.spark
+def test_rank_associations_beyond_the_knots_equal_the_pandas_engine(spark, tmp_path):
+    """More distinct values than ``RANK_KNOTS`` (interpolated ranks), a heavy atom at 0, missing values."""
+    from qaharness.inputs import prepare_inputs
+    from qaharness.ranks import RANK_KNOTS
+    from qaharness.spark import prepare_spark_inputs
+
+    rng = np.random.default_rng(5)
+    n = 2 * RANK_KNOTS
+    group = rng.choice(["a", "b", "c"], n)
+    gain = np.where(rng.random(n) < 0.7, rng.lognormal(8, 2, n), 0.0) * (1 + (group == "c"))
+    gain[rng.random(n) < 0.05] = np.nan
+    frame = pd.DataFrame({"gain": gain, "y": gain + rng.normal(0, 3_000, n), "group": group})
+    assert pd.Series(gain).nunique() > RANK_KNOTS
+    path, other = (
+        _write(frame, tmp_path / "r.parquet"),
+        _write(frame.sample(frac=1, random_state=1), tmp_path / "s.parquet"),
+    )
+    spark_s = prepare_spark_inputs(spark, path, other, sample_rows=50).summaries()
+    pandas_s = prepare_inputs(path, other).summaries()
+    assert spark_s.rank_map("gain", "real").knots.size <= RANK_KNOTS + 1
+    categories = {"group": ["a", "b", "c"]}
+    a = spark_s.associations("real", ["gain", "y"], categories)
+    b = pandas_s.associations("real", ["gain", "y"], categories)
+    for name in ("n", "sx", "sxx", "sxy"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(a.groups["group"][1], b.groups["group"][1], rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.spark
 def test_row_hashes_tell_where_a_value_is_missing(spark, tmp_path):
     """xxhash64 skips nulls; the null flags keep ("1", missing) and (missing, "1") apart."""
     from qaharness.spark import prepare_spark_inputs

@@ -238,7 +238,13 @@ def test_skill_ratio_is_excess_over_chance_and_chance_matches_sklearn():
     run = run_utility(real, synthetic, holdout, metrics=["utility.tstr_ratio", "utility.trtr", "utility.tstr"])
     ratio, trtr, tstr = (run.metric(i) for i in ("utility.tstr_ratio", "utility.trtr", "utility.tstr"))
     majority = real["y"].value_counts().idxmax()
-    chance = f1_score(holdout["y"], [majority] * len(holdout), average="macro")
+    constant = f1_score(holdout["y"], [majority] * len(holdout), average="macro")
+    # labels guessed at random in real's proportions q: expected per-class F1 2pq / (p + q)
+    p = holdout["y"].value_counts(normalize=True)
+    q = real["y"].value_counts(normalize=True).reindex(p.index, fill_value=0)
+    guessing = float((2 * p * q / (p + q)).mean())
+    chance = max(constant, guessing)
+    assert guessing > constant  # three classes: the majority alone would overstate skill
     assert ratio.details["chance"] == pytest.approx(chance) == trtr.details["chance"]
     assert ratio.value == pytest.approx((tstr.value - chance) / (trtr.value - chance))
     assert ratio.ci[0] <= ratio.value <= ratio.ci[1]
@@ -314,3 +320,15 @@ def test_shuffled_target_loses_the_importance_agreement(binary_frames):
     good, worse = honest.metric("utility.feature_importance_corr"), bad.metric("utility.feature_importance_corr")
     assert good.value > 0.8 and worse.value < 0.5, (good.value, worse.value)
     assert good.details["importance"] == "permutation" and good.details["spearman"] is not None
+
+
+def test_a_model_fit_to_a_shuffled_multiclass_target_has_no_skill_above_chance():
+    """A model trained on shuffled labels scores about 1/K macro-F1 — chance, not skill (the
+    majority class's macro-F1 is far below that, and would count guessing as skill)."""
+    real, synthetic, holdout = (make_task_frame(1500, s, "multiclass") for s in (61, 62, 63))
+    rng = np.random.default_rng(5)
+    synthetic = synthetic.assign(y=rng.permutation(synthetic["y"].to_numpy()))
+    run = run_utility(real, synthetic, holdout, metrics=["utility.tstr", "utility.tstr_ratio"])
+    tstr, ratio = run.metric("utility.tstr"), run.metric("utility.tstr_ratio")
+    assert abs(tstr.value - tstr.details["chance"]) < 0.06
+    assert ratio.ci[1] < 0.5, ratio.ci

@@ -82,6 +82,16 @@ class MetricDetails(BaseModel):
         description="factor applied to the draws (1: none): a bootstrap's extra holdout noise taken out, "
         "a capped draw rescaled to the synthetic size (engine.bootstrap_scale, _draws.draw_scale)",
     )
+    worst_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        description="largest ratio of a column's value to its own baseline quantile (set by the engine; "
+        "engine.worst_ratio)",
+    )
+    worst_ratio_column: str | None = Field(default=None, description="the column of worst_ratio (set by the engine)")
+    ratio_columns: int | None = Field(
+        default=None, ge=1, description="columns judged against their own baseline in worst_ratio (set by the engine)"
+    )
     insufficient_evidence: bool | None = Field(
         default=None, description="true on a skipped result whose data are too thin to judge (rules: insufficient)"
     )

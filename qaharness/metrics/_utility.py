@@ -406,14 +406,28 @@ class UtilityFit:
 
     def chance_score(self, test: str) -> Score:
         """The headline score of a model with no skill on the ``test`` rows (a callable of weights):
-        ROC-AUC 0.5; macro-F1 of always predicting the real majority class; R² 0."""
+        ROC-AUC 0.5; R² 0; for macro-F1 the better of two featureless predictors — always the real
+        majority class, or labels guessed at random in the real class proportions q (expected
+        per-class F1 2 p q / (p + q) with p the test rows' proportions; 1/K when p = q). A model fit
+        to a shuffled target scores about the latter (≈ 1/K), well above the majority's macro-F1
+        (a third of 2 p_max / (1 + p_max) for three classes), so the majority alone overstates skill."""
         if self.task == "binary":
             return lambda weights: 0.5
         if self.task == "regression":
             return lambda weights: 0.0
-        majority = int(np.argmax(np.bincount(self.y["real"], minlength=self.k)))
-        constant = np.eye(self.k)[np.full(self.y[test].size, majority)]
-        return prepared_scores(self.task, self.y[test], constant, self.k)[HEADLINE[self.task]]
+        real_counts = np.bincount(self.y["real"], minlength=self.k)
+        constant = np.eye(self.k)[np.full(self.y[test].size, int(np.argmax(real_counts)))]
+        majority = prepared_scores(self.task, self.y[test], constant, self.k)[HEADLINE[self.task]]
+        q, y, k = real_counts / real_counts.sum(), self.y[test], self.k
+
+        def guessing(weights: np.ndarray | None) -> float:
+            counts = np.bincount(y, weights=weights, minlength=k).astype(float)
+            p = counts / counts.sum()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                f1 = np.where(p + q > 0, 2 * p * q / (p + q), 0.0)
+            return float(f1.mean())
+
+        return lambda weights: max(float(majority(weights)), guessing(weights))
 
 
 # -- parameters and the shared fit --------------------------------------------------------

@@ -78,7 +78,8 @@ def correlation_ratio(codes: np.ndarray, values: np.ndarray) -> float:
 
 
 def pearson_from_moments(stats: AssociationStats) -> np.ndarray:
-    """Pearson r for every numeric pair over the rows where both are present, from the pairwise sums."""
+    """Pearson r for every numeric pair over the rows where both are present, from the pairwise sums
+    (of ranks, in ``AssociationStats``: Spearman's ρ)."""
     n, sx, sxx, sxy = stats.n, stats.sx, stats.sxx, stats.sxy
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = sxy - sx * sx.T / n
@@ -90,7 +91,8 @@ def pearson_from_moments(stats: AssociationStats) -> np.ndarray:
 
 def eta_from_groups(count: np.ndarray, total: np.ndarray, sum_squares: np.ndarray) -> np.ndarray:
     """η of every numeric column grouped by one categorical column, from per-group present counts
-    and sums (codes × numeric columns) and each column's sum of squares."""
+    and sums (codes × numeric columns) and each column's sum of squares (of ranks, in
+    ``AssociationStats``: η² = H / (n − 1), H the tie-corrected Kruskal–Wallis statistic)."""
     n, s = count.sum(0), total.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
         total_ss = sum_squares - s**2 / n
@@ -101,8 +103,8 @@ def eta_from_groups(count: np.ndarray, total: np.ndarray, sum_squares: np.ndarra
 
 
 def association_matrix(columns: list[str], kinds: dict[str, ColumnKind], stats: AssociationStats) -> np.ndarray:
-    """Pearson for numeric pairs, Cramér's V for categorical pairs, η for mixed pairs, from one
-    table's sufficient statistics (``TableSummaries.associations``)."""
+    """Spearman's ρ (Pearson on ranks) for numeric pairs, Cramér's V for categorical pairs, η of the
+    ranks for mixed pairs, from one table's sufficient statistics (``TableSummaries.associations``)."""
     index = {c: i for i, c in enumerate(columns)}
     numeric = list(stats.numeric)
     categorical = [c for c in columns if kinds[c] not in _NUMERIC]
@@ -124,7 +126,8 @@ def association_matrix(columns: list[str], kinds: dict[str, ColumnKind], stats: 
 def require_finite_spread(data: EvalInput, columns: list[str]) -> None:
     """Raise ``NumericalError`` naming the first numeric column whose spread is not finite on either
     side (|x| near 1e160 squares past the float range): an association computed from it would be
-    meaningless. Reads the value counts only, so every engine raises alike."""
+    meaningless, and the rank interpolation between knots (``ranks.RankMap``) could overflow. Reads
+    the value counts only, so every engine raises alike."""
     summaries = data.summaries()
     for column in columns:
         for seat in ("real", "synthetic"):
@@ -142,7 +145,7 @@ def require_finite_spread(data: EvalInput, columns: list[str]) -> None:
 
 
 class Pair(BaseModel):
-    """One column pair of the association matrices."""
+    """One column pair of the association matrices (rank associations for numeric columns)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     columns: list[str] = Field(min_length=2, max_length=2)
@@ -186,9 +189,15 @@ def pair_summary(columns: list[str], real_m: np.ndarray, synthetic_m: np.ndarray
 class CorrelationDifference(Metric):
     """Largest absolute difference between the real and synthetic association matrices.
 
-    Associations: Pearson r for numeric pairs, Cramér's V for categorical pairs (categories beyond
-    the 100 most frequent real ones pooled), the correlation ratio η for mixed pairs. Columns
-    constant in real are left out. Range [0, 2] (Pearson pairs can flip sign); lower is better.
+    Associations, on ranks for numeric/datetime columns so that a few extreme values cannot drive
+    them: Spearman's ρ (Pearson r of the ranks) for numeric pairs, the correlation ratio η of the ranks
+    for mixed pairs (a Kruskal–Wallis-type effect size), Cramér's V for categorical pairs (categories
+    beyond the 100 most frequent real ones pooled). Each table is ranked within itself from its own
+    value counts (mid-ranks for ties, scaled to (0, 1), missing stays missing, pairwise-complete rows):
+    exact up to ``ranks.RANK_KNOTS`` (4,096) distinct values, beyond that interpolated between 4,096
+    knots with a rank error below 1/4,096 of the range (``qaharness.ranks``). Columns constant in real
+    are left out. Range [0, 2] (ρ can flip sign); lower is better. Reference: Spearman (1904);
+    Kruskal & Wallis (1952).
     ``details.frobenius`` is the root-mean-square difference over all pairs, ``details.p95`` the
     95th percentile of the pairwise differences. The holdout baseline is a maximum over the same
     pairs at the synthetic table's size, so a wide table's many pairs raise both alike. Computed from
@@ -203,8 +212,12 @@ class CorrelationDifference(Metric):
         n_pairs: int = Field(ge=1, description="column pairs compared")
         worst_pairs: list[Pair] = Field(description="the ten largest differences, worst first")
         columns: list[str] = Field(description="the columns of the matrices, in order")
-        real_matrix: list[list[float]] = Field(description="association matrix of real (rounded to 6 places)")
-        synthetic_matrix: list[list[float]] = Field(description="association matrix of synthetic (rounded)")
+        real_matrix: list[list[float]] = Field(
+            description="association matrix of real: ρ / η on ranks, Cramér's V (rounded to 6 places)"
+        )
+        synthetic_matrix: list[list[float]] = Field(
+            description="association matrix of synthetic: ρ / η on ranks, Cramér's V (rounded)"
+        )
 
     id = "fidelity.corr_diff"
     family = Family.FIDELITY

@@ -38,6 +38,8 @@ OPS: dict[str, Callable[[float, float], bool]] = {
     "!=": lambda a, b: not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12),
 }
 FIELDS = ("value", "ci_low", "ci_high", "baseline")
+#: details the engine sets with the holdout baseline: without one, the rule says the baseline is missing
+BASELINE_DETAILS = ("details.worst_ratio", "details.ratio_columns")
 INPUTS = ("real", "synthetic", "holdout")
 
 
@@ -133,7 +135,8 @@ class MetricRule(RuleBase):
             return Outcome(status, sentence, **base)
         observed = lookup(result, self.field)
         if observed is None:
-            return Outcome("error", _missing_message(self.metric, self.field), **base)
+            missing = "baseline" if self.field in BASELINE_DETAILS and result.baseline is None else self.field
+            return Outcome("error", _missing_message(self.metric, missing), **base)
         try:
             bound = threshold.evaluate(_names(result, threshold))
         except MissingVariable as exc:

@@ -1,9 +1,11 @@
-"""``TableSummaries`` computed by Spark over the whole tables (only built-in Spark SQL on executors).
+"""``TableSummaries`` computed by Spark over the whole tables (only built-in Spark SQL on executors,
+and Spark ML's JVM ``Bucketizer``: no Python runs there).
 
 Each summary is one small aggregation whose result comes back to the driver through Arrow:
 distinct values with counts per numeric column (the driver holds one column's at a time: 16 bytes
 per distinct value), category counts of every categorical column in one grouping-sets pass, the
-association sufficient statistics in four passes (means and deviations; pairwise sums; per-category
+association sufficient statistics of the ranks in three passes (each numeric value's rank by a
+``Bucketizer`` lookup of its table's rank knots and a broadcast join with the map; pairwise sums; per-category
 sums; every contingency table in one grouping-sets pass), and row matches as joins on a 128-bit row
 hash (two seeded xxhash64 over every column and its null flag): rows per distinct hash of the query
 table, left-joined to rows per distinct hash of each reference table, counted per match profile, so
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..ranks import RankMap
 from ..schema import ColumnKind, Schema
 from ..summaries import AssociationStats, CategoryCounts, RowMatches, TableSummaries, ValueCounts
 from ._coerce import numeric_view
@@ -138,7 +141,12 @@ class SparkSummaries(TableSummaries):
     ) -> AssociationStats:
         table = self.spark_table(seat)
         key = (table.name, "associations", tuple(numeric), tuple((c, tuple(v)) for c, v in categories.items()))
-        return self._cached(key, lambda: _associations(table.frame, self._schema, list(numeric), categories))
+
+        def build() -> AssociationStats:
+            maps = [self.rank_map(c, seat) for c in numeric]
+            return _associations(table.frame, self._schema, list(numeric), categories, maps)
+
+        return self._cached(key, build)
 
     # -- the holdout baseline's row samples ------------------------------------------------------
     def _positioned(self, seat: str) -> Any:
@@ -283,25 +291,42 @@ def _category_counts(frame: Any, columns: list[str]) -> dict[str, CategoryCounts
     return out
 
 
-def _standardised(frame: Any, schema: Schema, numeric: list[str]) -> list[Any]:
-    """Each numeric column as (x − mean) / population std over this table (std 0: centred only)."""
+_RANKED = "__qaharness_rank_"  # prefix of the helper columns of ``_ranked``
+
+
+def _ranked(frame: Any, schema: Schema, numeric: list[str], maps: Sequence[RankMap]) -> tuple[Any, list[Any]]:
+    """``frame`` with each numeric column's rank (``ranks.RankMap.apply`` as Spark SQL): a ``Bucketizer``
+    finds each value's knot (a binary search over [−∞, knots…, +∞]: bucket b = knot b − 1, 0-based), a
+    broadcast join on b reads that knot's row of the map; null stays null. Returns the frame and the rank
+    columns. (Literal arrays instead of the join cost the optimiser seconds per array and query.)"""
+    from pyspark.ml.feature import Bucketizer
     from pyspark.sql import functions as F
 
-    values = [numeric_view(c, schema[c]) for c in numeric]
-    stats = frame.agg(
-        *[F.avg(v).alias(f"m{i}") for i, v in enumerate(values)],
-        *[F.stddev_pop(v).alias(f"s{i}") for i, v in enumerate(values)],
-    ).collect()[0]
-    out = []
-    for i, v in enumerate(values):
-        mean, std = stats[f"m{i}"], stats[f"s{i}"]
-        if mean is None:
-            out.append(F.lit(None).cast("double"))
-        elif std is not None and std > 0:
-            out.append((v - F.lit(mean)) / F.lit(std))
-        else:
-            out.append(v - F.lit(mean))
-    return out
+    views = [numeric_view(c, schema[c]).cast("double").alias(f"{_RANKED}v{j}") for j, c in enumerate(numeric)]
+    values = frame.select(F.col("*"), *views)
+    usable = [j for j, m in enumerate(maps) if m.knots.size]
+    if usable:
+        values = Bucketizer(
+            splitsArray=[[-math.inf, *maps[j].knots.tolist(), math.inf] for j in usable],
+            inputCols=[f"{_RANKED}v{j}" for j in usable],
+            outputCols=[f"{_RANKED}b{j}" for j in usable],
+            handleInvalid="keep",
+        ).transform(values)
+    ranks = []
+    for j, rank_map in enumerate(maps):
+        if j not in usable:
+            ranks.append(F.lit(None).cast("double").alias(f"{_RANKED}r{j}"))
+            continue
+        names = [f"{_RANKED}{part}{j}" for part in ("k", "a", "s", "e", "f")]
+        table = pd.DataFrame(
+            dict(zip(names, (rank_map.knots, rank_map.at, rank_map.start, rank_map.end, rank_map.following)))
+        ).assign(**{f"{_RANKED}b{j}": np.arange(1, rank_map.knots.size + 1, dtype=float)})
+        values = values.join(F.broadcast(frame.sparkSession.createDataFrame(table)), f"{_RANKED}b{j}", "left")
+        x, knot, at, start, end, following = (F.col(f"{_RANKED}v{j}"), *(F.col(n) for n in names))
+        between = start + (end - start) * (x - knot) / (following - knot)
+        rank = F.when(x.isNull(), F.lit(None).cast("double")).when(x == knot, at).otherwise(between)
+        ranks.append(rank.alias(f"{_RANKED}r{j}"))
+    return values.select(F.col("*"), *ranks), [F.col(f"{_RANKED}r{j}") for j in range(len(maps))]
 
 
 def _moments(frame: Any, z: list[Any]) -> tuple[np.ndarray, ...]:
@@ -336,14 +361,21 @@ def _moments(frame: Any, z: list[Any]) -> tuple[np.ndarray, ...]:
 
 
 def _associations(
-    frame: Any, schema: Schema, numeric: list[str], categories: Mapping[str, Sequence[str | None]]
+    frame: Any,
+    schema: Schema,
+    numeric: list[str],
+    categories: Mapping[str, Sequence[str | None]],
+    maps: Sequence[RankMap],
 ) -> AssociationStats:
+    """``AssociationStats`` of one table: ranks by ``maps`` (``_ranked``), then three jobs (pairwise
+    sums; per-code sums in one grouping-sets job; every contingency table in one grouping-sets job)."""
     from pyspark.sql import functions as F
 
-    z = _standardised(frame, schema, numeric) if numeric else []
-    n, sx, sxx, sxy = _moments(frame, z) if numeric else (np.zeros((0, 0)),) * 4
+    ranked, z = _ranked(frame, schema, numeric, maps) if numeric else (frame, [])
+    n, sx, sxx, sxy = _moments(ranked, z) if numeric else (np.zeros((0, 0)),) * 4
     cats = list(categories)
-    coded = frame.select(
+    source = ranked if numeric else frame
+    coded = source.select(
         *[code_expression(c, categories[c]).alias(f"k{a}") for a, c in enumerate(cats)],
         *[v.alias(f"z{j}") for j, v in enumerate(z)],
     )

@@ -79,10 +79,14 @@ def judge(expected: Expected, verdict: str, rules: Iterable[RuleResult]) -> Judg
     strongest severity the policy uses for that pillar: an error-severity rule where the pillar has
     one, a warning where the policy only warns on that pillar (external-sharing's fidelity rules).
     A memorisation flagged only by a warning under a policy with error-severity privacy rules is
-    not caught: the gate would let it through with exit 0.
+    not caught: the gate would let it through with exit 0. A warning that cannot decide
+    (``insufficient``) is no false alarm on honest data (``failing_rules``) but does flag a defect
+    on a warn-only pillar: the gate said it could not vouch for it (external-sharing's utility rule
+    on a target the real model barely predicts).
     """
     rules = list(rules)
-    bad = failing_rules(rules)
+    # below a pillar's calibrated minimum size, "insufficient evidence" there is the right answer
+    bad = [r for r in failing_rules(rules) if not (r.status == "insufficient" and pillar_of(r) in expected.undecidable)]
     wrong = tuple(sorted({pillar_of(r) for r in bad} & expected.clean))
     failed = ", ".join(f"{r.id} ({pillar_of(r)}, {r.status})" for r in bad) or "none"
     if verdict == "error" or (verdict == "refused") != (expected.outcome == "refused"):
@@ -90,11 +94,14 @@ def judge(expected: Expected, verdict: str, rules: Iterable[RuleResult]) -> Judg
     caught = None
     if expected.catch and expected.outcome in ("caught", "not-pass"):
         blocking = {pillar_of(r) for r in rules if r.severity == "error"}
+        # a warning that cannot decide still flags the defect on a pillar the policy only warns on
+        # (the gate refused to vouch for it): it counts as caught, where it is no false alarm above
+        flagged = [r for r in rules if r.status in FAILING_STATUSES]
         caught = any(
             pillar_of(r) in expected.catch
             and (not expected.metrics or r.metric in expected.metrics)
             and (r.severity == "error" or pillar_of(r) not in blocking)
-            for r in bad
+            for r in flagged
         )
     if expected.outcome == "refused":
         ok = True

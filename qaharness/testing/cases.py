@@ -23,7 +23,7 @@ on 300 rows is a KS statistic of about 0.09 against a 5 % critical value of 0.11
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -33,6 +33,8 @@ from .tables import TABLES, ShapeUnavailable, TableSpec, stable_key
 
 __all__ = [
     "expected_for",
+    "copy_signal",
+    "MIN_COPY_SIGNAL",
     "Case",
     "CaseSpec",
     "Expected",
@@ -61,6 +63,9 @@ class Shape:
     n_synthetic: int
     description: str
     holdout_is_train: bool = False
+    #: pillars whose rules cannot decide at this size by their calibrated ``min_rows``: there an
+    #: ``insufficient evidence`` result is the right answer, not a false alarm (the gate still fails)
+    undecidable: frozenset[str] = frozenset()
 
     @property
     def n_rows(self) -> int:
@@ -77,7 +82,15 @@ SHAPES: dict[str, Shape] = {
         Shape("8:1-2k", 4_000, 500, 2_000, "training 8x the holdout"),
         Shape("4:1-40k", 32_000, 8_000, 8_000, "an 80/20 split of 40,000 rows (the largest Adult allows)"),
         Shape("1:1-50k", 50_000, 50_000, 50_000, "50,000 rows each (seeded tables only)"),
-        Shape("small-synthetic", 2_000, 2_000, 150, "a 150-row synthetic extract against a 2,000-row holdout"),
+        Shape(
+            "small-synthetic",
+            2_000,
+            2_000,
+            150,
+            "a 150-row synthetic extract against a 2,000-row holdout",
+            # the skill ratio needs 300 synthetic rows (benchmarks/calibrate_utility.py: honest 43-46/50 at 100-200)
+            undecidable=frozenset({"utility"}),
+        ),
         Shape("tiny-holdout", 2_000, 6, 2_000, "a holdout of 6 rows: too little evidence to pass"),
         Shape("holdout=train", 2_000, 2_000, 2_000, "the holdout is a copy of training", holdout_is_train=True),
     )
@@ -93,7 +106,8 @@ class Expected:
     ``calibration.judge`` for severities), ``not-pass`` (any verdict but pass, and a ``catch`` pillar
     among the failures), ``refused`` (bad input, exit 2), ``clean-only`` (the defect is below the
     size the suite requires it to be caught at; only ``clean`` is judged). No rule of a ``clean``
-    pillar may fail, whatever the outcome.
+    pillar may fail, whatever the outcome — except that on an ``undecidable`` pillar (the shape is
+    below its rules' calibrated minimum size) a rule saying *insufficient evidence* is what it should say.
     """
 
     outcome: Outcome
@@ -101,6 +115,8 @@ class Expected:
     catch: frozenset[str] = frozenset()
     clean: frozenset[str] = frozenset()
     metrics: frozenset[str] = frozenset()
+    #: pillars where ``insufficient evidence`` is expected at this size (``Shape.undecidable``)
+    undecidable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,6 +167,9 @@ class CaseSpec:
     clean: frozenset[str] = frozenset(PILLARS)
     metrics: frozenset[str] = frozenset()
     min_synthetic: int = 0
+    #: share of synthetic rows copied verbatim from training (``copies*``): the catch is then only
+    #: required where the copies are distinguishable from chance matches (``copy_signal``)
+    copied_share: float = 0.0
     needs_ids: bool = False
     needs_numeric: bool = False
 
@@ -310,10 +329,20 @@ CASES: dict[str, CaseSpec] = {
     c.name: c
     for c in (
         CaseSpec("honest", "unseen real rows of the same population: the best a generator can do", _honest),
-        CaseSpec("copies", "every synthetic row a verbatim training row", _copies(1.0), _PRIVACY, _NOT_PRIVACY),
-        CaseSpec("copies-30", "30 % verbatim training rows, the rest unseen", _copies(0.3), _PRIVACY, _NOT_PRIVACY),
-        CaseSpec("copies-10", "10 % verbatim training rows", _copies(0.1), _PRIVACY, _NOT_PRIVACY),
-        CaseSpec("copies-5", "5 % verbatim training rows", _copies(0.05), _PRIVACY, _NOT_PRIVACY),
+        CaseSpec(
+            "copies", "every synthetic row a verbatim training row", _copies(1.0), _PRIVACY, _NOT_PRIVACY,
+            copied_share=1.0,
+        ),
+        CaseSpec(
+            "copies-30", "30 % verbatim training rows, the rest unseen", _copies(0.3), _PRIVACY, _NOT_PRIVACY,
+            copied_share=0.3,
+        ),
+        CaseSpec(
+            "copies-10", "10 % verbatim training rows", _copies(0.1), _PRIVACY, _NOT_PRIVACY, copied_share=0.1,
+        ),
+        CaseSpec(
+            "copies-5", "5 % verbatim training rows", _copies(0.05), _PRIVACY, _NOT_PRIVACY, copied_share=0.05,
+        ),
         CaseSpec(
             "jitter", "every row a training row with 1 % numeric noise, no exact match left", _jitter(1.0),
             _PRIVACY, _JITTER_CLEAN, needs_numeric=True,
@@ -383,7 +412,53 @@ def build(table: str, shape: str, case: str, seed: int) -> Case:
     unseen = rest.iloc[n_holdout:].reset_index(drop=True)
     parts = _Parts(train, holdout, unseen, spec, np.random.default_rng(stable_key(seed, table, shape, case)))
     synthetic = defect.make(parts)
-    return Case(table, shape, case, seed, parts.train, synthetic, parts.holdout, spec.target, _expected(defect, size))
+    expected = _expected(defect, size)
+    if defect.copied_share and expected.outcome == "caught":
+        z = copy_signal(parts.train, parts.holdout, synthetic, defect.copied_share, spec.id_columns)
+        if z < MIN_COPY_SIGNAL:
+            reason = (
+                f"{defect.name}: the copied rows are common rows of this table (planted excess {z:.1f} standard "
+                f"errors of the exact-match test, under {MIN_COPY_SIGNAL}): not distinguishable from chance matches"
+            )
+            expected = Expected("clean-only", reason, clean=defect.clean, undecidable=size.undecidable)
+    return Case(table, shape, case, seed, parts.train, synthetic, parts.holdout, spec.target, expected)
+
+
+#: a verbatim-copy defect must be caught when its planted excess is at least this many standard
+#: errors of the pooled-attribution test under its null: power ≥ 90 % for a one-sided 2.5 % test
+#: (1.96 + 1.28 = 3.24, rounded up)
+MIN_COPY_SIGNAL = 3.5
+
+
+def copy_signal(
+    train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, share: float, id_columns: Sequence[str]
+) -> float:
+    """How many null standard errors the copies planted in ``synthetic`` move ``privacy.exact_match``.
+
+    A synthetic row identical to ``a`` training and ``b`` holdout rows scores a / (a + b) against the
+    chance level π = t / (t + h) (``metrics._rows.pooled_attribution``). A copy of a random training
+    row adds, on average, the mean of a / (a + b) − π over training rows: close to 1 − π where rows
+    are unique (Adult), near 0 where every row is a common combination of a few categories (the
+    ``discrete`` table: copying a row that many people share discloses no one). The planted excess
+    is that gain times the copied rows; the null standard error is the test's own, from the
+    synthetic table's matches. Identifier columns are left out, as the metric does.
+    """
+    columns = [c for c in train.columns if c not in id_columns]
+
+    def keys(frame: pd.DataFrame) -> pd.Series:
+        return pd.Series(pd.util.hash_pandas_object(frame[columns].astype(str), index=False).to_numpy())
+
+    train_keys, holdout_keys, synthetic_keys = keys(train), keys(holdout), keys(synthetic)
+    in_train, in_holdout = train_keys.value_counts(), holdout_keys.value_counts()
+    t, h = len(train), len(holdout)
+    null, pool = t / (t + h), t + h
+    a = in_train.reindex(train_keys).to_numpy(float)
+    gain = float(np.mean(a / (a + in_holdout.reindex(train_keys).fillna(0).to_numpy(float)) - null))
+    k = (in_train.reindex(synthetic_keys).fillna(0) + in_holdout.reindex(synthetic_keys).fillna(0)).to_numpy(float)
+    k = k[k > 0]
+    se = float(np.sqrt((null * (1 - null) * (pool - k) / (k * max(pool - 1, 1))).sum()))
+    planted = share * len(synthetic) * gain
+    return planted / se if se > 0 else float("inf")
 
 
 def grid(
@@ -406,11 +481,17 @@ def _lookup(table: str, shape: str, case: str) -> tuple[TableSpec, Shape, CaseSp
 
 
 def expected_for(case: str, shape: str) -> Expected:
-    """What the gate must say about ``case`` at ``shape`` (what ``build`` puts in ``Case.expected``)."""
+    """What the gate must say about ``case`` at ``shape`` (what ``build`` puts in ``Case.expected``,
+    except for verbatim copies: whether they are distinguishable from chance matches depends on the
+    frames, so ``build`` may relax a ``caught`` to ``clean-only``; see ``copy_signal``)."""
     return _expected(CASES[case], SHAPES[shape])
 
 
 def _expected(defect: CaseSpec, shape: Shape) -> Expected:
+    return replace(_expected_outcome(defect, shape), undecidable=shape.undecidable)
+
+
+def _expected_outcome(defect: CaseSpec, shape: Shape) -> Expected:
     if shape.holdout_is_train:
         return Expected("refused", "the holdout is identical to training: bad input, not a verdict")
     if shape.n_holdout < 20:

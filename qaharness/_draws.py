@@ -21,14 +21,17 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from .schema import ColumnKind, Schema
 from .summaries import AssociationStats, CategoryCounts, RowMatches, TableSummaries, ValueCounts
 
-__all__ = ["ROW_DRAW_MAX", "MarginalDraw", "DrawnSeat", "draw_counts", "draw_scale"]
+__all__ = ["ROW_DRAW_MAX", "BaselineMethod", "MarginalDraw", "DrawnSeat", "draw_counts", "draw_scale"]
+
+#: how a baseline's draws are made (``engine.baseline_plan``, ``details.baseline_method``)
+BaselineMethod = Literal["holdout", "rows", "marginals", "rows_capped"]
 
 #: synthetic sizes up to this: baseline draws are rows (what the calibration grid, ≤ 40k rows, measured);
 #: above: per-column marginal draws, and joint metrics' draws capped at this many rows

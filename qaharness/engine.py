@@ -14,11 +14,11 @@ import traceback
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from ._draws import ROW_DRAW_MAX, draw_scale
+from ._draws import ROW_DRAW_MAX, BaselineMethod, draw_scale
 from .errors import BadInputError
 from .inputs import EvalInput
 from .metrics import metric_registry
@@ -33,7 +33,6 @@ __all__ = [
     "baseline_inputs",
     "baseline_plan",
     "BaselinePlan",
-    "baseline_size",
     "bootstrap_scale",
     "BASELINE_QUANTILE",
     "worst_ratio",
@@ -89,16 +88,6 @@ def run_metric(metric: Metric, data: EvalInput, *, seed: int, context: RunContex
     if data.sample is not None and not metric.summary_based:  # it read the frames: say they are a sample
         result = result.model_copy(update={"details": {**result.details, "sample": data.sample}})
     return result
-
-
-def baseline_size(data: EvalInput, resample: bool = True) -> int:
-    """Rows of each holdout sample in the synthetic seat (see ``baseline_inputs``)."""
-    summaries = data.summaries()
-    size, available = summaries.n_rows("synthetic"), summaries.n_rows("holdout")
-    return available if size >= available and not resample else size
-
-
-BaselineMethod = Literal["holdout", "rows", "marginals", "rows_capped"]
 
 
 @dataclass(frozen=True)

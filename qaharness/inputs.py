@@ -155,32 +155,32 @@ class EvalInput:
         """A draw of as many holdout rows as synthetic has, as per-column summaries (``_draws.MarginalDraw``):
         each column's counts drawn from the holdout's, no pass over its rows. The frame in the synthetic seat
         is empty: only summary-based metrics without ``baseline_joint`` read this draw."""
-        from ._draws import DrawnSeat, MarginalDraw
-
         if self.holdout is None:
             raise ValueError("no holdout to draw a sample from")
+        return self.with_synthetic(self.holdout.iloc[:0], summaries=self._marginal_draw(rng, replace))
+
+    def _marginal_draw(self, rng: np.random.Generator, replace: bool) -> TableSummaries:
+        """These summaries with a marginal draw of the holdout at the synthetic size in the synthetic seat."""
+        from ._draws import DrawnSeat, MarginalDraw
+
         summaries = self.summaries()
         entropy = rng.integers(2**32, size=4).tolist()
         drawn = MarginalDraw(summaries, "holdout", self.schema, summaries.n_rows("synthetic"), replace, entropy)
-        return self.with_synthetic(self.holdout.iloc[:0], summaries=DrawnSeat(summaries, drawn))
+        return DrawnSeat(summaries, drawn)
 
     def holdout_frames(self, rng: np.random.Generator, *, replace: bool) -> EvalInput:
         """The frame-based metrics' draw: holdout rows at the synthetic size in the synthetic seat
         (``holdout_sample``); where the frames are samples, rows of the holdout frame at the synthetic
         frame's size, with the summaries of a marginal draw at the synthetic size beside them."""
-        from ._draws import DrawnSeat, MarginalDraw
-
         if self.holdout is None:
             raise ValueError("no holdout to draw a sample from")
         if not self.frames_are_samples:
             return self.holdout_sample(rng, replace=replace)
-        summaries = self.summaries()
-        entropy = rng.integers(2**32, size=4).tolist()
-        drawn = MarginalDraw(summaries, "holdout", self.schema, summaries.n_rows("synthetic"), replace, entropy)
+        summaries = self._marginal_draw(rng, replace)
         n_frame = len(self.synthetic)
         frame_rows = np.sort(rng.choice(len(self.holdout), n_frame, replace=n_frame >= len(self.holdout)))
         frame = self.holdout.iloc[canonical_order(self.holdout, self.schema)[frame_rows]].reset_index(drop=True)
-        return self.with_synthetic(frame, summaries=DrawnSeat(summaries, drawn))
+        return self.with_synthetic(frame, summaries=summaries)
 
 
 def prepare_inputs(

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from qaharness._draws import BaselineMethod
 from qaharness.errors import NumericalError, ParameterError
 from qaharness.inputs import EvalInput
 from qaharness.registry import Registry
@@ -60,7 +61,7 @@ class MetricDetails(BaseModel):
         description="set where the frames were a sample of larger tables (--engine spark) and the metric read "
         "them: rows per table, rows of the whole tables, seed and strata of the sample",
     )
-    baseline_method: Literal["holdout", "rows", "marginals", "rows_capped"] | None = Field(
+    baseline_method: BaselineMethod | None = Field(
         default=None,
         description="how the baseline's draws were made (set by the engine; engine.baseline_plan): the whole "
         "holdout, holdout rows at the synthetic size, per-column counts drawn from the holdout's (above 200,000 "

@@ -374,8 +374,7 @@ def _associations(
     ranked, z = _ranked(frame, schema, numeric, maps) if numeric else (frame, [])
     n, sx, sxx, sxy = _moments(ranked, z) if numeric else (np.zeros((0, 0)),) * 4
     cats = list(categories)
-    source = ranked if numeric else frame
-    coded = source.select(
+    coded = ranked.select(
         *[code_expression(c, categories[c]).alias(f"k{a}") for a, c in enumerate(cats)],
         *[v.alias(f"z{j}") for j, v in enumerate(z)],
     )

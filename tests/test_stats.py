@@ -18,6 +18,7 @@ from qaharness.stats import (
     delong_ci,
     distinct_counts,
     js_distance,
+    ks_from_counts,
     ks_statistic,
     quantile_edges,
     quantiles_from_counts,
@@ -102,6 +103,41 @@ def test_quantiles_from_counts_are_numpys_bit_for_bit(values, quantiles):
     qs = np.array([0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0, *quantiles])
     expected = np.quantile(np.array(values), qs)
     assert np.array_equal(quantiles_from_counts(*distinct_counts(values), qs), expected)
+
+
+def _union_reference(a_values, a_counts, b_values, b_counts):
+    """The plain construction ``align_counts`` must equal: sort the union, place each side's counts."""
+    values = np.union1d(a_values, b_values)
+    ca, cb = np.zeros(values.size, dtype=np.int64), np.zeros(values.size, dtype=np.int64)
+    ca[np.searchsorted(values, a_values)] = a_counts
+    cb[np.searchsorted(values, b_values)] = b_counts
+    return values, ca, cb
+
+
+_tied = st.lists(st.integers(-6, 6).map(lambda k: k / 2), min_size=1, max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_tied, _tied)
+def test_align_and_ks_equal_the_union_construction_bit_for_bit(a, b):
+    """Many ties and shared values: the merge by binary search gives the union's values and counts, and
+    KS evaluated at the shorter side's values gives the union's supremum to the last bit."""
+    sides = [distinct_counts(np.array(x)) for x in (a, b)]
+    for first, second in (sides, sides[::-1]):
+        got, want = align_counts(*first, *second), _union_reference(*first, *second)
+        assert all(np.array_equal(g, w) for g, w in zip(got, want))
+        _, ca, cb = want
+        union_ks = float(np.max(np.abs(np.cumsum(ca) / ca.sum() - np.cumsum(cb) / cb.sum())))
+        assert ks_from_counts(*first, *second) == union_ks
+    assert ks_from_counts(*sides[0], *sides[1]) == pytest.approx(sps.ks_2samp(a, b).statistic, abs=1e-12)
+
+
+def test_ks_from_counts_known_answers_and_an_empty_side():
+    # F_a jumps to 1 at 1; F_b is 0.5 on [0, 2): sup is 0.5 just before 2 and at 1
+    assert ks_from_counts(np.array([1.0]), np.array([4]), np.array([0.0, 2.0]), np.array([1, 1])) == 0.5
+    assert ks_from_counts(np.array([0.0, 5.0]), np.array([1, 1]), np.array([1.0, 2.0, 3.0]), np.array([1, 1, 1])) == 0.5
+    with pytest.raises(ValueError, match="empty"):
+        ks_from_counts(np.array([1.0]), np.array([1]), np.array([]), np.array([], dtype=np.int64))
 
 
 def test_counts_known_answers():

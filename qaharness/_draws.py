@@ -36,6 +36,8 @@ BaselineMethod = Literal["holdout", "rows", "marginals", "rows_capped"]
 #: synthetic sizes up to this: baseline draws are rows (what the calibration grid, ≤ 40k rows, measured);
 #: above: per-column marginal draws, and joint metrics' draws capped at this many rows
 ROW_DRAW_MAX = 200_000
+#: a marginal draw keeps a numeric column's drawn counts up to this many distinct values (``MarginalDraw``)
+KEEP_VALUES = 65_536
 _NUMERIC = (ColumnKind.NUMERIC, ColumnKind.DATETIME)
 _CATEGORICAL = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
 
@@ -77,27 +79,37 @@ class MarginalDraw(TableSummaries):
         self._base, self._seat, self._schema = base, seat, schema
         self._size, self._replace, self._entropy = size, replace, [int(e) for e in entropy]
         self._columns: dict[str, ValueCounts | CategoryCounts | int] = {}
+        self._missing: dict[str, int] = {}  # of the numeric draws not kept
 
     def _rng(self, column: str) -> np.random.Generator:
         return np.random.default_rng([*self._entropy, zlib.crc32(column.encode())])
 
     def _column(self, column: str) -> ValueCounts | CategoryCounts | int:
-        """The drawn column: value counts, category counts, or (other kinds) its missing count."""
-        if column not in self._columns:
-            kind, base, seat = self._schema[column], self._base, self._seat
-            if kind in _NUMERIC:
-                held = base.value_counts(column, seat)
-                drawn = draw_counts(np.append(held.counts, held.missing), self._size, self._replace, self._rng(column))
-                keep = drawn[:-1] > 0
-                self._columns[column] = ValueCounts(held.values[keep], drawn[:-1][keep], int(drawn[-1]))
-            elif kind in _CATEGORICAL:
-                labels = base.category_counts(column, seat)
-                drawn = draw_counts(labels.counts, self._size, self._replace, self._rng(column))
-                self._columns[column] = CategoryCounts.of(dict(zip(labels.labels, drawn.tolist())))
+        """The drawn column: value counts, category counts, or (other kinds) its missing count. A numeric
+        draw of more than ``KEEP_VALUES`` distinct values is drawn again when asked again (its own
+        generator gives the same counts) rather than kept: a run keeps every draw for all its metrics,
+        and ten draws of a 10M-row table's continuous columns would hold gigabytes."""
+        if column in self._columns:
+            return self._columns[column]
+        kind, base, seat = self._schema[column], self._base, self._seat
+        if kind in _NUMERIC:
+            held = base.value_counts(column, seat)
+            drawn = draw_counts(np.append(held.counts, held.missing), self._size, self._replace, self._rng(column))
+            keep = drawn[:-1] > 0
+            counts = ValueCounts(held.values[keep], drawn[:-1][keep], int(drawn[-1]))
+            if counts.values.size <= KEEP_VALUES:
+                self._columns[column] = counts
             else:
-                missing = base.missing_counts(seat)[column]
-                held_counts = np.array([base.n_rows(seat) - missing, missing])
-                self._columns[column] = int(draw_counts(held_counts, self._size, self._replace, self._rng(column))[1])
+                self._missing[column] = counts.missing
+            return counts
+        if kind in _CATEGORICAL:
+            labels = base.category_counts(column, seat)
+            drawn = draw_counts(labels.counts, self._size, self._replace, self._rng(column))
+            self._columns[column] = CategoryCounts.of(dict(zip(labels.labels, drawn.tolist())))
+        else:
+            missing = base.missing_counts(seat)[column]
+            held_counts = np.array([base.n_rows(seat) - missing, missing])
+            self._columns[column] = int(draw_counts(held_counts, self._size, self._replace, self._rng(column))[1])
         return self._columns[column]
 
     def _own(self, seat: str) -> None:
@@ -112,6 +124,9 @@ class MarginalDraw(TableSummaries):
         self._own(seat)
         out = {}
         for column in self._schema:
+            if column in self._missing:
+                out[column] = self._missing[column]
+                continue
             drawn = self._column(column)
             if isinstance(drawn, ValueCounts):
                 out[column] = drawn.missing

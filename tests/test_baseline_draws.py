@@ -37,6 +37,24 @@ def test_a_marginal_draw_is_distributed_as_a_row_draws_column(replace):
         assert (by_counts <= np.bincount(held)).all()  # never more of a value than the holdout has
 
 
+@pytest.mark.parametrize("keep_values", [0, 65_536], ids=["drawn-again", "kept"])
+def test_a_numeric_draw_not_kept_is_drawn_again_the_same(monkeypatch, keep_values):
+    """Above ``KEEP_VALUES`` distinct values a draw's counts are not kept (a run keeps every draw):
+    asked again, in any order, they are the same numbers, and so is the missing count."""
+    import qaharness._draws as draws
+
+    monkeypatch.setattr(draws, "KEEP_VALUES", keep_values)
+    data = prepare_inputs(make_mixed_frame(300, 1), make_mixed_frame(300, 2), make_mixed_frame(200, 3))
+    base, schema = data.summaries(), data.schema
+    drawn = MarginalDraw(base, "holdout", schema, 300, True, [7, 8])
+    column = schema.columns(ColumnKind.NUMERIC)[0]
+    missing = drawn.missing_counts("synthetic")[column]
+    first, again = drawn.value_counts(column, "synthetic"), drawn.value_counts(column, "synthetic")
+    assert (first is again) == (keep_values > 0)
+    assert np.array_equal(first.values, again.values) and np.array_equal(first.counts, again.counts)
+    assert first.missing == again.missing == missing and first.n + first.missing == 300
+
+
 def test_marginal_draws_do_not_depend_on_the_order_metrics_ask_in():
     real, synthetic, holdout = make_mixed_frame(300, 1), make_mixed_frame(300, 2), make_mixed_frame(200, 3)
     data = prepare_inputs(real, synthetic, holdout)

@@ -114,8 +114,13 @@ def _awkward() -> pd.DataFrame:
 
 
 @pytest.mark.spark
-def test_spark_summaries_equal_the_pandas_summaries(spark, tmp_path):
-    from qaharness.spark import prepare_spark_inputs
+@pytest.mark.parametrize("pulled", [True, False], ids=["numeric-pulled", "counted-by-spark-none-kept"])
+def test_spark_summaries_equal_the_pandas_summaries(spark, tmp_path, monkeypatch, pulled):
+    from qaharness.spark import _summaries, prepare_spark_inputs
+
+    if not pulled:  # a table above PULL_ROWS: Spark counts the numeric values too; none kept but the holdout's
+        monkeypatch.setattr(_summaries, "PULL_ROWS", 0)
+        monkeypatch.setattr(_summaries, "KEEP_BYTES", 0)
 
     frame = _awkward()
     path = _write(frame, tmp_path / "t.parquet")
@@ -131,6 +136,8 @@ def test_spark_summaries_equal_the_pandas_summaries(spark, tmp_path):
     known = spark_s.value_counts("x", "real")  # −0.0 and 0.0 are one value; NaN is missing
     assert known.values.tolist() == [0.0, 1.0, 2.0, 3.5] and known.counts.tolist() == [2, 3, 1, 1]
     assert known.missing == 1
+    assert (spark_s.value_counts("x", "real") is known) == pulled  # kept, or counted again the same
+    assert spark_s.value_counts("x", "holdout") is spark_s.value_counts("x", "holdout")  # the draws' source
     for seat in ("real", "synthetic", "holdout"):
         assert spark_s.n_rows(seat) == pandas_s.n_rows(seat) == 8
         assert spark_s.missing_counts(seat) == pandas_s.missing_counts(seat)

@@ -2,20 +2,18 @@
 and Spark ML's JVM ``Bucketizer``: no Python runs there).
 
 Each summary is one small aggregation whose result comes back to the driver through Arrow:
-distinct values with counts per numeric column (the driver holds one column's at a time: 16 bytes
-per distinct value), category counts of every categorical column in one grouping-sets pass, the
-association sufficient statistics of the ranks in three passes (each numeric value's rank by a
-``Bucketizer`` lookup of its table's rank knots and a broadcast join with the map; pairwise sums; per-category
-sums; every contingency table in one grouping-sets pass), and row matches as joins on a 128-bit row
-hash (two seeded xxhash64 over every column and its null flag): rows per distinct hash of the query
-table, left-joined to rows per distinct hash of each reference table, counted per match profile, so
-the driver holds only that histogram (``summaries.RowMatches``).
-"""
+distinct values with counts per numeric column (raw values pulled and counted on the driver up to
+``PULL_ROWS`` rows, else counted by Spark; the driver holds one column's at a time), category counts of
+every categorical column in one grouping-sets pass, the association sufficient statistics of the
+ranks (``_associations``), and row matches as joins on a 128-bit row hash (two seeded xxhash64 over
+every column and its null flag): rows per distinct hash of the query table (grouped once per table
+and persisted), left-joined to rows per distinct hash of each reference table, counted per match
+profile, so the driver holds only that histogram (``summaries.RowMatches``)."""
 
 from __future__ import annotations
 
-import itertools
 import math
+import uuid
 import zlib
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,16 +24,26 @@ import pandas as pd
 
 from ..ranks import RankMap
 from ..schema import ColumnKind, Schema
+from ..stats import distinct_counts
 from ..summaries import AssociationStats, CategoryCounts, RowMatches, TableSummaries, ValueCounts
+from ._associations import associations
 from ._coerce import numeric_view
 
-__all__ = ["SparkTable", "SparkSummaries", "code_expression"]
+__all__ = ["SparkTable", "SparkSummaries"]
 
 _NUMERIC = (ColumnKind.NUMERIC, ColumnKind.DATETIME)
 _CATEGORICAL = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN)
 #: up to this many numeric cells a table's value counts come back in one job (fewer, small jobs);
 #: beyond, one column at a time, so the driver holds one column's distinct values at most
 BATCH_CELLS = 2_000_000
+#: numeric (not datetime) columns of tables up to this many rows come to the driver as raw values
+#: through Arrow (8 bytes a row) and are counted there, ``PULL_CELLS`` values a job: on local[2] a
+#: shuffle of ~n distinct values costs 5x a pull (``benchmarks/README.md``). Beyond, and for datetime
+#: columns (few distinct values: their shuffle is small), Spark counts them (``_value_counts``)
+PULL_ROWS = 50_000_000
+PULL_CELLS = 16_000_000
+#: value counts kept on the driver for the run, beyond the holdout's (``SparkSummaries._keep``)
+KEEP_BYTES = 1 << 30
 
 
 @dataclass
@@ -55,22 +63,6 @@ def _col(name: str) -> Any:
     return F.col(f"`{name}`")
 
 
-def code_expression(column: str, labels: Sequence[str | None]) -> Any:
-    """Integer code of a categorical column by ``labels`` (``qaharness.summaries.category_index``).
-
-    A CASE chain, not a map lookup: Spark builds a literal map per row, and grouping sets evaluate
-    the codes once per set — three times slower on the benchmark tables.
-    """
-    from pyspark.sql import functions as F
-
-    col = _col(column)
-    pooled = len(labels)
-    code: Any = F.lit(pooled)
-    for i, label in reversed(list(enumerate(labels))):
-        code = F.when(col.isNull() if label is None else col == F.lit(label), F.lit(i)).otherwise(code)
-    return code
-
-
 class SparkSummaries(TableSummaries):
     """Summaries of Spark tables; the ``EvalInput`` frames beside them are samples."""
 
@@ -80,6 +72,8 @@ class SparkSummaries(TableSummaries):
     def __init__(self, tables: Mapping[str, SparkTable], schema: Schema, environment: Mapping[str, str]):
         super().__init__({name: name for name in tables})
         self._persisted: list[Any] = []  # shared by every view: what ``release`` unpersists
+        self._kept_bytes = [0]  # shared by every view: the value counts' bytes in the cache (``_keep``)
+        self._holdout_table = self._seats.get("holdout")
         self._tables = dict(tables)
         self._schema = schema
         self._environment = dict(environment)
@@ -119,11 +113,33 @@ class SparkSummaries(TableSummaries):
         table = self.spark_table(seat)
         key: Hashable = (table.name, "values", column)
         if key not in self._cache:
-            numeric = [c for c in self._schema.columns(*_NUMERIC)]
-            batch = numeric if column in numeric and table.n_rows * len(numeric) <= BATCH_CELLS else [column]
-            for name, counts in _value_counts(table, self._schema, batch).items():
-                self._cache[(table.name, "values", name)] = counts
+            kind = self._schema[column]
+            pending = [c for c in self._schema.columns(kind) if (table.name, "values", c) not in self._cache]
+            pending = [column, *[c for c in pending if c != column]]
+            if kind is ColumnKind.NUMERIC and table.n_rows <= PULL_ROWS:
+                counted = _pulled_value_counts(table, pending[: max(1, PULL_CELLS // max(table.n_rows, 1))])
+            else:
+                batch = pending if table.n_rows * len(pending) <= BATCH_CELLS else [column]
+                counted = _value_counts(table, self._schema, batch)
+            for name, counts in counted.items():
+                self._keep((table.name, "values", name), counts)
+            return counted[column]
         return self._cache[key]
+
+    def _keep(self, key: tuple[str, str, str], counts: ValueCounts) -> None:
+        """Cache ``counts`` while the kept value counts total at most ``KEEP_BYTES``; the holdout's always
+        (every marginal baseline draw reads them). Beyond, they are counted again when asked again: at
+        10M rows the three tables' continuous columns would hold 1.8 GB on the driver for the whole run."""
+        size = counts.values.nbytes + counts.counts.nbytes
+        if key[0] == self._holdout_table or self._kept_bytes[0] + size <= KEEP_BYTES:
+            self._cache[key] = counts
+            self._kept_bytes[0] += size
+
+    def rank_map(self, column: str, seat: str) -> RankMap:
+        """``TableSummaries.rank_map``, kept (≤ 4,097 knots) when the value counts are not."""
+        return self._cached(
+            (self.table(seat), "rank_map", column), lambda: super(SparkSummaries, self).rank_map(column, seat)
+        )
 
     def category_counts(self, column: str, seat: str) -> CategoryCounts:
         table = self.spark_table(seat)
@@ -144,7 +160,7 @@ class SparkSummaries(TableSummaries):
 
         def build() -> AssociationStats:
             maps = [self.rank_map(c, seat) for c in numeric]
-            return _associations(table.frame, self._schema, list(numeric), categories, maps)
+            return associations(table.frame, self._schema, list(numeric), categories, maps)
 
         return self._cached(key, build)
 
@@ -187,6 +203,17 @@ class SparkSummaries(TableSummaries):
             F.xxhash64(F.lit("qaharness:a"), *parts).alias("h1"), F.xxhash64(F.lit("qaharness:b"), *parts).alias("h2")
         )
 
+    def _grouped_hashes(self, columns: Sequence[str], seat: str) -> Any:
+        """Rows per distinct row hash of the table in ``seat``, persisted on disk: a table is a query or a
+        reference of several match counts (the real table of three in a gate)."""
+        from pyspark.sql import functions as F
+
+        def build() -> Any:
+            grouped = self._hashed(columns, seat).groupBy("h1", "h2").agg(F.count(F.lit(1)).alias("rows"))
+            return _persist(grouped, self._persisted)
+
+        return self._cached((self.table(seat), "grouped_hashes", tuple(columns)), build)
+
     def row_matches(self, columns: Sequence[str], query: str, references: Sequence[str] = ()) -> RowMatches:
         key = (self.table(query), "row_matches", tuple(columns), tuple(self.table(r) for r in references))
         return self._cached(key, lambda: self._row_matches(columns, query, references))
@@ -196,13 +223,12 @@ class SparkSummaries(TableSummaries):
         then counted per profile: the driver gets the histogram of profiles only."""
         from pyspark.sql import functions as F
 
-        def grouped(seat: str, name: str) -> Any:
-            return self._hashed(columns, seat).groupBy("h1", "h2").agg(F.count(F.lit(1)).alias(name))
-
         names = [f"r{i}" for i in range(len(references))]
-        profiles = grouped(query, "m")
+        profiles = self._grouped_hashes(columns, query).withColumnRenamed("rows", "m")
         for name, reference in zip(names, references):
-            profiles = profiles.join(grouped(reference, name), ["h1", "h2"], "left")
+            profiles = profiles.join(
+                self._grouped_hashes(columns, reference).withColumnRenamed("rows", name), ["h1", "h2"], "left"
+            )
         counts = [F.coalesce(F.col(name), F.lit(0)).alias(name) for name in names]
         histogram = profiles.select("m", *counts).groupBy("m", *names).agg(F.count(F.lit(1)).alias("rows")).toPandas()
         matrix = histogram[names].to_numpy(dtype=np.int64).T.reshape(len(names), len(histogram))
@@ -225,16 +251,28 @@ def _summary_view(column: str, kind: ColumnKind) -> Any:
     return F.when(_col(column).isNotNull(), F.lit(""))
 
 
+def _persist(frame: Any, persisted: list[Any]) -> Any:
+    """``frame`` persisted on disk (not in the driver's heap, which local mode shares with the executors),
+    appended to ``persisted``. Spark finds cached data by query plan, so a plan over the same paths in a
+    later run would read this run's copy — stale when the files changed and the run did not release:
+    a run-unique literal column in the persisted plan keeps it this run's own."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    token = "__qaharness_run"
+    kept = frame.withColumn(token, F.lit(uuid.uuid4().hex)).persist(StorageLevel.DISK_ONLY)
+    persisted.append(kept)
+    return kept.drop(token)
+
+
 def _positioned(frame: Any, schema: Schema, persisted: list[Any]) -> Any:
     """``frame`` with each row's position in the canonical order, 0-based and contiguous.
 
     Sorted by the keys of ``qaharness.summaries.canonical_order`` (numeric values — Spark orders
     −0.0 with 0.0, as numpy does —, category labels as strings, missing last, then null flags);
     ``monotonically_increasing_id`` after the sort grows in sort order, and the per-partition row
-    counts turn it into positions. Persisted (on disk: not in the driver's heap, which local mode
-    shares with the executors; appended to ``persisted``): the arrangement of tied rows must not
+    counts turn it into positions. Persisted (``_persist``): the arrangement of tied rows must not
     change between the count and the draws."""
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     keys = []
@@ -246,8 +284,7 @@ def _positioned(frame: Any, schema: Schema, persisted: list[Any]) -> Any:
         else:
             keys.append(_col(column).isNull().asc())
     ordered = frame.orderBy(*keys) if keys else frame
-    with_id = ordered.withColumn("__qaharness_id", F.monotonically_increasing_id()).persist(StorageLevel.DISK_ONLY)
-    persisted.append(with_id)
+    with_id = _persist(ordered.withColumn("__qaharness_id", F.monotonically_increasing_id()), persisted)
     part = F.shiftright(F.col("__qaharness_id"), 33)
     sizes = with_id.groupBy(part.alias("p")).agg(F.count(F.lit(1)).alias("n")).toPandas().sort_values("p")
     offsets = np.concatenate([[0], np.cumsum(sizes["n"].to_numpy(dtype=np.int64))[:-1]])
@@ -275,6 +312,17 @@ def _value_counts(table: SparkTable, schema: Schema, columns: list[str]) -> dict
     return out
 
 
+def _pulled_value_counts(table: SparkTable, columns: list[str]) -> dict[str, ValueCounts]:
+    """Distinct values and counts of numeric columns from their raw values on the driver (one job)."""
+    values = table.frame.select(*[_col(c).cast("double").alias(f"c{i}") for i, c in enumerate(columns)]).toPandas()
+    out = {}
+    for i, column in enumerate(columns):
+        raw = values.pop(f"c{i}").to_numpy(dtype=float)
+        distinct, counts = distinct_counts(raw[~np.isnan(raw)])
+        out[column] = ValueCounts(distinct, counts, table.missing[column])
+    return out
+
+
 def _category_counts(frame: Any, columns: list[str]) -> dict[str, CategoryCounts]:
     """Counts per label (None = missing) of every column, in one grouping-sets pass."""
     from pyspark.sql import functions as F
@@ -289,127 +337,3 @@ def _category_counts(frame: Any, columns: list[str]) -> dict[str, CategoryCounts
         labels = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in mine[name]]
         out[column] = CategoryCounts.of(dict(zip(labels, mine["n"].astype(int).tolist())))
     return out
-
-
-_RANKED = "__qaharness_rank_"  # prefix of the helper columns of ``_ranked``
-
-
-def _ranked(frame: Any, schema: Schema, numeric: list[str], maps: Sequence[RankMap]) -> tuple[Any, list[Any]]:
-    """``frame`` with each numeric column's rank (``ranks.RankMap.apply`` as Spark SQL): a ``Bucketizer``
-    finds each value's knot (a binary search over [−∞, knots…, +∞]: bucket b = knot b − 1, 0-based), a
-    broadcast join on b reads that knot's row of the map; null stays null. Returns the frame and the rank
-    columns. (Literal arrays instead of the join cost the optimiser seconds per array and query.)"""
-    from pyspark.ml.feature import Bucketizer
-    from pyspark.sql import functions as F
-
-    views = [numeric_view(c, schema[c]).cast("double").alias(f"{_RANKED}v{j}") for j, c in enumerate(numeric)]
-    values = frame.select(F.col("*"), *views)
-    usable = [j for j, m in enumerate(maps) if m.knots.size]
-    if usable:
-        values = Bucketizer(
-            splitsArray=[[-math.inf, *maps[j].knots.tolist(), math.inf] for j in usable],
-            inputCols=[f"{_RANKED}v{j}" for j in usable],
-            outputCols=[f"{_RANKED}b{j}" for j in usable],
-            handleInvalid="keep",
-        ).transform(values)
-    ranks = []
-    for j, rank_map in enumerate(maps):
-        if j not in usable:
-            ranks.append(F.lit(None).cast("double").alias(f"{_RANKED}r{j}"))
-            continue
-        names = [f"{_RANKED}{part}{j}" for part in ("k", "a", "s", "e", "f")]
-        table = pd.DataFrame(
-            dict(zip(names, (rank_map.knots, rank_map.at, rank_map.start, rank_map.end, rank_map.following)))
-        ).assign(**{f"{_RANKED}b{j}": np.arange(1, rank_map.knots.size + 1, dtype=float)})
-        values = values.join(F.broadcast(frame.sparkSession.createDataFrame(table)), f"{_RANKED}b{j}", "left")
-        x, knot, at, start, end, following = (F.col(f"{_RANKED}v{j}"), *(F.col(n) for n in names))
-        between = start + (end - start) * (x - knot) / (following - knot)
-        rank = F.when(x.isNull(), F.lit(None).cast("double")).when(x == knot, at).otherwise(between)
-        ranks.append(rank.alias(f"{_RANKED}r{j}"))
-    return values.select(F.col("*"), *ranks), [F.col(f"{_RANKED}r{j}") for j in range(len(maps))]
-
-
-def _moments(frame: Any, z: list[Any]) -> tuple[np.ndarray, ...]:
-    """n, sx, sxx, sxy (``AssociationStats``) over pairwise-complete rows, in one pass."""
-    from pyspark.sql import functions as F
-
-    p = len(z)
-    aggs, slots = [], []
-    for i, j in itertools.product(range(p), repeat=2):
-        if i > j:
-            continue
-        both = z[i].isNotNull() & z[j].isNotNull()
-        for name, expr in (
-            ("n", F.count(F.when(both, 1))),
-            ("sx", F.sum(F.when(both, z[i]))),
-            ("sxT", F.sum(F.when(both, z[j]))),
-            ("sxx", F.sum(F.when(both, z[i] * z[i]))),
-            ("sxxT", F.sum(F.when(both, z[j] * z[j]))),
-            ("sxy", F.sum(F.when(both, z[i] * z[j]))),
-        ):
-            aggs.append(expr.alias(f"{name}_{i}_{j}"))
-            slots.append((name, i, j))
-    row = frame.agg(*aggs).collect()[0]
-    out = {name: np.zeros((p, p)) for name in ("n", "sx", "sxx", "sxy")}
-    for name, i, j in slots:
-        value = float(row[f"{name}_{i}_{j}"] or 0.0)
-        target, a, b = (name.removesuffix("T"), j, i) if name.endswith("T") else (name, i, j)
-        out[target][a, b] = value
-        if name in ("n", "sxy"):
-            out[name][j, i] = value
-    return out["n"], out["sx"], out["sxx"], out["sxy"]
-
-
-def _associations(
-    frame: Any,
-    schema: Schema,
-    numeric: list[str],
-    categories: Mapping[str, Sequence[str | None]],
-    maps: Sequence[RankMap],
-) -> AssociationStats:
-    """``AssociationStats`` of one table: ranks by ``maps`` (``_ranked``), then three jobs (pairwise
-    sums; per-code sums in one grouping-sets job; every contingency table in one grouping-sets job)."""
-    from pyspark.sql import functions as F
-
-    ranked, z = _ranked(frame, schema, numeric, maps) if numeric else (frame, [])
-    n, sx, sxx, sxy = _moments(ranked, z) if numeric else (np.zeros((0, 0)),) * 4
-    cats = list(categories)
-    coded = ranked.select(
-        *[code_expression(c, categories[c]).alias(f"k{a}") for a, c in enumerate(cats)],
-        *[v.alias(f"z{j}") for j, v in enumerate(z)],
-    )
-    keys = [f"k{a}" for a in range(len(cats))]
-    groups: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    if numeric and cats:
-        sums = [F.count(f"z{j}").alias(f"n{j}") for j in range(len(z))] + [
-            F.sum(f"z{j}").alias(f"s{j}") for j in range(len(z))
-        ]
-        rows = coded.groupingSets([[k] for k in keys], *keys).agg(*sums, *[F.grouping(k).alias(f"g{k}") for k in keys])
-        table = rows.toPandas()
-        for a, c in enumerate(cats):
-            mine = table[table[f"gk{a}"] == 0]
-            count = np.zeros((len(categories[c]) + 1, len(z)))
-            total = np.zeros_like(count)
-            codes = mine[f"k{a}"].to_numpy(dtype=int)
-            count[codes] = mine[[f"n{j}" for j in range(len(z))]].to_numpy(dtype=float)
-            total[codes] = mine[[f"s{j}" for j in range(len(z))]].fillna(0.0).to_numpy(dtype=float)
-            groups[c] = (count, total)
-    tables: dict[tuple[str, str], np.ndarray] = {}
-    pairs = list(itertools.combinations(range(len(cats)), 2))
-    if pairs:
-        rows = coded.groupingSets([[keys[a], keys[b]] for a, b in pairs], *keys).agg(
-            F.count(F.lit(1)).alias("n"), *[F.grouping(k).alias(f"g{k}") for k in keys]
-        )
-        table = rows.toPandas()
-        for a, b in pairs:
-            flags = (table[f"gk{a}"] == 0) & (table[f"gk{b}"] == 0)
-            others = [f"gk{c}" for c in range(len(cats)) if c not in (a, b)]
-            if others:
-                flags &= (table[others] == 1).all(axis=1)
-            mine = table[flags]
-            counts = np.zeros((len(categories[cats[a]]) + 1, len(categories[cats[b]]) + 1), dtype=np.int64)
-            counts[mine[f"k{a}"].to_numpy(dtype=int), mine[f"k{b}"].to_numpy(dtype=int)] = mine["n"].to_numpy(
-                dtype=np.int64
-            )
-            tables[(cats[a], cats[b])] = counts
-    return AssociationStats(tuple(numeric), n, sx, sxx, sxy, groups, tables)

@@ -177,18 +177,23 @@ def test_spark_summaries_equal_the_pandas_summaries(spark, tmp_path, monkeypatch
 
 
 @pytest.mark.spark
-def test_rank_associations_beyond_the_knots_equal_the_pandas_engine(spark, tmp_path):
-    """More distinct values than ``RANK_KNOTS`` (interpolated ranks), a heavy atom at 0, missing values."""
+@pytest.mark.parametrize("max_bits", [12, 0], ids=["by-missingness-pattern", "conditional-sums"])
+def test_rank_associations_beyond_the_knots_equal_the_pandas_engine(spark, tmp_path, monkeypatch, max_bits):
+    """More distinct values than ``RANK_KNOTS`` (interpolated ranks), a heavy atom at 0, missing values in
+    two columns and none in a third; the moments grouped by missingness pattern and by conditional sums."""
     from qaharness.inputs import prepare_inputs
     from qaharness.ranks import RANK_KNOTS
-    from qaharness.spark import prepare_spark_inputs
+    from qaharness.spark import _associations, prepare_spark_inputs
+
+    monkeypatch.setattr(_associations, "MAX_PATTERN_BITS", max_bits)
 
     rng = np.random.default_rng(5)
     n = 2 * RANK_KNOTS
     group = rng.choice(["a", "b", "c"], n)
     gain = np.where(rng.random(n) < 0.7, rng.lognormal(8, 2, n), 0.0) * (1 + (group == "c"))
     gain[rng.random(n) < 0.05] = np.nan
-    frame = pd.DataFrame({"gain": gain, "y": gain + rng.normal(0, 3_000, n), "group": group})
+    y = gain + rng.normal(0, 3_000, n)
+    frame = pd.DataFrame({"gain": gain, "y": y, "full": rng.normal(size=n) + (group == "b"), "group": group})
     assert pd.Series(gain).nunique() > RANK_KNOTS
     path, other = (
         _write(frame, tmp_path / "r.parquet"),
@@ -198,8 +203,9 @@ def test_rank_associations_beyond_the_knots_equal_the_pandas_engine(spark, tmp_p
     pandas_s = prepare_inputs(path, other).summaries()
     assert spark_s.rank_map("gain", "real").knots.size <= RANK_KNOTS + 1
     categories = {"group": ["a", "b", "c"]}
-    a = spark_s.associations("real", ["gain", "y"], categories)
-    b = pandas_s.associations("real", ["gain", "y"], categories)
+    a = spark_s.associations("real", ["gain", "full", "y"], categories)
+    b = pandas_s.associations("real", ["gain", "full", "y"], categories)
+    assert a.n[1, 1] == n and a.n[0, 0] < n  # "full" has no missing value, "gain" some
     for name in ("n", "sx", "sxx", "sxy"):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(a.groups["group"][1], b.groups["group"][1], rtol=1e-12, atol=1e-9)

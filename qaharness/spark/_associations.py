@@ -91,32 +91,71 @@ def _ranked(frame: Any, keep: list[Any], maps: Sequence[RankMap]) -> tuple[Any, 
     return values, [F.col(r) for r in ranks]
 
 
-def _moments(frame: Any, z: list[Any]) -> tuple[np.ndarray, ...]:
+#: columns with missing values up to which ``_moments`` groups rows by their pattern of present ranks
+#: (at most 2^12 = 4,096 groups come back); beyond, one pass of conditional sums per pair
+MAX_PATTERN_BITS = 12
+
+
+def _moments(frame: Any, z: list[Any], may_miss: Sequence[bool]) -> tuple[np.ndarray, ...]:
     """n, sx, sxx, sxy (``AssociationStats``) over pairwise-complete rows, in one pass: rows grouped by
-    their pattern of present ranks (one bit a column), with the count, sums and cross-products of the
-    present ones per pattern; a pair's sums are those of the patterns holding both (few groups, and
-    p + p(p + 1)/2 plain sums instead of 6 conditional ones per pair)."""
+    their pattern of present ranks (one bit per column that has missing values), with the count, sums
+    and cross-products of the present ones per pattern; a pair's sums are those of the patterns holding
+    both (p + p(p + 1)/2 plain sums instead of six conditional ones per pair)."""
     from pyspark.sql import functions as F
 
     p = len(z)
-    pattern = sum((F.when(z[i].isNotNull(), F.lit(1 << i)).otherwise(F.lit(0)) for i in range(p)), F.lit(0))
+    bits = [i for i in range(p) if may_miss[i]]
+    if len(bits) > MAX_PATTERN_BITS:
+        return _conditional_moments(frame, z)
+    pattern = sum((F.when(z[i].isNotNull(), F.lit(1 << b)).otherwise(F.lit(0)) for b, i in enumerate(bits)), F.lit(0))
     pairs = [(i, j) for i in range(p) for j in range(i, p)]
     aggs = [F.count(F.lit(1)).alias("n"), *[F.sum(z[i]).alias(f"s{i}") for i in range(p)]]
     aggs += [F.sum(z[i] * z[j]).alias(f"p{i}_{j}") for i, j in pairs]
-    table = frame.groupBy(pattern.cast("long").alias("pattern")).agg(*aggs).toPandas().fillna(0.0)
-    bits = table["pattern"].to_numpy(dtype=np.int64)
-    present = ((bits[:, None] >> np.arange(p)) & 1).astype(float)  # patterns × columns
+    table = frame.groupBy(pattern.alias("pattern")).agg(*aggs).toPandas().fillna(0.0)
+    codes = table["pattern"].to_numpy(dtype=np.int64)
+    present = np.ones((len(table), p))  # patterns × columns
+    for b, i in enumerate(bits):
+        present[:, i] = (codes >> b) & 1
     rows = table["n"].to_numpy(dtype=float)
     sums = table[[f"s{i}" for i in range(p)]].to_numpy(dtype=float)
+    squares = np.stack([table[f"p{i}_{i}"].to_numpy(dtype=float) for i in range(p)], axis=1)
     n = present.T @ (present * rows[:, None])
     sx = (present * sums).T @ present  # sx[i, j]: the sum of z_i over rows where z_i and z_j are present
+    sxx = (present * squares).T @ present
     sxy = np.zeros((p, p))
     for i, j in pairs:
         both = (present[:, i] * present[:, j]) > 0
         sxy[i, j] = sxy[j, i] = float(table[f"p{i}_{j}"].to_numpy(dtype=float)[both].sum())
-    squares = np.stack([table[f"p{i}_{i}"].to_numpy(dtype=float) for i in range(p)], axis=1)
-    sxx = (present * squares).T @ present
     return n, sx, sxx, sxy
+
+
+def _conditional_moments(frame: Any, z: list[Any]) -> tuple[np.ndarray, ...]:
+    """``_moments`` as six sums per pair, each over the rows where both ranks are present."""
+    from pyspark.sql import functions as F
+
+    p = len(z)
+    aggs, slots = [], []
+    for i, j in itertools.combinations_with_replacement(range(p), 2):
+        both = z[i].isNotNull() & z[j].isNotNull()
+        for name, expr in (
+            ("n", F.count(F.when(both, 1))),
+            ("sx", F.sum(F.when(both, z[i]))),
+            ("sxT", F.sum(F.when(both, z[j]))),
+            ("sxx", F.sum(F.when(both, z[i] * z[i]))),
+            ("sxxT", F.sum(F.when(both, z[j] * z[j]))),
+            ("sxy", F.sum(F.when(both, z[i] * z[j]))),
+        ):
+            aggs.append(expr.alias(f"{name}_{i}_{j}"))
+            slots.append((name, i, j))
+    row = frame.agg(*aggs).collect()[0]
+    out = {name: np.zeros((p, p)) for name in ("n", "sx", "sxx", "sxy")}
+    for name, i, j in slots:
+        value = float(row[f"{name}_{i}_{j}"] or 0.0)
+        target, a, b = (name.removesuffix("T"), j, i) if name.endswith("T") else (name, i, j)
+        out[target][a, b] = value
+        if name in ("n", "sxy"):
+            out[name][j, i] = value
+    return out["n"], out["sx"], out["sxx"], out["sxy"]
 
 
 def associations(
@@ -125,6 +164,7 @@ def associations(
     numeric: list[str],
     categories: Mapping[str, Sequence[str | None]],
     maps: Sequence[RankMap],
+    missing: Mapping[str, int],
 ) -> AssociationStats:
     """``AssociationStats`` of one table in three jobs: the pairwise sums of the ranks (``_ranked``,
     ``_moments``), per-code sums of the ranks (one grouping-sets job), and every contingency table
@@ -140,7 +180,7 @@ def associations(
     groups: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if numeric:
         ranked, z = _ranked(frame.select(*views), [], maps)
-        n, sx, sxx, sxy = _moments(ranked, z)
+        n, sx, sxx, sxy = _moments(ranked, z, [missing[c] > 0 for c in numeric])
     if numeric and cats:
         coded, z = _ranked(frame.select(*codes, *views), [F.col(k) for k in keys], maps)
         sums = [F.count(z[j]).alias(f"n{j}") for j in range(p)] + [F.sum(z[j]).alias(f"s{j}") for j in range(p)]

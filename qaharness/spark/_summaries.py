@@ -160,7 +160,7 @@ class SparkSummaries(TableSummaries):
 
         def build() -> AssociationStats:
             maps = [self.rank_map(c, seat) for c in numeric]
-            return associations(table.frame, self._schema, list(numeric), categories, maps)
+            return associations(table.frame, self._schema, list(numeric), categories, maps, table.missing)
 
         return self._cached(key, build)
 

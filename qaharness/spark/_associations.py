@@ -17,15 +17,10 @@ import pandas as pd
 from ..ranks import RankMap
 from ..schema import Schema
 from ..summaries import AssociationStats
+from ._coerce import col as _col
 from ._coerce import numeric_view
 
 __all__ = ["associations", "code_expression"]
-
-
-def _col(name: str) -> Any:
-    from pyspark.sql import functions as F
-
-    return F.col(f"`{name}`")
 
 
 def code_expression(column: str, labels: Sequence[str | None]) -> Any:

@@ -43,7 +43,7 @@ def coercion(column: str, kind: ColumnKind, dtype: Any) -> Coercion:
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    raw = F.col(f"`{column}`")
+    raw = col(column)
     if isinstance(dtype, (T.ArrayType, T.MapType, T.StructType, T.BinaryType)):
         raise BadInputError(
             f"column {column!r} has Spark type {dtype.simpleString()}, which qaharness cannot compare; "
@@ -118,14 +118,21 @@ def _string(raw: Any, dtype: Any, F: Any, T: Any) -> Any:
     return raw.cast("string")
 
 
+def col(name: str) -> Any:
+    """The column ``name`` of a Spark frame, quoted: a name with dots or spaces is one column."""
+    from pyspark.sql import functions as F
+
+    return F.col(f"`{name}`")
+
+
 def numeric_view(column: str, kind: ColumnKind) -> Any:
     """A coerced numeric/datetime column as float64 values (datetimes as ns since the epoch)."""
     from pyspark.sql import functions as F
 
-    col = F.col(f"`{column}`")
+    value = col(column)
     if kind is ColumnKind.DATETIME:
-        return (F.unix_micros(col) * 1000).cast("double")
-    return col
+        return (F.unix_micros(value) * 1000).cast("double")
+    return value
 
 
 def bad_aggregates(coercions: list[Coercion], raw_of: dict[str, Any], *, distinct: bool = False) -> list[Any]:

@@ -31,6 +31,7 @@ from ..results import InputInfo
 from ..schema import Schema, infer_schema, is_id_name
 from . import DEFAULT_SAMPLE_ROWS
 from ._coerce import bad_aggregates, check_counts, coercion
+from ._coerce import col as _col
 from ._read import RawTable, read_source
 from ._sample import draw_samples, table_seed
 from ._summaries import SparkSummaries, SparkTable
@@ -213,9 +214,3 @@ def _coerced(raw: RawTable, schema: Schema, *, with_range: bool) -> tuple[SparkT
         for c in schema:
             facts[c] = 0 if missing[c] == n_rows else (1 if row[f"lo:{c}"] == row[f"hi:{c}"] else 2)
     return SparkTable(raw.name, raw.source, coerced, n_rows, missing), facts
-
-
-def _col(name: str) -> Any:
-    from pyspark.sql import functions as F
-
-    return F.col(f"`{name}`")

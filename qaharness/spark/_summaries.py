@@ -27,6 +27,7 @@ from ..schema import ColumnKind, Schema
 from ..stats import distinct_counts
 from ..summaries import AssociationStats, CategoryCounts, RowMatches, TableSummaries, ValueCounts
 from ._associations import associations
+from ._coerce import col as _col
 from ._coerce import numeric_view
 
 __all__ = ["SparkTable", "SparkSummaries"]
@@ -42,7 +43,7 @@ BATCH_CELLS = 2_000_000
 #: columns (few distinct values: their shuffle is small), Spark counts them (``_value_counts``)
 PULL_ROWS = 50_000_000
 PULL_CELLS = 16_000_000
-#: value counts kept on the driver for the run, beyond the holdout's (``SparkSummaries._keep``)
+#: bytes of value counts kept on the driver for the run, the holdout's included (``SparkSummaries._keep``)
 KEEP_BYTES = 1 << 30
 
 
@@ -55,12 +56,6 @@ class SparkTable:
     frame: Any
     n_rows: int
     missing: dict[str, int]
-
-
-def _col(name: str) -> Any:
-    from pyspark.sql import functions as F
-
-    return F.col(f"`{name}`")
 
 
 class SparkSummaries(TableSummaries):
@@ -115,7 +110,9 @@ class SparkSummaries(TableSummaries):
         if key not in self._cache:
             kind = self._schema[column]
             pending = [c for c in self._schema.columns(kind) if (table.name, "values", c) not in self._cache]
-            pending = [column, *[c for c in pending if c != column]]
+            # the other columns come along only while they can be kept: counted and dropped, they are waste
+            room = table.name == self._holdout_table or self._kept_bytes[0] < KEEP_BYTES
+            pending = [column, *[c for c in pending if c != column and room]]
             if kind is ColumnKind.NUMERIC and table.n_rows <= PULL_ROWS:
                 counted = _pulled_value_counts(table, pending[: max(1, PULL_CELLS // max(table.n_rows, 1))])
             else:
@@ -127,9 +124,10 @@ class SparkSummaries(TableSummaries):
         return self._cache[key]
 
     def _keep(self, key: tuple[str, str, str], counts: ValueCounts) -> None:
-        """Cache ``counts`` while the kept value counts total at most ``KEEP_BYTES``; the holdout's always
-        (every marginal baseline draw reads them). Beyond, they are counted again when asked again: at
-        10M rows the three tables' continuous columns would hold 1.8 GB on the driver for the whole run."""
+        """Cache ``counts`` while the kept value counts (the holdout's included) total at most
+        ``KEEP_BYTES``; the holdout's always, past it too (every marginal baseline draw reads them).
+        Beyond, they are counted again when asked again: at 10M rows the three tables' continuous
+        columns would hold 1.8 GB on the driver for the whole run."""
         size = counts.values.nbytes + counts.counts.nbytes
         if key[0] == self._holdout_table or self._kept_bytes[0] + size <= KEEP_BYTES:
             self._cache[key] = counts

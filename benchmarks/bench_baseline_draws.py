@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_baseline_draws.py --case adult-2k --seeds 40
     .venv/bin/python benchmarks/bench_baseline_draws.py --case bench-1m --seeds 5 --data /tmp/qaharness-bench-spark
+        [--metrics fidelity.corr_diff]
 
 Above ``_draws.ROW_DRAW_MAX`` synthetic rows the per-column metrics' baseline draws are marginal
 draws (each column's counts drawn from the holdout's, exact per column, the dependence between
@@ -44,10 +45,16 @@ def main() -> None:
     parser.add_argument("--case", choices=["adult-2k", "bench-1m"], required=True)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--data", type=Path, default=Path("/tmp/qaharness-bench-spark"))
+    parser.add_argument("--metrics", help="comma-separated metric ids: only these of the case's metrics")
     args = parser.parse_args()
     import qaharness.engine as engine
 
     data, metrics, cap = _inputs(args.case, args.data)
+    if args.metrics:
+        unknown = sorted(set(args.metrics.split(",")) - set(metrics))
+        if unknown:
+            parser.error(f"--metrics: not measured by --case {args.case}: {', '.join(unknown)}")
+        metrics = [m for m in metrics if m in args.metrics.split(",")]
     default_cap = engine.ROW_DRAW_MAX
     out: dict[str, dict[str, list]] = {}
     for method, limit in (("rows", 10**12), ("drawn", cap or default_cap)):

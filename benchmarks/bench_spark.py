@@ -74,12 +74,14 @@ def run_one(engine: str, paths: dict[str, Path], out: Path, cap_kib: int, driver
     """One gate in this process (called in a fresh child); returns the measurements."""
     from qaharness.gate import run_gate
 
-    state: dict = {"phase": "reading inputs", "peak": 0, "peak_phase": "reading inputs"}
+    state: dict = {"phase": "reading inputs", "peak": 0, "peak_phase": "reading inputs", "phase_peaks": {}}
     started = time.perf_counter()
 
     def watch() -> None:  # resident-memory cap for the pandas engine, and the peak for both
         while True:
             rss = _rss_kib()
+            peaks = state["phase_peaks"]
+            peaks[state["phase"]] = max(peaks.get(state["phase"], 0), rss)
             if rss > state["peak"]:
                 state["peak"], state["peak_phase"] = rss, state["phase"]
             if cap_kib and rss > cap_kib:
@@ -113,6 +115,7 @@ def run_one(engine: str, paths: dict[str, Path], out: Path, cap_kib: int, driver
         "per_metric": result.run.timings,
         "python_peak_gib": round(max(state["peak"], _rss_kib(field="VmHWM")) / 2**20, 2),
         "python_peak_phase": state["peak_phase"],
+        "python_peak_gib_per_phase": {k: round(v / 2**20, 2) for k, v in state["phase_peaks"].items()},
     }
     if engine == "spark":
         from pyspark import SparkContext

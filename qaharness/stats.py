@@ -6,7 +6,7 @@ All functions take NumPy arrays without missing values unless stated.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Iterator
 
 import numpy as np
 from scipy import stats as _sps
@@ -71,35 +71,57 @@ def align_counts(
     return values, ca, cb
 
 
-def _cdfs(a_values, a_counts, b_values, b_counts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    values, ca, cb = align_counts(a_values, a_counts, b_values, b_counts)
-    return values, np.cumsum(ca) / ca.sum(), np.cumsum(cb) / cb.sum()
+#: values of each side a piece of ``_union_chunks`` holds at most: KS and W1 of two 10M-value columns
+#: need ~120 MB of temporaries this way, against 0.45 GB (KS) and 0.9 GB (W1) on their whole union
+UNION_CHUNK = 1 << 20
 
 
-def ks_from_counts(a_values: np.ndarray, a_counts: np.ndarray, b_values: np.ndarray, b_counts: np.ndarray) -> float:
+def _union_chunks(
+    a_values: np.ndarray, a_counts: np.ndarray, b_values: np.ndarray, b_counts: np.ndarray, chunk: int
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, float]]:
+    """The aligned union of two summaries in order, piece by piece: (values, F_a, F_b at them, the
+    next piece's first value or NaN after the last). Pieces start at every ``chunk``-th value of either
+    side after its first, so each holds at most ``chunk`` values of each (one piece, the whole union,
+    when both sides are shorter: smaller columns get the unchunked sums). F are the cumulative counts
+    over the totals (integers until the one division: the same floats as on the whole union)."""
+    a_values, b_values = np.asarray(a_values, dtype=float), np.asarray(b_values, dtype=float)
+    a_total, b_total = int(np.sum(a_counts)), int(np.sum(b_counts))
+    if a_values.size == 0 and b_values.size == 0:
+        return
+    starts = np.concatenate([[-math.inf], np.union1d(a_values[chunk::chunk], b_values[chunk::chunk])])
+    a_at = np.searchsorted(a_values, starts, side="left")
+    b_at = np.searchsorted(b_values, starts, side="left")
+    a_before = b_before = 0
+    for k in range(starts.size):
+        a_end = a_at[k + 1] if k + 1 < starts.size else a_values.size
+        b_end = b_at[k + 1] if k + 1 < starts.size else b_values.size
+        a_piece, b_piece = a_counts[a_at[k] : a_end], b_counts[b_at[k] : b_end]
+        values, ca, cb = align_counts(a_values[a_at[k] : a_end], a_piece, b_values[b_at[k] : b_end], b_piece)
+        cdf_a = (a_before + np.cumsum(ca)) / a_total
+        cdf_b = (b_before + np.cumsum(cb)) / b_total
+        a_before, b_before = a_before + int(np.sum(a_piece)), b_before + int(np.sum(b_piece))
+        yield values, cdf_a, cdf_b, float(starts[k + 1]) if k + 1 < starts.size else math.nan
+
+
+def ks_from_counts(
+    a_values: np.ndarray,
+    a_counts: np.ndarray,
+    b_values: np.ndarray,
+    b_counts: np.ndarray,
+    *,
+    chunk: int = UNION_CHUNK,
+) -> float:
     """Two-sample KS statistic sup|F_a − F_b| from each side's sorted distinct values and counts.
 
     The cumulative counts are integers, so the value is exactly ``ks_statistic`` on the raw values.
-    Evaluated at the shorter side's values only: between two of them its CDF is constant and the
-    other's monotone, so the supremum is at one of them or just before it (F of the longer side at
-    each such point by binary search; the same floats as on the union, without building it).
+    Both CDFs are constant between consecutive union values, so the supremum is the largest
+    difference at one of them; the union is walked in pieces of at most ``2 * chunk`` values
+    (``_union_chunks``), so memory stays bounded on columns of tens of millions of distinct values.
     """
-    if a_values.size < b_values.size:
-        a_values, a_counts, b_values, b_counts = b_values, b_counts, a_values, a_counts
-    if b_values.size == 0:
+    if np.size(a_values) == 0 or np.size(b_values) == 0:
         raise ValueError("the KS statistic of an empty sample is undefined")
-    a_cum = np.cumsum(a_counts)
-    b_cdf = np.cumsum(b_counts) / np.sum(b_counts)
-
-    def a_cdf(side: Literal["left", "right"]) -> np.ndarray:  # F_a at each b value ("right"), or just below it ("left")
-        below = np.searchsorted(a_values, b_values, side=side)
-        out = np.zeros(b_values.size)
-        out[below > 0] = a_cum[below[below > 0] - 1] / a_cum[-1]
-        return out
-
-    at = np.abs(a_cdf("right") - b_cdf)
-    before = np.abs(a_cdf("left") - np.concatenate([[0.0], b_cdf[:-1]]))
-    return float(max(at.max(), before.max()))
+    pieces = _union_chunks(a_values, a_counts, b_values, b_counts, chunk)
+    return float(max(np.max(np.abs(cdf_a - cdf_b)) for _, cdf_a, cdf_b, _ in pieces))
 
 
 def ks_statistic(real: np.ndarray, synthetic: np.ndarray) -> float:
@@ -124,11 +146,21 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def wasserstein_from_counts(
-    a_values: np.ndarray, a_counts: np.ndarray, b_values: np.ndarray, b_counts: np.ndarray
+    a_values: np.ndarray,
+    a_counts: np.ndarray,
+    b_values: np.ndarray,
+    b_counts: np.ndarray,
+    *,
+    chunk: int = UNION_CHUNK,
 ) -> float:
-    """First Wasserstein distance ∫|F_a − F_b| from each side's sorted distinct values and counts."""
-    values, cdf_a, cdf_b = _cdfs(a_values, a_counts, b_values, b_counts)
-    return float(np.sum(np.abs(cdf_a[:-1] - cdf_b[:-1]) * np.diff(values)))
+    """First Wasserstein distance ∫|F_a − F_b| from each side's sorted distinct values and counts: the
+    sum over consecutive union values of |F_a − F_b| times their gap, walked in pieces of at most
+    ``2 * chunk`` values (``_union_chunks``); equals scipy's ``wasserstein_distance`` on the raw values."""
+    total = 0.0
+    for values, cdf_a, cdf_b, following in _union_chunks(a_values, a_counts, b_values, b_counts, chunk):
+        gaps = np.diff(values) if math.isnan(following) else np.diff(np.append(values, following))
+        total += float(np.sum(np.abs(cdf_a[: gaps.size] - cdf_b[: gaps.size]) * gaps))
+    return total
 
 
 def wasserstein_1d(real: np.ndarray, synthetic: np.ndarray) -> float:

@@ -25,6 +25,7 @@ from qaharness.stats import (
     roc_auc,
     std_from_counts,
     wasserstein_1d,
+    wasserstein_from_counts,
     wilson_interval,
 )
 
@@ -130,6 +131,37 @@ def test_align_and_ks_equal_the_union_construction_bit_for_bit(a, b):
         union_ks = float(np.max(np.abs(np.cumsum(ca) / ca.sum() - np.cumsum(cb) / cb.sum())))
         assert ks_from_counts(*first, *second) == union_ks
     assert ks_from_counts(*sides[0], *sides[1]) == pytest.approx(sps.ks_2samp(a, b).statistic, abs=1e-12)
+
+
+def _union_wasserstein(a_values, a_counts, b_values, b_counts):
+    values, ca, cb = _union_reference(a_values, a_counts, b_values, b_counts)
+    gaps = np.diff(values)
+    return float(np.sum(np.abs(np.cumsum(ca)[:-1] / ca.sum() - np.cumsum(cb)[:-1] / cb.sum()) * gaps))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_tied, _tied, st.integers(1, 5))
+def test_ks_and_wasserstein_walked_in_pieces_equal_the_whole_union(a, b, chunk):
+    """Pieces of a few values (every boundary case: a piece of one side only, a value shared across a
+    boundary, the last gap): KS to the last bit, W1 to rounding of the sum's order."""
+    sides = [distinct_counts(np.array(x)) for x in (a, b)]
+    for first, second in (sides, sides[::-1]):
+        _, ca, cb = _union_reference(*first, *second)
+        union_ks = float(np.max(np.abs(np.cumsum(ca) / ca.sum() - np.cumsum(cb) / cb.sum())))
+        assert ks_from_counts(*first, *second, chunk=chunk) == union_ks
+        whole = _union_wasserstein(*first, *second)
+        assert wasserstein_from_counts(*first, *second) == whole  # one piece: the very same sum
+        assert wasserstein_from_counts(*first, *second, chunk=chunk) == pytest.approx(whole, rel=1e-12, abs=1e-15)
+    assert wasserstein_from_counts(*sides[0], *sides[1], chunk=chunk) == pytest.approx(
+        sps.wasserstein_distance(a, b), rel=1e-9, abs=1e-12
+    )
+
+
+def test_wasserstein_in_pieces_known_answer():
+    # F_a − F_b: 1/2 on [0, 1), 0 on [1, 2), 1/2 on [2, 4): W1 = 1/2 + 1 = 1.5, also in pieces of one value
+    a = (np.array([0.0, 2.0]), np.array([1, 1]))
+    b = (np.array([1.0, 4.0]), np.array([1, 1]))
+    assert wasserstein_from_counts(*a, *b, chunk=1) == 1.5 == wasserstein_from_counts(*a, *b)
 
 
 def test_ks_from_counts_known_answers_and_an_empty_side():

@@ -316,7 +316,8 @@ def _pulled_value_counts(table: SparkTable, columns: list[str]) -> dict[str, Val
     out = {}
     for i, column in enumerate(columns):
         raw = values.pop(f"c{i}").to_numpy(dtype=float)
-        distinct, counts = distinct_counts(raw[~np.isnan(raw)])
+        missing = np.isnan(raw)
+        distinct, counts = distinct_counts(raw[~missing] if missing.any() else raw)  # no copy without missing
         out[column] = ValueCounts(distinct, counts, table.missing[column])
     return out
 

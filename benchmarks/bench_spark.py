@@ -162,7 +162,13 @@ def main() -> None:
             if not lines:
                 record["stderr"] = done.stderr[-2000:]
             record.update(
-                {"engine": engine, "rows": rows, "columns": args.columns, "load": round(os.getloadavg()[0], 1)}
+                {
+                    "engine": engine,
+                    "rows": rows,
+                    "columns": args.columns,
+                    "load": round(os.getloadavg()[0], 1),
+                    "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX"),
+                }
             )
             print(json.dumps(record), flush=True)
             with open(args.data / "results.jsonl", "a", encoding="utf-8") as log:

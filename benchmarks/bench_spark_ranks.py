@@ -103,25 +103,21 @@ def main() -> None:
 
         def plain(with_codes):
             selected, keys, ms = source(numeric, cats if with_codes else [])
-            ranked, z = _ranked(selected, [F.col(k) for k in keys] if with_codes else [], ms)
-            return ranked.agg(*[F.sum(x) for x in z], *[F.sum(k) for k in (keys if with_codes else [])]).collect()
+            ranked, z = _ranked(selected, [F.col(k) for k in keys], ms)
+            return ranked.agg(*[F.sum(x) for x in z], *[F.sum(k) for k in keys]).collect()
 
         def persisted(rank_first):
             selected, keys, ms = source(numeric, cats)
+            frame_to_store, z = _ranked(selected, [F.col(k) for k in keys], ms) if rank_first else (selected, [])
+            stored = frame_to_store.persist(StorageLevel.DISK_ONLY)
+            started = time.perf_counter()
+            stored.count()
+            written = time.perf_counter() - started
             if rank_first:
-                ranked, z = _ranked(selected, [F.col(k) for k in keys], ms)
-                stored = ranked.persist(StorageLevel.DISK_ONLY)
-                started = time.perf_counter()
-                stored.count()
-                written = time.perf_counter() - started
-                out = _per_code(stored, keys, z)
+                ranked = stored
             else:
-                stored = selected.persist(StorageLevel.DISK_ONLY)
-                started = time.perf_counter()
-                stored.count()
-                written = time.perf_counter() - started
                 ranked, z = _ranked(stored, [F.col(k) for k in keys], ms)
-                out = _per_code(ranked, keys, z)
+            out = _per_code(ranked, keys, z)
             stored.unpersist()
             return out, written
 

@@ -8,8 +8,10 @@ holdout = ROWS / 4 rows (``benchmarks/_tables.py``: numeric with 2 % missing, ca
 3–14 levels, yes/no, dates; columns tied by a latent factor), written once as Parquet in
 1M-row row groups. Each engine gates them under the default policy (target ``bool_2``) in a fresh
 process and reports wall time, the per-metric split, and peak memory: for Spark the driver's
-Python process and its JVM (local mode: the executors live in that JVM) — the sum of the two
-peaks, an upper bound of the driver's peak; for pandas the process. The pandas engine runs under a
+Python process and its JVM (local mode: the executors live in that JVM), per metric, as the sum of
+the two peaks (``driver_peak_gib``, an upper bound) and as the peak of the two together, sampled
+every 0.2 s (``driver_peak_together_gib``); for pandas the process. ``--spark-conf KEY=VALUE``
+passes more Spark settings, as the gate's option does. The pandas engine runs under a
 resident-memory cap (``--pandas-cap-gb``): past it, the run is stopped and reported as out of
 memory with where it was. Results go to stdout and ``DATA/results.jsonl``.
 """
@@ -70,18 +72,22 @@ def generate(folder: Path, rows: int, columns: int) -> dict[str, Path]:
     return paths
 
 
-def run_one(engine: str, paths: dict[str, Path], out: Path, cap_kib: int, driver_memory: str) -> dict:
+def run_one(engine: str, paths: dict[str, Path], out: Path, cap_kib: int, conf: dict[str, str]) -> dict:
     """One gate in this process (called in a fresh child); returns the measurements."""
     from qaharness.gate import run_gate
 
     state: dict = {"phase": "reading inputs", "peak": 0, "peak_phase": "reading inputs", "phase_peaks": {}}
+    state.update({"together": 0, "together_phase": "reading inputs", "jvm_phase_peaks": {}})
     started = time.perf_counter()
 
-    def watch() -> None:  # resident-memory cap for the pandas engine, and the peak for both
+    def watch() -> None:  # resident-memory cap for the pandas engine, and the peaks for both
         while True:
-            rss = _rss_kib()
-            peaks = state["phase_peaks"]
+            rss, jvm = _rss_kib(), _rss_kib(_jvm_pid()) if engine == "spark" else 0
+            peaks, jvm_peaks = state["phase_peaks"], state["jvm_phase_peaks"]
             peaks[state["phase"]] = max(peaks.get(state["phase"], 0), rss)
+            jvm_peaks[state["phase"]] = max(jvm_peaks.get(state["phase"], 0), jvm)
+            if rss + jvm > state["together"]:
+                state["together"], state["together_phase"] = rss + jvm, state["phase"]
             if rss > state["peak"]:
                 state["peak"], state["peak_phase"] = rss, state["phase"]
             if cap_kib and rss > cap_kib:
@@ -100,7 +106,6 @@ def run_one(engine: str, paths: dict[str, Path], out: Path, cap_kib: int, driver
     if engine == "spark":
         from qaharness.spark import SparkOptions
 
-        conf = {"spark.driver.memory": driver_memory, "spark.sql.shuffle.partitions": "8"}
         options = SparkOptions(master="local[2]", conf=conf)
     result = run_gate(
         str(paths["real"]), str(paths["synthetic"]), str(paths["holdout"]), out=out, policy="default",
@@ -118,14 +123,19 @@ def run_one(engine: str, paths: dict[str, Path], out: Path, cap_kib: int, driver
         "python_peak_gib_per_phase": {k: round(v / 2**20, 2) for k, v in state["phase_peaks"].items()},
     }
     if engine == "spark":
-        from pyspark import SparkContext
-
-        gateway = getattr(SparkContext, "_gateway", None)
-        proc = getattr(gateway, "proc", None)
-        jvm = _rss_kib(proc.pid, "VmHWM") if proc is not None else 0
-        record["jvm_peak_gib"] = round(jvm / 2**20, 2)
+        record["jvm_peak_gib"] = round(_rss_kib(_jvm_pid(), "VmHWM") / 2**20, 2)
+        record["jvm_peak_gib_per_phase"] = {k: round(v / 2**20, 2) for k, v in state["jvm_phase_peaks"].items()}
         record["driver_peak_gib"] = round(record["python_peak_gib"] + record["jvm_peak_gib"], 2)
+        record["driver_peak_together_gib"] = round(state["together"] / 2**20, 2)
+        record["driver_peak_together_phase"] = state["together_phase"]
     return record
+
+
+def _jvm_pid() -> int | str:
+    """The local JVM's process id once pyspark started it (else a pid that reads as 0 KiB)."""
+    context = getattr(sys.modules.get("pyspark"), "SparkContext", None)  # None while pyspark imports
+    proc = getattr(getattr(context, "_gateway", None), "proc", None)
+    return proc.pid if proc is not None else "none"
 
 
 def main() -> None:
@@ -136,13 +146,16 @@ def main() -> None:
     parser.add_argument("--engines", default="spark,pandas")
     parser.add_argument("--pandas-cap-gb", type=float, default=12.0, help="resident-memory cap of the pandas run")
     parser.add_argument("--driver-memory", default="2g", help="spark.driver.memory (the JVM heap)")
+    parser.add_argument("--spark-conf", action="append", default=[], help="KEY=VALUE, as the gate's (repeatable)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:  # engine:rows in a fresh process
         engine, rows = args.child.split(":")
         paths = generate(args.data, int(rows), args.columns)
         cap = int(args.pandas_cap_gb * 2**20) if engine == "pandas" else 0
-        record = run_one(engine, paths, args.data / f"out-{engine}-{rows}", cap, args.driver_memory)
+        conf = {"spark.driver.memory": args.driver_memory, "spark.sql.shuffle.partitions": "8"}
+        conf.update(item.split("=", 1) for item in args.spark_conf)
+        record = run_one(engine, paths, args.data / f"out-{engine}-{rows}", cap, conf)
         print(json.dumps(record), flush=True)
         return
     load = os.getloadavg()
@@ -155,6 +168,7 @@ def main() -> None:
             command = [sys.executable, __file__, "--child", f"{engine}:{rows}", "--columns", str(args.columns)]
             command += ["--data", str(args.data), "--pandas-cap-gb", str(args.pandas_cap_gb)]
             command += ["--driver-memory", args.driver_memory]
+            command += [f"--spark-conf={item}" for item in args.spark_conf]
             env = {**os.environ, "OMP_NUM_THREADS": "1"}
             done = subprocess.run(command, capture_output=True, text=True, env=env)
             lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -168,6 +182,7 @@ def main() -> None:
                     "columns": args.columns,
                     "load": round(os.getloadavg()[0], 1),
                     "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX"),
+                    "spark_conf": args.spark_conf,
                 }
             )
             print(json.dumps(record), flush=True)

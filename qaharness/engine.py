@@ -293,10 +293,19 @@ def run_metrics(
     metrics = [metric_registry.get(metric_id)(**params.get(metric_id, {})) for metric_id in ids]
     context = RunContext(seed=seed)
     results, timings = [], {}
-    for metric in metrics:
+    last_reader = _last_value_counts_reader(metrics)
+    for i, metric in enumerate(metrics):
         if progress:
             progress(metric.id)
         started = time.perf_counter()
         results.append(run_metric(metric, data, seed=seed, context=context))
+        if i == last_reader < len(metrics) - 1:  # the rest of the run reads no value counts
+            data.summaries().forget_value_counts()
         timings[metric.id] = round(time.perf_counter() - started, 3)
     return results, timings
+
+
+def _last_value_counts_reader(metrics: list[Metric]) -> int:
+    """Position of the last metric that reads value counts (``Metric.reads_value_counts``), -1: none."""
+    reads = [m.summary_based if m.reads_value_counts is None else m.reads_value_counts for m in metrics]
+    return max((i for i, r in enumerate(reads) if r), default=-1)

@@ -232,6 +232,11 @@ class TableSummaries:
             self._cache[key] = build()
         return self._cache[key]
 
+    def forget_value_counts(self) -> None:
+        """Drop the value counts kept for the real and synthetic tables: no later metric of the run
+        reads them (``Metric.reads_value_counts``); asked again, they are counted again. A no-op here:
+        the pandas engine holds the frames they come from anyway."""
+
     def environment(self) -> dict[str, str]:
         """What results.json's ``environment`` should add about the engine (nothing for pandas)."""
         return {}

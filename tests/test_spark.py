@@ -68,6 +68,44 @@ def test_spark_conf_parses_key_values():
         parse_conf(["spark.driver.memory"])
 
 
+def test_value_counts_are_forgotten_after_the_last_metric_that_reads_them(monkeypatch):
+    """The engine lets the summaries drop their kept value counts once, after the last metric that reads
+    them; metrics that read only missing counts or row matches run after it on what they need."""
+    from qaharness import engine
+    from qaharness.inputs import prepare_inputs
+    from qaharness.summaries import TableSummaries
+
+    calls: list[str] = []
+    monkeypatch.setattr(TableSummaries, "forget_value_counts", lambda self: calls.append(seen[-1]))
+    seen: list[str] = []
+    ids = ["fidelity.ks", "fidelity.coverage", "fidelity.missingness", "privacy.exact_match"]
+    data = prepare_inputs(make_mixed_frame(200, 1), make_mixed_frame(200, 2), make_mixed_frame(150, 3))
+    results, _ = engine.run_metrics(data, ids, seed=0, progress=seen.append)
+    assert calls == ["fidelity.coverage"] and all(r.ok for r in results)
+    calls.clear()
+    engine.run_metrics(data, ids[::-1], seed=0, progress=seen.append)
+    assert calls == []  # the last metric reads them: nothing left to spare
+    readers = [get_metric(m).reads_value_counts for m in ("fidelity.js", "fidelity.corr_diff", "fidelity.ks")]
+    assert readers == [None, None, None]  # as summary_based: a third-party summary metric is assumed to read them
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("n", [0, 1, 2, 1000])
+def test_pulled_values_counted_in_place_equal_distinct_counts(n, missing):
+    """The driver's in-place count of a pulled column: NaN is missing, −0.0 and 0.0 are one value."""
+    from qaharness.spark._summaries import _counted_in_place
+    from qaharness.stats import distinct_counts
+
+    rng = np.random.default_rng([n, int(missing * 10)])
+    raw = rng.integers(0, 7, n).astype(float)
+    raw[rng.random(n) < missing] = np.nan
+    raw[: min(n, 2)] = [-0.0, 0.0][: min(n, 2)]
+    expected = distinct_counts(raw[~np.isnan(raw)])
+    distinct, counts = _counted_in_place(raw.copy())
+    assert distinct.tolist() == expected[0].tolist() and counts.tolist() == expected[1].tolist()
+    assert counts.dtype == np.int64 and int(counts.sum()) == int(np.count_nonzero(~np.isnan(raw)))
+
+
 def test_allocation_is_proportional_and_exact():
     assert allocate({"a": 800, "b": 200}, 100) == {"a": 80, "b": 20}
     quota = allocate({"a": 1, "b": 2, "c": 4}, 5)
@@ -138,6 +176,12 @@ def test_spark_summaries_equal_the_pandas_summaries(spark, tmp_path, monkeypatch
     assert known.missing == 1
     assert (spark_s.value_counts("x", "real") is known) == pulled  # kept, or counted again the same
     assert spark_s.value_counts("x", "holdout") is spark_s.value_counts("x", "holdout")  # the draws' source
+    kept_holdout = spark_s.value_counts("x", "holdout")
+    spark_s.forget_value_counts()  # the engine's call after the last metric that reads them
+    assert spark_s.value_counts("x", "holdout") is kept_holdout  # later baseline draws still read these
+    again = spark_s.value_counts("x", "real")
+    assert again is not known and again.values.tolist() == known.values.tolist()  # counted again, the same
+    assert again.counts.tolist() == known.counts.tolist() and again.missing == known.missing
     for seat in ("real", "synthetic", "holdout"):
         assert spark_s.n_rows(seat) == pandas_s.n_rows(seat) == 8
         assert spark_s.missing_counts(seat) == pandas_s.missing_counts(seat)

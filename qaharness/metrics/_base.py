@@ -177,6 +177,10 @@ class Metric:
     #: True when ``compute`` reads only ``data.summaries()``, never the frames: the metric is then exact
     #: under every engine; the others read the frames, which the Spark engine fills with a sample
     summary_based: ClassVar[bool] = False
+    #: does ``compute`` read numeric value counts (``summaries().value_counts``, ``rank_map``,
+    #: ``n_unique``)? None: as ``summary_based``. After a run's last metric that does, the engine lets
+    #: the summaries drop the counts they keep (``TableSummaries.forget_value_counts``)
+    reads_value_counts: ClassVar[bool | None] = None
     #: holdout samples (of the synthetic table's size) the engine's baseline draws; more = steadier, dearer
     baseline_draws: ClassVar[int] = 10
     #: may those samples repeat holdout rows when synthetic is larger than the holdout (a bootstrap)?

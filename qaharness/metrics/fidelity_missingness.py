@@ -31,6 +31,7 @@ class Missingness(Metric):
     baseline_scaling = "root_n"
     description = "Whether values are missing as often in the synthetic data as in the real data."
     summary_based = True
+    reads_value_counts = False
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         summaries = data.summaries()

@@ -65,6 +65,7 @@ class ExactMatch(Metric):
     conformance_defect = "copy"
     description = "Excess share of synthetic rows that are exact copies of a training row, beyond chance matches."
     summary_based = True
+    reads_value_counts = False
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
         columns = match_columns(data)

@@ -43,6 +43,7 @@ class HoldoutOverlap(Metric):
     ideal_tolerance = 0.05
     requires_holdout = True
     summary_based = True
+    reads_value_counts = False
     description = (
         "Excess share of holdout rows that also occur in training, beyond chance duplicates (0: a clean split)."
     )

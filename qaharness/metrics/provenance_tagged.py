@@ -45,6 +45,7 @@ class ProvenanceTagged(Metric):
     bounds = (0.0, 1.0)
     description = "Whether the synthetic rows are tagged as synthetic, with a manifest consistent with the real data."
     summary_based = True  # reads the tag counts and manifest kept at the boundary, never the frames
+    reads_value_counts = False
     #: untagged frames score 0; the ideal 1 is checked on a copy of real whose rows are all tagged
     conformance_input: ClassVar[Literal["identical", "honest", "holdout", "tagged"]] = "tagged"
     conformance_defect: ClassVar[str | None] = "untagged"

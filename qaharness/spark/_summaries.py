@@ -17,14 +17,13 @@ import uuid
 import zlib
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import pandas as pd
 
 from ..ranks import RankMap
 from ..schema import ColumnKind, Schema
-from ..stats import distinct_counts
 from ..summaries import AssociationStats, CategoryCounts, RowMatches, TableSummaries, ValueCounts
 from ._associations import associations
 from ._coerce import col as _col
@@ -132,6 +131,13 @@ class SparkSummaries(TableSummaries):
         if key[0] == self._holdout_table or self._kept_bytes[0] + size <= KEEP_BYTES:
             self._cache[key] = counts
             self._kept_bytes[0] += size
+
+    def forget_value_counts(self) -> None:
+        """Drop the kept value counts but the holdout's (later metrics' baseline draws read them): at
+        10M rows they are ~1 GB of the driver that the sampled privacy metrics would carry unread."""
+        for key in [k for k in self._cache if _is_values_key(k) and k[0] != self._holdout_table]:
+            counts = self._cache.pop(key)
+            self._kept_bytes[0] -= counts.values.nbytes + counts.counts.nbytes
 
     def rank_map(self, column: str, seat: str) -> RankMap:
         """``TableSummaries.rank_map``, kept (≤ 4,097 knots) when the value counts are not."""
@@ -310,16 +316,41 @@ def _value_counts(table: SparkTable, schema: Schema, columns: list[str]) -> dict
     return out
 
 
+def _is_values_key(key: Hashable) -> TypeGuard[tuple[str, str, str]]:
+    return isinstance(key, tuple) and len(key) == 3 and key[1] == "values"
+
+
 def _pulled_value_counts(table: SparkTable, columns: list[str]) -> dict[str, ValueCounts]:
-    """Distinct values and counts of numeric columns from their raw values on the driver (one job)."""
-    values = table.frame.select(*[_col(c).cast("double").alias(f"c{i}") for i, c in enumerate(columns)]).toPandas()
+    """Distinct values and counts of numeric columns from their raw values on the driver (one job).
+
+    The Arrow batches become one float array per column, the column's batches are let go, and the
+    array is sorted and counted in place (``_counted_in_place``): the driver's transient is the raw
+    column and a flag a value, about half of going through pandas and ``np.unique``'s copies."""
+    pulled = table.frame.select(*[_col(c).cast("double").alias(f"c{i}") for i, c in enumerate(columns)]).toArrow()
     out = {}
-    for i, column in enumerate(columns):
-        raw = values.pop(f"c{i}").to_numpy(dtype=float)
-        missing = np.isnan(raw)
-        distinct, counts = distinct_counts(raw[~missing] if missing.any() else raw)  # no copy without missing
+    for column in columns:
+        raw = pulled.column(0).to_numpy()  # nulls become NaN (missing); zero-copy when one chunk, no nulls
+        raw = raw if raw.flags.writeable else raw.copy()
+        pulled = pulled.remove_column(0)  # the batches of this column go (unless raw is a view of them)
+        distinct, counts = _counted_in_place(raw)
         out[column] = ValueCounts(distinct, counts, table.missing[column])
     return out
+
+
+def _counted_in_place(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``stats.distinct_counts`` of the non-NaN values of ``raw``, sorting ``raw`` itself."""
+    raw.sort()  # NaN last
+    present = raw[: int(np.searchsorted(raw, np.nan))]
+    if present.size == 0:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    first = np.empty(present.size, dtype=bool)
+    first[0] = True
+    np.not_equal(present[1:], present[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    del first
+    distinct, size = present[starts], present.size
+    del present, raw  # the caller keeps no reference: the raw column goes before the counts are made
+    return distinct, np.diff(starts, append=size).astype(np.int64, copy=False)
 
 
 def _category_counts(frame: Any, columns: list[str]) -> dict[str, CategoryCounts]:

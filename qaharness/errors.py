@@ -21,6 +21,7 @@ __all__ = [
     "VerificationError",
     "StoreBusyError",
     "NumericalError",
+    "EngineError",
 ]
 
 
@@ -150,4 +151,15 @@ class StoreBusyError(QAHarnessError):
         self.store = store
         self.out = out
         self.result: object = None  # the finished gate (``qaharness.gate.GateResult``) when there is one
+        super().__init__(message)
+
+
+class EngineError(QAHarnessError):
+    """The execution engine under the run went away (Spark's driver JVM exited). Exit code 3.
+
+    ``engine`` names it; the message says what most often causes it and which setting to change.
+    """
+
+    def __init__(self, message: str, *, engine: str):
+        self.engine = engine
         super().__init__(message)

@@ -4,7 +4,10 @@ summaries equal the pandas engine's, samples are stratified, and a gate gives th
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -529,3 +532,32 @@ def test_frames_of_a_sampled_input_cannot_be_swapped_silently():
     with pytest.raises(NotImplementedError, match="samples of larger tables"):
         data.with_synthetic(frame)
     assert isinstance(data.baseline_input().summaries(), TableSummaries)
+
+
+_KILLED_JVM = """
+import os, signal
+from qaharness.errors import EngineError
+from qaharness.spark import SparkOptions
+from qaharness.spark._session import open_session
+
+try:
+    with open_session(SparkOptions(master="local[1]")) as session:
+        jvm = session.sparkContext._gateway.proc
+        os.kill(jvm.pid, signal.SIGKILL)  # as the kernel's OOM killer or a heap that ran out would
+        jvm.wait()
+        session.range(3).count()
+except EngineError as exc:
+    print("engine:", exc.engine, "exit:", exc.exit_code, "|", exc)
+"""
+
+
+@pytest.mark.spark
+def test_a_driver_jvm_that_dies_mid_run_is_named_not_hidden_behind_py4j(spark):
+    """A run whose local JVM exits says so (exit 3, the setting to raise) instead of py4j's
+    'connection refused' from stopping a session that is gone (seen at 10M rows, 768m of heap)."""
+    root = str(Path(__file__).resolve().parents[1])  # this source tree's qaharness, whatever is installed
+    env = {**os.environ, "PYTHONPATH": root}
+    done = subprocess.run([sys.executable, "-c", _KILLED_JVM], capture_output=True, text=True, timeout=300, env=env)
+    assert "engine: spark exit: 3 |" in done.stdout, done.stderr[-2000:]
+    assert "driver JVM exited during the run (exit status -9)" in done.stdout
+    assert "--spark-conf spark.driver.memory=" in done.stdout

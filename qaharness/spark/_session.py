@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInputError
+from ..errors import BadInputError, EngineError
 from . import SparkOptions
 
 __all__ = ["open_session", "java_problem", "check_master", "parse_conf", "RUN_CONF", "JAVA_HINT"]
@@ -92,8 +92,25 @@ def open_session(options: SparkOptions) -> Iterator[Any]:
     try:
         with _run_settings(session):
             yield session
+    except Exception as exc:
+        status = _jvm_exit_status(session)
+        if status is not None:  # whatever py4j said (connection refused, empty answer), this is the cause
+            raise EngineError(
+                f"Spark's driver JVM exited during the run (exit status {status}); with a local master "
+                "that is most often its heap running out: give it more with --spark-conf spark.driver.memory=4g",
+                engine="spark",
+            ) from exc
+        raise
     finally:
-        session.stop()
+        if _jvm_exit_status(session) is None:  # a JVM that is gone cannot be asked to stop
+            session.stop()
+
+
+def _jvm_exit_status(session: Any) -> int | None:
+    """The exit status of the JVM pyspark started for ``session``; None while it runs, or when
+    pyspark did not start it (spark-submit, a borrowed session): then there is nothing to watch."""
+    proc = getattr(getattr(session.sparkContext, "_gateway", None), "proc", None)
+    return proc.poll() if proc is not None else None
 
 
 def _start(options: SparkOptions, session_class: Any) -> Any:

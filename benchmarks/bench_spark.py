@@ -149,12 +149,18 @@ def main() -> None:
     parser.add_argument("--spark-conf", action="append", default=[], help="KEY=VALUE, as the gate's (repeatable)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    from qaharness.errors import BadInputError
+    from qaharness.spark._session import parse_conf  # the gate's own parsing and messages
+
+    try:
+        extra_conf = parse_conf(args.spark_conf)
+    except BadInputError as exc:
+        parser.error(str(exc))
     if args.child:  # engine:rows in a fresh process
         engine, rows = args.child.split(":")
         paths = generate(args.data, int(rows), args.columns)
         cap = int(args.pandas_cap_gb * 2**20) if engine == "pandas" else 0
-        conf = {"spark.driver.memory": args.driver_memory, "spark.sql.shuffle.partitions": "8"}
-        conf.update(item.split("=", 1) for item in args.spark_conf)
+        conf = {"spark.driver.memory": args.driver_memory, "spark.sql.shuffle.partitions": "8", **extra_conf}
         record = run_one(engine, paths, args.data / f"out-{engine}-{rows}", cap, conf)
         print(json.dumps(record), flush=True)
         return

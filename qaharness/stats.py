@@ -35,10 +35,24 @@ __all__ = [
 Z95 = float(_sps.norm.ppf(0.975))
 
 
-def distinct_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values and how often each occurs (the compact form the ``*_from_counts`` functions read)."""
-    distinct, counts = np.unique(np.asarray(values, dtype=float), return_counts=True)
-    return distinct, counts.astype(np.int64)
+def distinct_counts(values: np.ndarray, *, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and how often each occurs (the compact form the ``*_from_counts`` functions
+    read); NaN (missing) is left out, −0.0 and 0.0 are one value.
+
+    ``overwrite``: sort ``values`` itself when it is a writable float array, instead of a copy (the Spark
+    driver's pulled columns, whose raw values are not needed after: half the transient memory)."""
+    values = np.array(values, dtype=float, copy=not overwrite)  # copy=False: only where it must
+    if not values.flags.writeable:
+        values = values.copy()
+    values.sort()  # NaN last
+    present = values[: int(np.searchsorted(values, np.nan))]
+    if present.size == 0:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    first = np.empty(present.size, dtype=bool)
+    first[0] = True
+    np.not_equal(present[1:], present[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return present[starts], np.diff(starts, append=present.size).astype(np.int64, copy=False)
 
 
 def align_counts(

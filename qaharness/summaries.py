@@ -73,9 +73,8 @@ class ValueCounts:
     def of(cls, values: np.ndarray) -> ValueCounts:
         """From raw float values, NaN = missing."""
         values = np.asarray(values, dtype=float)
-        present = values[~np.isnan(values)]
-        distinct, counts = distinct_counts(present)
-        return cls(distinct, counts, int(values.size - present.size))
+        distinct, counts = distinct_counts(values)  # of a sorted copy, NaN left out
+        return cls(distinct, counts, int(values.size - counts.sum()))
 
 
 def _label_order(item: tuple[str | None, int]) -> tuple[int, int, str]:

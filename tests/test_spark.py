@@ -92,23 +92,6 @@ def test_value_counts_are_forgotten_after_the_last_metric_that_reads_them(monkey
     assert readers == [None, None, None]  # as summary_based: a third-party summary metric is assumed to read them
 
 
-@pytest.mark.parametrize("missing", [0.0, 0.3, 1.0])
-@pytest.mark.parametrize("n", [0, 1, 2, 1000])
-def test_pulled_values_counted_in_place_equal_distinct_counts(n, missing):
-    """The driver's in-place count of a pulled column: NaN is missing, −0.0 and 0.0 are one value."""
-    from qaharness.spark._summaries import _counted_in_place
-    from qaharness.stats import distinct_counts
-
-    rng = np.random.default_rng([n, int(missing * 10)])
-    raw = rng.integers(0, 7, n).astype(float)
-    raw[rng.random(n) < missing] = np.nan
-    raw[: min(n, 2)] = [-0.0, 0.0][: min(n, 2)]
-    expected = distinct_counts(raw[~np.isnan(raw)])
-    distinct, counts = _counted_in_place(raw.copy())
-    assert distinct.tolist() == expected[0].tolist() and counts.tolist() == expected[1].tolist()
-    assert counts.dtype == np.int64 and int(counts.sum()) == int(np.count_nonzero(~np.isnan(raw)))
-
-
 def test_allocation_is_proportional_and_exact():
     assert allocate({"a": 800, "b": 200}, 100) == {"a": 80, "b": 20}
     quota = allocate({"a": 1, "b": 2, "c": 4}, 5)

@@ -180,3 +180,26 @@ def test_counts_known_answers():
     assert binned_counts(np.array([1.0, 2.0, 5.0]), np.array([3, 1, 2]), 4, np.array([2.0])).tolist() == [3, 3, 4]
     x = np.array([1.0, 1.0, 2.0, 7.5])
     assert std_from_counts(*distinct_counts(x)) == pytest.approx(np.std(x), rel=1e-15)
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+@pytest.mark.parametrize("missing", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("n", [0, 1, 2, 1000])
+def test_distinct_counts_equal_numpy_unique_and_overwrite_only_when_asked(n, missing, overwrite):
+    """Against ``np.unique`` of the non-NaN values: NaN is missing, −0.0 and 0.0 are one value; the
+    input is sorted in place only with ``overwrite`` (the Spark driver's pulled columns), and a
+    read-only array (Arrow's zero-copy view) is never written."""
+    rng = np.random.default_rng([n, int(missing * 10)])
+    raw = rng.integers(0, 7, n).astype(float)
+    raw[rng.random(n) < missing] = np.nan
+    raw[: min(n, 2)] = [-0.0, 0.0][: min(n, 2)]
+    expected = np.unique(raw[~np.isnan(raw)], return_counts=True)
+    given = raw.copy()
+    distinct, counts = distinct_counts(given, overwrite=overwrite)
+    assert distinct.tolist() == expected[0].tolist() and counts.tolist() == expected[1].tolist()
+    assert counts.dtype == np.int64 and int(counts.sum()) == int(np.count_nonzero(~np.isnan(raw)))
+    assert np.array_equal(given, np.sort(raw) if overwrite else raw, equal_nan=True)
+    frozen = raw.copy()
+    frozen.flags.writeable = False
+    assert distinct_counts(frozen, overwrite=True)[1].tolist() == expected[1].tolist()
+    assert np.array_equal(frozen, raw, equal_nan=True)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..ranks import RankMap
 from ..schema import ColumnKind, Schema
+from ..stats import distinct_counts
 from ..summaries import AssociationStats, CategoryCounts, RowMatches, TableSummaries, ValueCounts
 from ._associations import associations
 from ._coerce import col as _col
@@ -324,33 +325,16 @@ def _pulled_value_counts(table: SparkTable, columns: list[str]) -> dict[str, Val
     """Distinct values and counts of numeric columns from their raw values on the driver (one job).
 
     The Arrow batches become one float array per column, the column's batches are let go, and the
-    array is sorted and counted in place (``_counted_in_place``): the driver's transient is the raw
-    column and a flag a value, about half of going through pandas and ``np.unique``'s copies."""
+    array is sorted and counted in place (``distinct_counts(overwrite=True)``): the driver's transient
+    is the raw column and a flag a value, about half of going through pandas and ``np.unique``'s copies."""
     pulled = table.frame.select(*[_col(c).cast("double").alias(f"c{i}") for i, c in enumerate(columns)]).toArrow()
     out = {}
     for column in columns:
-        raw = pulled.column(0).to_numpy()  # nulls become NaN (missing); zero-copy when one chunk, no nulls
-        raw = raw if raw.flags.writeable else raw.copy()
-        pulled = pulled.remove_column(0)  # the batches of this column go (unless raw is a view of them)
-        distinct, counts = _counted_in_place(raw)
+        raw = pulled.column(0).to_numpy()  # nulls become NaN (missing): a new array; else a read-only view
+        pulled = pulled.remove_column(0)  # the column's batches go once no view of them is left
+        distinct, counts = distinct_counts(raw, overwrite=True)  # a read-only view is copied first
         out[column] = ValueCounts(distinct, counts, table.missing[column])
     return out
-
-
-def _counted_in_place(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``stats.distinct_counts`` of the non-NaN values of ``raw``, sorting ``raw`` itself."""
-    raw.sort()  # NaN last
-    present = raw[: int(np.searchsorted(raw, np.nan))]
-    if present.size == 0:
-        return np.empty(0), np.empty(0, dtype=np.int64)
-    first = np.empty(present.size, dtype=bool)
-    first[0] = True
-    np.not_equal(present[1:], present[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    del first
-    distinct, size = present[starts], present.size
-    del present, raw  # the caller keeps no reference: the raw column goes before the counts are made
-    return distinct, np.diff(starts, append=size).astype(np.int64, copy=False)
 
 
 def _category_counts(frame: Any, columns: list[str]) -> dict[str, CategoryCounts]:

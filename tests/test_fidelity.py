@@ -334,3 +334,34 @@ def test_cramers_v_matrix_equals_the_pairwise_definition():
         for j in range(len(codes)):
             if i != j:
                 assert matrix[i, j] == pytest.approx(cramers_v(codes[i], codes[j]), abs=1e-9)
+
+
+@pytest.mark.parametrize("metric_id", ["fidelity.ks", "fidelity.wasserstein"])
+def test_exact_numeric_metrics_hold_one_column_pair_at_a_time(metric_id, monkeypatch):
+    """The Spark engine reads counts it cannot keep from disk: a metric that held every column's pair
+    would hold a whole table's counts (gigabytes at 10M rows) for its duration."""
+    import gc
+    import weakref
+
+    from qaharness.engine import RunContext
+    from qaharness.summaries import PandasSummaries, ValueCounts
+
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({f"x{i}": rng.normal(size=200) for i in range(6)})
+    data = prepare_inputs(real, real * 1.1)
+    alive: list[weakref.ref] = []
+    most = [0]
+    counted = PandasSummaries.value_counts
+
+    def fresh(self, column, seat):  # a new object each call, as counts read back from disk are
+        gc.collect()
+        most[0] = max(most[0], sum(r() is not None for r in alive))
+        known = counted(self, column, seat)
+        copy = ValueCounts(known.values.copy(), known.counts.copy(), known.missing)
+        alive.append(weakref.ref(copy))
+        return copy
+
+    monkeypatch.setattr(PandasSummaries, "value_counts", fresh)
+    result = get_metric(metric_id)().compute(data, RunContext(seed=0), rng=np.random.default_rng(0))
+    assert len(result.per_column) == 6 and len(alive) == 12
+    assert most[0] <= 3  # the previous pair, at most, while the next one is read

@@ -138,13 +138,18 @@ def _awkward() -> pd.DataFrame:
 
 
 @pytest.mark.spark
-@pytest.mark.parametrize("pulled", [True, False], ids=["numeric-pulled", "counted-by-spark-none-kept"])
-def test_spark_summaries_equal_the_pandas_summaries(spark, tmp_path, monkeypatch, pulled):
-    from qaharness.spark import _summaries, prepare_spark_inputs
+@pytest.mark.parametrize(
+    ("pulled", "spilled"),
+    [(True, False), (False, True), (False, False)],
+    ids=["numeric-pulled", "counted-by-spark-none-kept-spilled", "counted-by-spark-none-kept-none-spilled"],
+)
+def test_spark_summaries_equal_the_pandas_summaries(spark, tmp_path, monkeypatch, pulled, spilled):
+    from qaharness.spark import _spill, _summaries, prepare_spark_inputs
 
     if not pulled:  # a table above PULL_ROWS: Spark counts the numeric values too; none kept but the holdout's
         monkeypatch.setattr(_summaries, "PULL_ROWS", 0)
         monkeypatch.setattr(_summaries, "KEEP_BYTES", 0)
+        monkeypatch.setattr(_spill, "SPILL_BYTES", _spill.SPILL_BYTES if spilled else 0)  # else counted again
 
     frame = _awkward()
     path = _write(frame, tmp_path / "t.parquet")
@@ -204,6 +209,45 @@ def test_spark_summaries_equal_the_pandas_summaries(spark, tmp_path, monkeypatch
     a, b = spark_s.row_matches(doubled, "synthetic", ("real",)), pandas_s.row_matches(doubled, "synthetic", ("real",))
     assert a.multiplicity.tolist() == b.multiplicity.tolist() and a.rows.tolist() == b.rows.tolist()
     assert np.array_equal(a.reference_counts, b.reference_counts) and a.multiplicity.max() == 2
+
+
+@pytest.mark.spark
+def test_counts_beyond_keep_bytes_are_read_back_from_disk_not_counted_again(spark, tmp_path, monkeypatch):
+    from qaharness.spark import _summaries, prepare_spark_inputs
+
+    monkeypatch.setattr(_summaries, "KEEP_BYTES", 0)  # nothing but the holdout's in memory
+    jobs: list[list[str]] = []
+    pull = _summaries._pulled_value_counts
+    monkeypatch.setattr(
+        _summaries, "_pulled_value_counts", lambda table, columns: jobs.append(columns) or pull(table, columns)
+    )
+    frame = _awkward().assign(y=lambda f: f.x * 3 - 1)
+    path = _write(frame, tmp_path / "t.parquet")
+    other = _write(frame.iloc[::-1].reset_index(drop=True), tmp_path / "u.parquet")
+    held = _write(frame.iloc[:5], tmp_path / "h.parquet")
+    from qaharness.inputs import prepare_inputs
+
+    data = prepare_spark_inputs(spark, path, other, held, sample_rows=5)
+    summaries, local = data.summaries(), prepare_inputs(path, other, held).summaries()
+    first = summaries.value_counts("x", "real")
+    assert jobs == [["x", "y"]]  # one job counts both columns: the other one is spilled, not wasted
+    directory = summaries._spill._dir
+    assert directory is not None and len(list(directory.iterdir())) == 2
+    for column in ("x", "y", "x"):
+        again = summaries.value_counts(column, "real")
+        known = local.value_counts(column, "real")
+        assert np.array_equal(again.values, known.values) and np.array_equal(again.counts, known.counts)
+        assert again.missing == known.missing
+    assert jobs == [["x", "y"]] and summaries.value_counts("x", "real") is not first  # read back, no job
+    summaries.value_counts("x", "holdout")
+    assert summaries._spill.bytes > 0 and len(list(directory.iterdir())) == 2  # the holdout's stay in memory
+    summaries.forget_value_counts()
+    assert not directory.exists()
+    summaries.value_counts("x", "real")  # counted again after the last reader, spilled again
+    assert len(jobs) == 3 and summaries._spill._dir is not None
+    again_directory = summaries._spill._dir
+    summaries.release()
+    assert not again_directory.exists()
 
 
 @pytest.mark.spark

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
+from ..schema import ColumnKind
 from ..stats import ks_from_counts
 from ._base import Metric, RunContext, register_metric
 from ._common import PerColumnDetails, numeric_count_pairs
@@ -35,12 +36,14 @@ class KolmogorovSmirnov(Metric):
     summary_based = True
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
-        pairs, skipped = numeric_count_pairs(data)
-        if not pairs and not skipped:  # the table has no numeric or datetime column: nothing to judge
+        if not data.columns(ColumnKind.NUMERIC, ColumnKind.DATETIME):  # nothing to judge
             return self.not_applicable("the tables have no numeric or datetime column")
-        if not pairs:
+        skipped: dict[str, str] = {}
+        per_column = {
+            c: ks_from_counts(*real.pair, *synthetic.pair) for c, real, synthetic in numeric_count_pairs(data, skipped)
+        }
+        if not per_column:
             return self.skipped(
                 "no numeric or datetime column with values on both sides", details={"skipped_columns": skipped}
             )
-        per_column = {c: ks_from_counts(*real.pair, *synthetic.pair) for c, (real, synthetic) in pairs.items()}
         return self.per_column_result(per_column, skipped_columns=skipped)

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from ..inputs import EvalInput
 from ..results import Family, Goal, MetricResult
+from ..schema import ColumnKind
 from ..stats import quantiles_from_counts, std_from_counts, wasserstein_from_counts
 from ..summaries import ValueCounts
 from ._base import Metric, RunContext, register_metric, require_finite
@@ -48,18 +49,19 @@ class Wasserstein(Metric):
     summary_based = True
 
     def compute(self, data: EvalInput, ctx: RunContext, *, rng: np.random.Generator) -> MetricResult:
-        pairs, skipped = numeric_count_pairs(data)
-        if not pairs and not skipped:  # the table has no numeric or datetime column: nothing to judge
+        if not data.columns(ColumnKind.NUMERIC, ColumnKind.DATETIME):  # nothing to judge
             return self.not_applicable("the tables have no numeric or datetime column")
-        if not pairs:
-            return self.skipped(
-                "no numeric or datetime column with values on both sides", details={"skipped_columns": skipped}
-            )
-        per_column, scales = {}, {}
-        for column, (real, synthetic) in pairs.items():
+        per_column: dict[str, float] = {}
+        scales: dict[str, str] = {}
+        skipped: dict[str, str] = {}
+        for column, real, synthetic in numeric_count_pairs(data, skipped):
             with np.errstate(over="ignore", invalid="ignore"):
                 scale, scales[column] = _scale(real)
                 distance = wasserstein_from_counts(*real.pair, *synthetic.pair)
             require_finite({column: scale * distance}, "the scaled earth mover's distance")
             per_column[column] = distance / scale
+        if not per_column:
+            return self.skipped(
+                "no numeric or datetime column with values on both sides", details={"skipped_columns": skipped}
+            )
         return self.per_column_result(per_column, scaled_by=scales, skipped_columns=skipped)

@@ -29,6 +29,7 @@ from ..summaries import AssociationStats, CategoryCounts, RowMatches, TableSumma
 from ._associations import associations
 from ._coerce import col as _col
 from ._coerce import numeric_view
+from ._spill import CountSpill
 
 __all__ = ["SparkTable", "SparkSummaries"]
 
@@ -43,8 +44,9 @@ BATCH_CELLS = 2_000_000
 #: columns (few distinct values: their shuffle is small), Spark counts them (``_value_counts``)
 PULL_ROWS = 50_000_000
 PULL_CELLS = 16_000_000
-#: bytes of value counts kept on the driver for the run, the holdout's included (``SparkSummaries._keep``)
-KEEP_BYTES = 1 << 30
+#: bytes of value counts kept in the driver's memory for the run, the holdout's included
+#: (``SparkSummaries._keep``); beyond, on local disk (``_spill``), read back in ~0.1-0.9 s a 10M-row column
+KEEP_BYTES = 256 << 20
 
 
 @dataclass
@@ -68,6 +70,7 @@ class SparkSummaries(TableSummaries):
         super().__init__({name: name for name in tables})
         self._persisted: list[Any] = []  # shared by every view: what ``release`` unpersists
         self._kept_bytes = [0]  # shared by every view: the value counts' bytes in the cache (``_keep``)
+        self._spill = CountSpill()  # shared by every view: the value counts beyond KEEP_BYTES, on disk
         self._holdout_table = self._seats.get("holdout")
         self._tables = dict(tables)
         self._schema = schema
@@ -77,9 +80,11 @@ class SparkSummaries(TableSummaries):
         return dict(self._environment)
 
     def release(self) -> None:
-        """Unpersist what the run persisted (a borrowed session outlives the run)."""
+        """Unpersist what the run persisted (a borrowed session outlives the run) and remove the
+        spilled value counts."""
         while self._persisted:
             self._persisted.pop().unpersist()
+        self._spill.clear()
 
     def spark_table(self, seat: str) -> SparkTable:
         return self._tables[self.table(seat)]
@@ -108,10 +113,13 @@ class SparkSummaries(TableSummaries):
         table = self.spark_table(seat)
         key: Hashable = (table.name, "values", column)
         if key not in self._cache:
+            spilled = self._spill.get(key)
+            if spilled is not None:
+                return spilled
             kind = self._schema[column]
-            pending = [c for c in self._schema.columns(kind) if (table.name, "values", c) not in self._cache]
+            pending = [c for c in self._schema.columns(kind) if not self._counted((table.name, "values", c))]
             # the other columns come along only while they can be kept: counted and dropped, they are waste
-            room = table.name == self._holdout_table or self._kept_bytes[0] < KEEP_BYTES
+            room = table.name == self._holdout_table or self._kept_bytes[0] < KEEP_BYTES or self._spill.has_room
             pending = [column, *[c for c in pending if c != column and room]]
             if kind is ColumnKind.NUMERIC and table.n_rows <= PULL_ROWS:
                 counted = _pulled_value_counts(table, pending[: max(1, PULL_CELLS // max(table.n_rows, 1))])
@@ -123,15 +131,21 @@ class SparkSummaries(TableSummaries):
             return counted[column]
         return self._cache[key]
 
+    def _counted(self, key: tuple[str, str, str]) -> bool:
+        return key in self._cache or key in self._spill
+
     def _keep(self, key: tuple[str, str, str], counts: ValueCounts) -> None:
-        """Cache ``counts`` while the kept value counts (the holdout's included) total at most
-        ``KEEP_BYTES``; the holdout's always, past it too (every marginal baseline draw reads them).
-        Beyond, they are counted again when asked again: at 10M rows the three tables' continuous
-        columns would hold 1.8 GB on the driver for the whole run."""
+        """Cache ``counts`` in memory while the kept value counts (the holdout's included) total at
+        most ``KEEP_BYTES``; the holdout's always, past it too (every marginal baseline draw reads
+        them). Beyond, they go to local disk (``_spill.CountSpill``, up to ``SPILL_BYTES``) and are read
+        back from there: at 10M rows the three tables' continuous columns would hold 3.5 GB on the
+        driver for the whole run, and counting one again costs ~40x reading it back."""
         size = counts.values.nbytes + counts.counts.nbytes
         if key[0] == self._holdout_table or self._kept_bytes[0] + size <= KEEP_BYTES:
             self._cache[key] = counts
             self._kept_bytes[0] += size
+        else:
+            self._spill.put(key, counts)
 
     def forget_value_counts(self) -> None:
         """Drop the kept value counts but the holdout's (later metrics' baseline draws read them): at
@@ -139,6 +153,7 @@ class SparkSummaries(TableSummaries):
         for key in [k for k in self._cache if _is_values_key(k) and k[0] != self._holdout_table]:
             counts = self._cache.pop(key)
             self._kept_bytes[0] -= counts.values.nbytes + counts.counts.nbytes
+        self._spill.clear()  # never the holdout's: those stay in memory
 
     def rank_map(self, column: str, seat: str) -> RankMap:
         """``TableSummaries.rank_map``, kept (≤ 4,097 knots) when the value counts are not."""

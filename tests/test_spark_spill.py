@@ -6,6 +6,7 @@ from __future__ import annotations
 import stat
 
 import numpy as np
+import pytest
 
 from qaharness.spark._spill import CountSpill
 from qaharness.summaries import ValueCounts
@@ -63,6 +64,21 @@ def test_a_failed_write_leaves_no_file_and_stops_spilling(tmp_path, monkeypatch)
 def _full_disk(handle, array, allow_pickle=False):
     handle.write(b"\x93NUMPY partial")
     raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("damage", ["removed", "cut in the header", "cut after the values"])
+def test_a_file_lost_under_the_run_is_forgotten_so_the_counts_are_counted_again(damage):
+    spill = CountSpill()
+    counts = _counts(100)
+    spill.put("a", counts)
+    path = next(spill._dir.iterdir())
+    if damage == "removed":
+        path.unlink()
+    else:
+        keep = 100 if damage == "cut in the header" else 128 + counts.values.nbytes  # a v1 .npy header is 128 bytes
+        path.write_bytes(path.read_bytes()[:keep])
+    assert spill.get("a") is None and "a" not in spill and spill.bytes == 0
+    spill.clear()
 
 
 def test_an_unreleased_spill_removes_its_directory_when_collected():

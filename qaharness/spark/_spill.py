@@ -4,10 +4,11 @@ A 10M-row table's continuous column has ~10M distinct values: 160 MB of counts. 
 ``KEEP_BYTES`` of them in the driver's memory; KS, Wasserstein, coverage and the rank maps of the
 association metric each read every numeric column again, and counting one again means reading the
 column from the table, moving it to the driver and sorting it (~4 s at 10M rows on local[2]) where
-reading it back from here takes ~0.1 s. The files hold the real data's values, so the directory is
+reading it back from here takes 0.02–0.9 s (``benchmarks/README.md``). The files hold the real data's values, so the directory is
 the user's alone (``tempfile.mkdtemp``: mode 0700, under ``TMPDIR``) and is removed when the run
 releases its summaries, or when the summaries are collected. A write that fails (a full disk) is
-removed and ends spilling for the run: the counts are then counted again when asked again.
+removed and ends spilling for the run, and a file that cannot be read back is forgotten: either
+way the counts are counted again when asked again.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from ..summaries import ValueCounts
 
 __all__ = ["CountSpill", "SPILL_BYTES"]
 
-#: bytes of value counts a run writes at most (its spilled counts are each read several times)
+#: bytes of value counts a run writes at most: ten all-distinct columns of two 50M-row tables (the largest
+#: pulled to the driver, ``_summaries.PULL_ROWS``); beyond, counted again when asked again, as without a spill
 SPILL_BYTES = 16 << 30
 
 
@@ -78,9 +80,13 @@ class CountSpill:
         if entry is None:
             return None
         path, missing, _ = entry
-        with path.open("rb") as handle:
-            values = np.load(handle, allow_pickle=False)
-            counts = np.load(handle, allow_pickle=False)
+        try:
+            with path.open("rb") as handle:
+                values = np.load(handle, allow_pickle=False)
+                counts = np.load(handle, allow_pickle=False)
+        except (OSError, ValueError, EOFError):  # removed or cut short under the run (a temp cleaner): count again
+            self.discard(key)
+            return None
         return ValueCounts(values, counts, missing)
 
     def discard(self, key: Hashable) -> None:

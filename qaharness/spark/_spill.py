@@ -6,9 +6,9 @@ association metric each read every numeric column again, and counting one again 
 column from the table, moving it to the driver and sorting it (~4 s at 10M rows on local[2]) where
 reading it back from here takes 0.02–0.9 s (``benchmarks/README.md``). The files hold the real data's
 values, so the directory is the user's alone (``tempfile.mkdtemp``: mode 0700, under ``TMPDIR``) and
-is removed when the run releases its summaries, or when the summaries are collected. A write that fails (a full disk) is
-removed and ends spilling for the run, and a file that cannot be read back is forgotten: either
-way the counts are counted again when asked again.
+is removed when the run releases its summaries, or when the summaries are collected. A write that
+fails (a full disk) is removed and ends spilling for the run, and a file that cannot be read back is
+forgotten: either way the counts are counted again when asked again.
 """
 
 from __future__ import annotations
